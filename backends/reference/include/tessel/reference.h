@@ -1,7 +1,56 @@
 /* reference.h - the reference interpreter: runs an IR graph with plain,
- * obviously-correct C kernels.  It is the oracle for every other backend.
- * (API to be completed by the reference-backend work; see docs/.) */
+ * obviously-correct C kernels.  It is the oracle every other backend is
+ * tested against, and its integer kernels define tessel's bit-exact
+ * semantics (docs/reference-semantics.md).
+ *
+ * Example:
+ *     struct tsl_tensor in = {...};           // dense, static shape
+ *     struct tsl_tensor *outs; uint32_t n_outs;
+ *     struct tsl_ref_stats st;
+ *     if (tsl_ref_run(g, &in, 1, &outs, &n_outs, &st, &diag) == TSL_STATUS_OK) {
+ *         ... outs[i] matches g->outputs[i] ...
+ *         tsl_tensors_free(outs, n_outs);
+ *     }
+ *
+ * Inputs are bound to g->inputs in order; symbolic dims are bound from the
+ * given shapes (a symbol used twice must get the same size).  Output shapes
+ * are computed at run time, so data-dependent shapes (NonZero, NMS, Reshape
+ * of computed shapes) work.  Activations are freed right after their last
+ * use; st->peak_bytes is the high-water mark of live activation memory.
+ * The graph is not modified.  Not thread-safe per graph only in the sense
+ * that callers must not mutate g while running. */
 #ifndef TESSEL_REFERENCE_H
 #define TESSEL_REFERENCE_H
+
+#include <stdint.h>
+
+#include "tessel/diag.h"
 #include "tessel/ir.h"
+
+/* A dense tensor with a static shape.  `data` holds
+ * tsl_dtype_storage_bytes(dtype, numel) bytes, row-major. */
+struct tsl_tensor {
+    enum tsl_dtype dtype;
+    struct tsl_shape shape;
+    void *data;
+    char *name; /* may be NULL */
+};
+
+struct tsl_ref_stats {
+    int64_t peak_bytes;   /* peak live activation bytes (inputs and constants excluded) */
+    int64_t nodes_run;
+};
+
+/* Run g on n_inputs tensors (bound to g->inputs in order, dtype and rank
+ * must match, known dims must match).  On success *outputs_out is a
+ * malloc'ed array of g->n_outputs tensors the caller frees with
+ * tsl_tensors_free.  Errors name the input or node and what was expected. */
+enum tsl_status tsl_ref_run(const struct tsl_graph *g, const struct tsl_tensor *inputs,
+                            uint32_t n_inputs, struct tsl_tensor **outputs_out,
+                            uint32_t *n_outputs_out, struct tsl_ref_stats *stats,
+                            struct tsl_diag *diag);
+
+void tsl_tensor_fini(struct tsl_tensor *t);
+void tsl_tensors_free(struct tsl_tensor *ts, uint32_t n);
+
 #endif
