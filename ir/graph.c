@@ -302,6 +302,19 @@ void tsl_node_set_input(struct tsl_node *n, uint32_t i, struct tsl_value *v)
         n->inputs[i] = NULL; /* out of memory: leave the slot empty; verifier flags it */
 }
 
+enum tsl_status tsl_node_append_input(struct tsl_node *n, struct tsl_value *v)
+{
+    if (n->n_inputs + 1 > tsl_op_info(n->op)->max_inputs)
+        return TSL_STATUS_INVALID_ARG;
+    struct tsl_value **ins = realloc(n->inputs, (n->n_inputs + 1) * sizeof *ins);
+    if (!ins)
+        return TSL_STATUS_NOMEM;
+    n->inputs = ins;
+    n->inputs[n->n_inputs++] = NULL;
+    tsl_node_set_input(n, n->n_inputs - 1, v);
+    return TSL_STATUS_OK;
+}
+
 void tsl_value_replace_all_uses(struct tsl_value *from, struct tsl_value *to)
 {
     if (from == to)

@@ -374,6 +374,9 @@ enum tsl_status tsl_graph_insert_node_after(struct tsl_graph *g, struct tsl_node
                                             const char *const *output_names);
 /* Set input i of n to v (NULL = omit), updating use lists. */
 void tsl_node_set_input(struct tsl_node *n, uint32_t i, struct tsl_value *v);
+/* Append an input to n (an optional trailing input that was absent, such as
+ * a Conv bias).  INVALID_ARG past the op's max_inputs. */
+enum tsl_status tsl_node_append_input(struct tsl_node *n, struct tsl_value *v);
 /* Rewire every use of `from` (node inputs and graph outputs) to `to`. */
 void tsl_value_replace_all_uses(struct tsl_value *from, struct tsl_value *to);
 /* Erase a node whose outputs have no uses and are not graph outputs
