@@ -35,6 +35,7 @@ void tsl_diag_fini(struct tsl_diag *d)
     memset(d, 0, sizeof *d);
 }
 
+__attribute__((format(printf, 5, 0)))
 static void record(struct tsl_diag *d, enum tsl_severity sev, enum tsl_status st,
                    const char *where, const char *fmt, va_list ap)
 {
