@@ -207,5 +207,9 @@ enum tsl_status tsl_sh_window(struct tsl_infer_ctx *cx, int64_t in, int64_t kern
                             axis, (long long)ek, (long long)padded);
     int64_t span = padded - ek;
     *out = (ceil_mode ? ceil_div(span, stride) : span / stride) + 1;
+    /* ceil_mode: a last window that would start in the end padding is
+     * dropped (ONNX reference, ONNX Runtime and PyTorch agree). */
+    if (ceil_mode && (*out - 1) * stride >= in + pad_b)
+        (*out)--;
     return TSL_STATUS_OK;
 }

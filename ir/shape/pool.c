@@ -1,6 +1,7 @@
 /* pool.c - shape rules of MaxPool / AveragePool (kernel_shape, auto_pad,
  * pads, strides, dilations, ceil_mode) and the global pools.  Ceil mode uses
- * the ONNX opset-17 formula ceil((in + pads - ek) / stride) + 1.  Attribute
+ * ceil((in + pads - ek) / stride) + 1, minus a last window that would start
+ * in the end padding (as ONNX Runtime and PyTorch do).  Attribute
  * ranges are checked beforehand in checks.c. */
 #include "shape/shape_internal.h"
 

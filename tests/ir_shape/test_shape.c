@@ -126,10 +126,19 @@ static void test_pools(void **state)
     set_ints(&ce->attrs.pool.kernel_shape, 2, DIMS(2, 2));
     set_ints(&ce->attrs.pool.strides, 2, DIMS(2, 2));
     ce->attrs.pool.ceil_mode = 1;
+    /* ceil_mode whose last window would start in the end padding: W gives
+     * ceil((112 + 1 - 2) / 2) + 1 = 57 windows, the 57th starts at 112 = in
+     * + pad_begin, so it is dropped (as ONNX Runtime and PyTorch do). */
+    struct tsl_node *cp = add(g, TSL_OP_MAX_POOL, "ceil_pad", 1, VALS(x), 1);
+    set_ints(&cp->attrs.pool.kernel_shape, 2, DIMS(2, 2));
+    set_ints(&cp->attrs.pool.strides, 2, DIMS(2, 2));
+    set_ints(&cp->attrs.pool.pads, 4, DIMS(0, 0, 0, 1));
+    cp->attrs.pool.ceil_mode = 1;
     struct tsl_node *gp = add(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, VALS(x), 1);
     infer_ok(g);
     assert_type(fl->outputs[0], TSL_DTYPE_F32, 4, DIMS(1, 2, 2, 56));
     assert_type(ce->outputs[0], TSL_DTYPE_F32, 4, DIMS(1, 2, 3, 56));
+    assert_type(cp->outputs[0], TSL_DTYPE_F32, 4, DIMS(1, 2, 3, 56));
     assert_type(gp->outputs[0], TSL_DTYPE_F32, 4, DIMS(1, 2, 1, 1));
     tsl_graph_destroy(g);
 }
