@@ -107,6 +107,40 @@ enum tsl_status tsl_graph_fresh_symbol(struct tsl_graph *g, const char *prefix, 
     }
 }
 
+void tsl_graph_compact_symbols(struct tsl_graph *g)
+{
+    uint32_t n = g->n_symbols, kept = 0;
+    if (n == 0)
+        return;
+    uint32_t *remap = malloc(n * sizeof *remap);
+    if (!remap)
+        return; /* keeping extra symbols is harmless */
+    for (uint32_t k = 0; k < n; k++)
+        remap[k] = UINT32_MAX;
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        const struct tsl_shape *s = &g->inputs[i]->type.shape;
+        for (int32_t d = 0; d < s->rank; d++)
+            if (TSL_DIM_IS_SYM(s->dims[d]) && TSL_DIM_SYM_INDEX(s->dims[d]) < n)
+                remap[TSL_DIM_SYM_INDEX(s->dims[d])] = 0;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        if (remap[k] == UINT32_MAX) {
+            free(g->symbols[k]);
+            continue;
+        }
+        remap[k] = kept;
+        g->symbols[kept++] = g->symbols[k];
+    }
+    g->n_symbols = kept;
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        struct tsl_shape *s = &g->inputs[i]->type.shape;
+        for (int32_t d = 0; d < s->rank; d++)
+            if (TSL_DIM_IS_SYM(s->dims[d]) && TSL_DIM_SYM_INDEX(s->dims[d]) < n)
+                s->dims[d] = TSL_DIM_SYM(remap[TSL_DIM_SYM_INDEX(s->dims[d])]);
+    }
+    free(remap);
+}
+
 /* ---- lookups ---- */
 
 struct tsl_value *tsl_graph_find_value(const struct tsl_graph *g, const char *name)
@@ -265,6 +299,25 @@ enum tsl_status tsl_value_rename(struct tsl_graph *g, struct tsl_value *v, const
     free(v->name);
     v->name = s;
     if (!tsl_strmap_put(&g->index_->values, v->name, v))
+        return TSL_STATUS_NOMEM;
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_node_rename(struct tsl_graph *g, struct tsl_node *n, const char *name)
+{
+    struct tsl_node *other = tsl_graph_find_node(g, name);
+    if (other == n)
+        return TSL_STATUS_OK;
+    if (other)
+        return TSL_STATUS_INVALID_ARG;
+    char *s = tsl_strdup(name);
+    if (!s)
+        return TSL_STATUS_NOMEM;
+    if (*n->name)
+        tsl_strmap_del(&g->index_->nodes, n->name);
+    free(n->name);
+    n->name = s;
+    if (*s && !tsl_strmap_put(&g->index_->nodes, n->name, n))
         return TSL_STATUS_NOMEM;
     return TSL_STATUS_OK;
 }

@@ -293,6 +293,7 @@ enum tsl_status tsl_infer_shapes(struct tsl_graph *g, struct tsl_diag *diag)
 {
     if (!g)
         return TSL_STATUS_INVALID_ARG;
+    tsl_graph_compact_symbols(g); /* re-inference must not pile up fresh symbols */
     struct tsl_infer_ctx cx = {.g = g, .diag = diag, .where = g->name ? g->name : "graph"};
     cx.n_known = g->next_value_id;
     cx.known = calloc(cx.n_known ? cx.n_known : 1, sizeof *cx.known);

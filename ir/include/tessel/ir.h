@@ -327,6 +327,12 @@ enum tsl_status tsl_graph_symbol(struct tsl_graph *g, const char *name, uint32_t
 /* A fresh symbol "<prefix><n>" that does not exist yet. */
 enum tsl_status tsl_graph_fresh_symbol(struct tsl_graph *g, const char *prefix, uint32_t *index_out);
 
+/* Drop the symbols no graph input uses and renumber the inputs' symbolic
+ * dims.  Symbolic dims of every other value become stale: only for callers
+ * about to re-infer all node outputs (tsl_infer_shapes does this first, so
+ * re-running inference never piles up fresh symbols). */
+void tsl_graph_compact_symbols(struct tsl_graph *g);
+
 /* Lookups by name; NULL if absent. */
 struct tsl_value *tsl_graph_find_value(const struct tsl_graph *g, const char *name);
 struct tsl_node *tsl_graph_find_node(const struct tsl_graph *g, const char *name);
@@ -387,6 +393,8 @@ enum tsl_status tsl_graph_erase_node(struct tsl_graph *g, struct tsl_node *n);
 enum tsl_status tsl_graph_erase_value(struct tsl_graph *g, struct tsl_value *v);
 /* Rename; INVALID_ARG if the name is taken by another value. */
 enum tsl_status tsl_value_rename(struct tsl_graph *g, struct tsl_value *v, const char *name);
+/* Rename a node; INVALID_ARG if another node has the name. */
+enum tsl_status tsl_node_rename(struct tsl_graph *g, struct tsl_node *n, const char *name);
 /* Give the uses of node output v to a new constant carrying payload c (name
  * derived from v's, type copied from v, which must be static).  The caller
  * erases v's producer afterwards if it became dead.  Takes ownership of c on
