@@ -22,6 +22,7 @@
 #ifndef TESSEL_REFERENCE_H
 #define TESSEL_REFERENCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tessel/diag.h"
@@ -50,7 +51,22 @@ enum tsl_status tsl_ref_run(const struct tsl_graph *g, const struct tsl_tensor *
                             uint32_t *n_outputs_out, struct tsl_ref_stats *stats,
                             struct tsl_diag *diag);
 
+/* Free t's data and name (t itself is the caller's); NULL is a no-op. */
 void tsl_tensor_fini(struct tsl_tensor *t);
+/* tsl_tensor_fini on each of n tensors, then free(ts). */
 void tsl_tensors_free(struct tsl_tensor *ts, uint32_t n);
+
+/* True when the reference backend has a kernel for op (every op in ops.def
+ * does; the unit tests assert it). */
+bool tsl_ref_has_kernel(enum tsl_op op);
+
+/* Evaluate node n whose non-NULL inputs are all constants (for constant
+ * folding; the signature is the pass manager's tsl_eval_node_fn, `user` is
+ * unused).  outputs_out[i] receives a malloc'ed dense buffer matching the
+ * output's inferred static type.  UNSUPPORTED (no diagnostic) when the node
+ * cannot be evaluated here; INTERNAL if the result disagrees with the
+ * inferred type. */
+enum tsl_status tsl_ref_eval_node(void *user, const struct tsl_node *n, void **outputs_out,
+                                  struct tsl_diag *diag);
 
 #endif
