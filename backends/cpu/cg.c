@@ -1,0 +1,344 @@
+/* cg.c - IR-building helpers shared by every lowering of the CPU backend:
+ * diagnostics naming nodes, the weight blob, value pointers inside a step
+ * function, constants, loads/stores with explicit alignment, intrinsics and
+ * libm calls, fused activations, counted loops and generic loop nests.
+ *
+ * It does not decide what to generate for an op (lower_*.c), nor plan memory
+ * (plan.c) or drive LLVM (compile.c, target.c). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+#include "tessel/util.h"
+
+const char *tsl_cpu_node_where(const struct tsl_node *n, char *buf, size_t len)
+{
+    if (n->name && n->name[0])
+        return n->name;
+    snprintf(buf, len, "%s#%u", tsl_op_name(n->op), n->id);
+    return buf;
+}
+
+enum tsl_status tsl_cpu_unsupported(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                    const char *fmt, ...)
+{
+    char where[64], msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tsl_diag_error(cg->diag, TSL_STATUS_UNSUPPORTED,
+                          tsl_cpu_node_where(n, where, sizeof where),
+                          "cpu backend: %s: %s", tsl_op_name(n->op), msg);
+}
+
+enum tsl_status tsl_cpu_require_f32(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                    const struct tsl_value *v)
+{
+    if (!v)
+        return tsl_cpu_unsupported(cg, n, "omitted input is not supported here");
+    if (v->type.dtype != TSL_DTYPE_F32)
+        return tsl_cpu_unsupported(cg, n, "value '%s' has dtype %s (only f32 is lowered)",
+                                   v->name, tsl_dtype_name(v->type.dtype));
+    int64_t numel;
+    if (!tsl_shape_numel(&v->type.shape, &numel) || numel < 0)
+        return tsl_cpu_unsupported(cg, n, "value '%s' has no static shape", v->name);
+    return TSL_STATUS_OK;
+}
+
+int64_t tsl_cpu_numel(const struct tsl_value *v)
+{
+    int64_t n = 0;
+    if (!tsl_shape_numel(&v->type.shape, &n))
+        return 0;
+    return n;
+}
+
+enum tsl_status tsl_cpu_blob_add(struct tsl_cpu_cg *cg, const void *data, size_t bytes,
+                                 int64_t *off_out)
+{
+    size_t off = (cg->blob_len + TSL_CPU_ALIGN - 1) & ~(size_t)(TSL_CPU_ALIGN - 1);
+    size_t need = off + bytes;
+    if (need < off)
+        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name, "weight blob too large");
+    if (!tsl_grow((void **)&cg->blob, &cg->blob_cap, need ? need : 1, 1))
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "weight blob");
+    memset(cg->blob + cg->blob_len, 0, off - cg->blob_len);
+    if (bytes)
+        memcpy(cg->blob + off, data, bytes);
+    cg->blob_len = need;
+    *off_out = (int64_t)off;
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_cpu_const_f32(struct tsl_cpu_cg *cg, const struct tsl_value *v, float **out)
+{
+    if (!v->constant || v->type.dtype != TSL_DTYPE_F32)
+        return tsl_diag_error(cg->diag, TSL_STATUS_INTERNAL, v->name, "not an f32 constant");
+    void *dense = NULL;
+    TSL_TRY(tsl_const_decode(v, &dense, cg->diag));
+    *out = dense;
+    return TSL_STATUS_OK;
+}
+
+LLVMValueRef tsl_cpu_i64(struct tsl_cpu_cg *cg, int64_t v)
+{
+    return LLVMConstInt(cg->t_i64, (unsigned long long)v, 1);
+}
+
+LLVMValueRef tsl_cpu_f32c(struct tsl_cpu_cg *cg, double v)
+{
+    return LLVMConstReal(cg->t_f32, v);
+}
+
+static LLVMValueRef byte_ptr_to_f32(struct tsl_cpu_cg *cg, LLVMValueRef base, int64_t off)
+{
+    LLVMValueRef idx = tsl_cpu_i64(cg, off);
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->t_i8, base, &idx, 1, "");
+    return LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
+}
+
+LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off)
+{
+    return byte_ptr_to_f32(cg, cg->p_weights, off);
+}
+
+LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off)
+{
+    return byte_ptr_to_f32(cg, cg->p_arena, cg->step->scratch_off + off);
+}
+
+static LLVMValueRef slot_ptr(struct tsl_cpu_cg *cg, LLVMValueRef arr, uint32_t i)
+{
+    LLVMValueRef idx = tsl_cpu_i64(cg, i);
+    LLVMValueRef pp = LLVMBuildInBoundsGEP2(cg->b, cg->t_pi8, arr, &idx, 1, "");
+    LLVMValueRef p = LLVMBuildLoad2(cg->b, cg->t_pi8, pp, "");
+    LLVMSetAlignment(p, 8);
+    return LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
+}
+
+enum tsl_status tsl_cpu_ptr(struct tsl_cpu_cg *cg, const struct tsl_value *v, LLVMValueRef *out)
+{
+    if (v->id >= cg->n_locs)
+        return tsl_diag_error(cg->diag, TSL_STATUS_INTERNAL, v->name, "value id out of range");
+    struct tsl_cpu_loc *l = &cg->locs[v->id];
+    if (l->kind == TSL_LOC_NONE && v->constant) {
+        float *d = NULL;
+        TSL_TRY(tsl_cpu_const_f32(cg, v, &d));
+        int64_t off;
+        size_t bytes = (size_t)tsl_cpu_numel(v) * sizeof(float);
+        enum tsl_status st = tsl_cpu_blob_add(cg, d, bytes, &off);
+        free(d);
+        TSL_TRY(st);
+        l->kind = TSL_LOC_WEIGHT;
+        l->off = off;
+    }
+    switch (l->kind) {
+    case TSL_LOC_WEIGHT: *out = byte_ptr_to_f32(cg, cg->p_weights, l->off); break;
+    case TSL_LOC_ARENA: *out = byte_ptr_to_f32(cg, cg->p_arena, l->off); break;
+    case TSL_LOC_INPUT: *out = slot_ptr(cg, cg->p_inputs, l->index); break;
+    case TSL_LOC_OUTPUT: *out = slot_ptr(cg, cg->p_outputs, l->index); break;
+    default:
+        return tsl_diag_error(cg->diag, TSL_STATUS_INTERNAL, v->name, "value has no location");
+    }
+    return TSL_STATUS_OK;
+}
+
+LLVMValueRef tsl_cpu_gep(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx)
+{
+    return LLVMBuildInBoundsGEP2(cg->b, cg->t_f32, p, &idx, 1, "");
+}
+
+LLVMValueRef tsl_cpu_load(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->t_f32, tsl_cpu_gep(cg, p, idx), "");
+    LLVMSetAlignment(v, 4);
+    return v;
+}
+
+void tsl_cpu_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef s = LLVMBuildStore(cg->b, v, tsl_cpu_gep(cg, p, idx));
+    LLVMSetAlignment(s, 4);
+}
+
+LLVMValueRef tsl_cpu_intrinsic(struct tsl_cpu_cg *cg, const char *name, LLVMTypeRef ty,
+                               LLVMValueRef *args, unsigned n)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, &ty, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, &ty, 1);
+    return LLVMBuildCall2(cg->b, fty, fn, args, n, "");
+}
+
+LLVMValueRef tsl_cpu_libm(struct tsl_cpu_cg *cg, const char *name, LLVMValueRef *args,
+                          unsigned n)
+{
+    LLVMTypeRef params[3] = {cg->t_f32, cg->t_f32, cg->t_f32};
+    LLVMTypeRef fty = LLVMFunctionType(cg->t_f32, params, n, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, name);
+    if (!fn)
+        fn = LLVMAddFunction(cg->mod, name, fty);
+    return LLVMBuildCall2(cg->b, fty, fn, args, n, "");
+}
+
+static LLVMValueRef splat_like(struct tsl_cpu_cg *cg, LLVMValueRef x, float c)
+{
+    LLVMTypeRef ty = LLVMTypeOf(x);
+    if (LLVMGetTypeKind(ty) != LLVMVectorTypeKind)
+        return tsl_cpu_f32c(cg, c);
+    unsigned n = LLVMGetVectorSize(ty);
+    LLVMValueRef e[64];
+    for (unsigned i = 0; i < n && i < 64; i++)
+        e[i] = tsl_cpu_f32c(cg, c);
+    return LLVMConstVector(e, n);
+}
+
+LLVMValueRef tsl_cpu_apply_act(struct tsl_cpu_cg *cg, const struct tsl_cpu_act *act,
+                               LLVMValueRef x)
+{
+    LLVMTypeRef ty = LLVMTypeOf(x);
+    switch (act->kind) {
+    case TSL_CPU_ACT_RELU: {
+        /* x > 0 ? x : 0 keeps NaN behaviour of max(x, 0) as the reference */
+        LLVMValueRef z = splat_like(cg, x, 0.0f);
+        LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, x, z, "");
+        return LLVMBuildSelect(cg->b, gt, x, z, "");
+    }
+    case TSL_CPU_ACT_CLIP: {
+        LLVMValueRef lo = splat_like(cg, x, act->lo), hi = splat_like(cg, x, act->hi);
+        LLVMValueRef lt = LLVMBuildFCmp(cg->b, LLVMRealOLT, x, lo, "");
+        LLVMValueRef y = LLVMBuildSelect(cg->b, lt, lo, x, "");
+        LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, y, hi, "");
+        return LLVMBuildSelect(cg->b, gt, hi, y, "");
+    }
+    case TSL_CPU_ACT_NONE:
+        break;
+    }
+    (void)ty;
+    return x;
+}
+
+void tsl_cpu_copy_floats(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef src, int64_t n)
+{
+    if (n <= 0)
+        return;
+    LLVMValueRef d = LLVMBuildBitCast(cg->b, dst, cg->t_pi8, "");
+    LLVMValueRef s = LLVMBuildBitCast(cg->b, src, cg->t_pi8, "");
+    LLVMBuildMemCpy(cg->b, d, 4, s, 4, tsl_cpu_i64(cg, n * 4));
+}
+
+LLVMValueRef tsl_cpu_loop_begin(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l, int64_t start,
+                                int64_t end, int64_t step, const char *name)
+{
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
+    l->header = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
+    l->body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "");
+    l->exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "");
+    l->step = tsl_cpu_i64(cg, step);
+    LLVMBuildBr(cg->b, l->header);
+    LLVMPositionBuilderAtEnd(cg->b, l->header);
+    l->iv = LLVMBuildPhi(cg->b, cg->t_i64, name);
+    LLVMValueRef s = tsl_cpu_i64(cg, start);
+    LLVMAddIncoming(l->iv, &s, &pre, 1);
+    LLVMValueRef c = LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, tsl_cpu_i64(cg, end), "");
+    LLVMBuildCondBr(cg->b, c, l->body, l->exit);
+    LLVMPositionBuilderAtEnd(cg->b, l->body);
+    return l->iv;
+}
+
+void tsl_cpu_loop_end(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l)
+{
+    LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(cg->b);
+    LLVMBuildBr(cg->b, l->header);
+    LLVMAddIncoming(l->iv, &next, &from, 1);
+    LLVMPositionBuilderAtEnd(cg->b, l->exit);
+}
+
+void tsl_cpu_strides(const struct tsl_shape *s, int64_t *strides)
+{
+    int64_t acc = 1;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        strides[d] = acc;
+        acc *= s->dims[d];
+    }
+}
+
+bool tsl_cpu_bcast_strides(const struct tsl_shape *in, const struct tsl_shape *out,
+                           int64_t *strides)
+{
+    int64_t own[TSL_MAX_RANK];
+    if (in->rank > out->rank)
+        return false;
+    tsl_cpu_strides(in, own);
+    int off = out->rank - in->rank;
+    for (int d = 0; d < out->rank; d++) {
+        if (d < off) {
+            strides[d] = 0;
+            continue;
+        }
+        int64_t id = in->dims[d - off];
+        if (id == out->dims[d])
+            strides[d] = id == 1 ? 0 : own[d - off];
+        else if (id == 1)
+            strides[d] = 0;
+        else
+            return false;
+    }
+    return true;
+}
+
+void tsl_cpu_nest_coalesce(struct tsl_cpu_nest *n)
+{
+    struct tsl_cpu_nest r = *n;
+    r.rank = 0;
+    for (int d = 0; d < n->rank; d++) {
+        if (n->dims[d] == 1)
+            continue;
+        if (r.rank > 0) {
+            int p = r.rank - 1;
+            bool ok = true;
+            for (int o = 0; o < n->n_ops; o++)
+                if (r.strides[o][p] != n->strides[o][d] * n->dims[d])
+                    ok = false;
+            if (ok) {
+                r.dims[p] *= n->dims[d];
+                for (int o = 0; o < n->n_ops; o++)
+                    r.strides[o][p] = n->strides[o][d];
+                continue;
+            }
+        }
+        r.dims[r.rank] = n->dims[d];
+        for (int o = 0; o < n->n_ops; o++)
+            r.strides[o][r.rank] = n->strides[o][d];
+        r.rank++;
+    }
+    *n = r;
+}
+
+void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                       tsl_cpu_nest_body body, void *ud)
+{
+    struct tsl_cpu_loop loops[TSL_MAX_RANK];
+    LLVMValueRef off[TSL_CPU_NEST_MAX];
+    for (int o = 0; o < n->n_ops; o++)
+        off[o] = tsl_cpu_i64(cg, 0);
+    for (int d = 0; d < n->rank; d++) {
+        LLVMValueRef iv = tsl_cpu_loop_begin(cg, &loops[d], 0, n->dims[d], 1, "i");
+        for (int o = 0; o < n->n_ops; o++) {
+            if (n->strides[o][d] == 0)
+                continue;
+            LLVMValueRef t = LLVMBuildNSWMul(cg->b, iv, tsl_cpu_i64(cg, n->strides[o][d]), "");
+            off[o] = LLVMBuildNSWAdd(cg->b, off[o], t, "");
+        }
+    }
+    LLVMValueRef ptrs[TSL_CPU_NEST_MAX];
+    for (int o = 0; o < n->n_ops; o++)
+        ptrs[o] = tsl_cpu_gep(cg, n->base[o], off[o]);
+    body(cg, ptrs, ud);
+    for (int d = n->rank - 1; d >= 0; d--)
+        tsl_cpu_loop_end(cg, &loops[d]);
+}

@@ -1,0 +1,463 @@
+/* compile.c - tsl_cpu_compile: schedules the graph into steps (fusing a
+ * Relu/Clip into the epilogue of the producer when it is its only user),
+ * checks every step against the lowering table, plans memory, builds one
+ * internal LLVM function per step plus the exported entry
+ *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out)
+ * and the weight blob global <name>_weights, then verifies and optimizes the
+ * module with LLVMRunPasses("default<On>") for the target machine.
+ *
+ * Also the small public helpers (options, info, destroy, bind_shapes).
+ * Not here: JIT and run (jit.c), emission to files (emit.c), op lowerings. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "cpu_module.h"
+#include "tessel/shape.h"
+#include "tessel/util.h"
+
+void tsl_cpu_options_default(struct tsl_cpu_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->opt_level = 3;
+}
+
+bool tsl_cpu_has_lowering(enum tsl_op op)
+{
+    return op < TSL_OP_COUNT && tsl_cpu_lowering_for(op) != NULL;
+}
+
+static bool valid_ident(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return false;
+    return strlen(s) < 64;
+}
+
+/* Constant scalar bound of a Clip input, or the default. */
+static bool clip_bound(const struct tsl_value *v, float def, float *out)
+{
+    if (!v) {
+        *out = def;
+        return true;
+    }
+    if (!v->constant || v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != 1)
+        return false;
+    void *d = NULL;
+    if (tsl_const_decode(v, &d, NULL) != TSL_STATUS_OK)
+        return false;
+    *out = ((float *)d)[0];
+    free(d);
+    return true;
+}
+
+/* Activation node that can be fused after `v`'s producer, or NULL. */
+static const struct tsl_node *fusable_act(const struct tsl_graph *g, const struct tsl_value *v,
+                                          struct tsl_cpu_act *act)
+{
+    if (v->n_uses != 1 || v->n_output_refs != 0)
+        return NULL;
+    const struct tsl_node *u = v->uses[0].node;
+    if (v->uses[0].index != 0 || u->outputs[0]->type.dtype != TSL_DTYPE_F32)
+        return NULL;
+    (void)g;
+    if (u->op == TSL_OP_RELU) {
+        act->kind = TSL_CPU_ACT_RELU;
+        return u;
+    }
+    if (u->op == TSL_OP_CLIP) {
+        float lo, hi;
+        if (!clip_bound(u->n_inputs > 1 ? u->inputs[1] : NULL, -INFINITY, &lo) ||
+            !clip_bound(u->n_inputs > 2 ? u->inputs[2] : NULL, INFINITY, &hi))
+            return NULL;
+        act->kind = TSL_CPU_ACT_CLIP;
+        act->lo = lo;
+        act->hi = hi;
+        return u;
+    }
+    return NULL;
+}
+
+static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out, uint32_t *n_out,
+                                uint32_t *n_fused)
+{
+    const struct tsl_graph *g = cg->g;
+    struct tsl_cpu_step *steps = calloc(g->n_nodes + 1, sizeof *steps);
+    bool *skip = calloc(g->next_node_id + 1, sizeof *skip);
+    if (!steps || !skip) {
+        free(steps);
+        free(skip);
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, g->name, "schedule");
+    }
+    uint32_t n = 0;
+    *n_fused = 0;
+    enum tsl_status st = TSL_STATUS_OK;
+    for (const struct tsl_node *nd = g->first; nd; nd = nd->next) {
+        if (skip[nd->id])
+            continue;
+        const struct tsl_cpu_lowering *low = tsl_cpu_lowering_for(nd->op);
+        if (!low) {
+            st = tsl_cpu_unsupported(cg, nd, "no lowering for this op");
+            break;
+        }
+        if (nd->n_outputs != 1) {
+            st = tsl_cpu_unsupported(cg, nd, "only single-output nodes are lowered");
+            break;
+        }
+        struct tsl_cpu_step *s = &steps[n++];
+        s->node = nd;
+        s->out = nd->outputs[0];
+        const struct tsl_node *f;
+        if (low->epilogue && (f = fusable_act(g, nd->outputs[0], &s->act)) != NULL) {
+            s->out = f->outputs[0];
+            s->n_fused = 1;
+            skip[f->id] = true;
+            (*n_fused)++;
+        }
+        cg->step = s;
+        st = low->check(cg, s);
+        if (st != TSL_STATUS_OK)
+            break;
+        if (s->out->type.dtype != TSL_DTYPE_F32 || !tsl_shape_is_static(&s->out->type.shape)) {
+            st = tsl_cpu_require_f32(cg, nd, s->out);
+            break;
+        }
+    }
+    cg->step = NULL;
+    free(skip);
+    if (st != TSL_STATUS_OK) {
+        free(steps);
+        return st;
+    }
+    *out = steps;
+    *n_out = n;
+    return TSL_STATUS_OK;
+}
+
+static void init_types(struct tsl_cpu_cg *cg)
+{
+    cg->t_void = LLVMVoidTypeInContext(cg->ctx);
+    cg->t_f32 = LLVMFloatTypeInContext(cg->ctx);
+    cg->t_i1 = LLVMInt1TypeInContext(cg->ctx);
+    cg->t_i8 = LLVMInt8TypeInContext(cg->ctx);
+    cg->t_i32 = LLVMInt32TypeInContext(cg->ctx);
+    cg->t_i64 = LLVMInt64TypeInContext(cg->ctx);
+    cg->t_pi8 = LLVMPointerType(cg->t_i8, 0);
+    cg->t_pf32 = LLVMPointerType(cg->t_f32, 0);
+    cg->t_ppi8 = LLVMPointerType(cg->t_pi8, 0);
+    cg->t_vec = LLVMVectorType(cg->t_f32, (unsigned)cg->tgt->vw);
+    LLVMTypeRef params[4] = {cg->t_pi8, cg->t_pi8, cg->t_ppi8, cg->t_ppi8};
+    cg->t_step = LLVMFunctionType(cg->t_void, params, 4, 0);
+}
+
+static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
+{
+    cg->fn = fn;
+    cg->p_weights = LLVMGetParam(fn, 0);
+    cg->p_arena = LLVMGetParam(fn, 1);
+    cg->p_inputs = LLVMGetParam(fn, 2);
+    cg->p_outputs = LLVMGetParam(fn, 3);
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+}
+
+static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n)
+{
+    LLVMValueRef *fns = calloc(n + 1, sizeof *fns);
+    if (!fns)
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "codegen");
+    for (uint32_t i = 0; i < n; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s_k%u_%s", cg->prefix, i, tsl_op_name(steps[i].node->op));
+        fns[i] = LLVMAddFunction(cg->mod, name, cg->t_step);
+        LLVMSetLinkage(fns[i], LLVMInternalLinkage);
+        bind_params(cg, fns[i]);
+        cg->step = &steps[i];
+        enum tsl_status st = tsl_cpu_lowering_for(steps[i].node->op)->emit(cg, &steps[i]);
+        if (st != TSL_STATUS_OK) {
+            free(fns);
+            return st;
+        }
+        LLVMBuildRetVoid(cg->b);
+    }
+    cg->step = NULL;
+    char name[96];
+    snprintf(name, sizeof name, "%s_run", cg->prefix);
+    LLVMValueRef entry = LLVMAddFunction(cg->mod, name, cg->t_step);
+    bind_params(cg, entry);
+    LLVMValueRef args[4] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs};
+    for (uint32_t i = 0; i < n; i++)
+        LLVMBuildCall2(cg->b, cg->t_step, fns[i], args, 4, "");
+    free(fns);
+    /* outputs that are inputs, constants or listed twice are copied */
+    for (uint32_t i = 0; i < cg->g->n_outputs; i++) {
+        const struct tsl_value *v = cg->g->outputs[i];
+        const struct tsl_cpu_loc *l = &cg->locs[v->id];
+        if (l->kind == TSL_LOC_OUTPUT && l->index == i)
+            continue;
+        LLVMValueRef src, dst;
+        TSL_TRY(tsl_cpu_ptr(cg, v, &src));
+        LLVMValueRef idx = tsl_cpu_i64(cg, i);
+        LLVMValueRef pp = LLVMBuildInBoundsGEP2(cg->b, cg->t_pi8, cg->p_outputs, &idx, 1, "");
+        LLVMValueRef p = LLVMBuildLoad2(cg->b, cg->t_pi8, pp, "");
+        LLVMSetAlignment(p, 8);
+        dst = LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
+        tsl_cpu_copy_floats(cg, dst, src, tsl_cpu_numel(v));
+    }
+    LLVMBuildRetVoid(cg->b);
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status add_weights_global(struct tsl_cpu_cg *cg, int64_t *bytes)
+{
+    static const uint8_t one = 0;
+    const uint8_t *data = cg->blob_len ? cg->blob : &one;
+    size_t len = cg->blob_len ? cg->blob_len : 1;
+    if (len > UINT32_MAX)
+        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name,
+                              "weight blob of %zu bytes exceeds 4 GiB", len);
+    LLVMValueRef init = LLVMConstStringInContext(cg->ctx, (const char *)data, (unsigned)len, 1);
+    char name[96];
+    snprintf(name, sizeof name, "%s_weights", cg->prefix);
+    LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetAlignment(gv, TSL_CPU_ALIGN);
+    *bytes = (int64_t)cg->blob_len;
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_cpu_optimize(struct tsl_cpu_module *m, struct tsl_diag *diag)
+{
+    for (LLVMValueRef f = LLVMGetFirstFunction(m->mod); f; f = LLVMGetNextFunction(f)) {
+        if (LLVMIsDeclaration(f))
+            continue;
+        LLVMAddTargetDependentFunctionAttr(f, "target-cpu", m->tgt.cpu);
+        LLVMAddTargetDependentFunctionAttr(f, "target-features", m->tgt.features);
+    }
+    char *msg = NULL;
+    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
+        enum tsl_status st = tsl_diag_error(diag, TSL_STATUS_INTERNAL, m->prefix,
+                                            "generated LLVM IR is invalid: %.400s", msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        return st;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMTargetMachineRef tm;
+    TSL_TRY(tsl_cpu_target_machine(&m->tgt, m->opt_level, &tm, diag));
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m->mod, dl);
+    LLVMDisposeTargetData(dl);
+    LLVMSetTarget(m->mod, m->tgt.triple);
+    char pipeline[32];
+    snprintf(pipeline, sizeof pipeline, "default<O%d>", m->opt_level);
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
+    LLVMErrorRef err = LLVMRunPasses(m->mod, pipeline, tm, po);
+    LLVMDisposePassBuilderOptions(po);
+    LLVMDisposeTargetMachine(tm);
+    if (err)
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "LLVM optimization failed");
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status copy_io(struct tsl_cpu_io **out, struct tsl_value *const *vals, uint32_t n)
+{
+    *out = calloc(n + 1, sizeof **out);
+    if (!*out)
+        return TSL_STATUS_NOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        (*out)[i].name = tsl_strdup(vals[i]->name);
+        (*out)[i].dtype = vals[i]->type.dtype;
+        (*out)[i].shape = vals[i]->type.shape;
+        if (!(*out)[i].name)
+            return TSL_STATUS_NOMEM;
+    }
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status check_graph(const struct tsl_graph *g, const struct tsl_cpu_options *o,
+                                   struct tsl_diag *diag)
+{
+    if (o->threads < 1 || o->opt_level < 0 || o->opt_level > 3)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu",
+                              "bad options (threads %d, opt level %d)", o->threads, o->opt_level);
+    if (o->name && !valid_ident(o->name))
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu",
+                              "module name '%s' is not a C identifier", o->name);
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        const struct tsl_value *v = g->inputs[i];
+        if (!tsl_shape_is_static(&v->type.shape))
+            return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, v->name,
+                                  "input shape must be static for the cpu backend "
+                                  "(bind symbolic dims first)");
+        if (v->type.dtype != TSL_DTYPE_F32)
+            return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, v->name,
+                                  "cpu backend: input dtype %s (only f32 is lowered)",
+                                  tsl_dtype_name(v->type.dtype));
+    }
+    for (uint32_t i = 0; i < g->n_outputs; i++) {
+        const struct tsl_value *v = g->outputs[i];
+        if (v->type.dtype != TSL_DTYPE_F32 || !tsl_shape_is_static(&v->type.shape))
+            return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, v->name,
+                                  "cpu backend: output must be f32 with a static shape");
+    }
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_options *opts,
+                                struct tsl_cpu_module **out, struct tsl_diag *diag)
+{
+    struct tsl_cpu_options defo;
+    if (!opts) {
+        tsl_cpu_options_default(&defo);
+        opts = &defo;
+    }
+    if (!g || !out)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu", "NULL graph or output");
+    *out = NULL;
+    TSL_TRY(check_graph(g, opts, diag));
+    struct tsl_cpu_module *m = calloc(1, sizeof *m);
+    if (!m)
+        return tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cpu module");
+    m->opt_level = opts->opt_level;
+    m->threads = opts->threads;
+    m->prefix = tsl_strdup(opts->name ? opts->name : "model");
+    enum tsl_status st = tsl_cpu_target_init(&m->tgt, opts, diag);
+    if (st != TSL_STATUS_OK) {
+        tsl_cpu_module_destroy(m);
+        return st;
+    }
+    struct tsl_cpu_cg cg;
+    memset(&cg, 0, sizeof cg);
+    cg.g = g;
+    cg.diag = diag;
+    cg.tgt = &m->tgt;
+    cg.prefix = m->prefix;
+    cg.n_locs = g->next_value_id + 1;
+    cg.locs = calloc(cg.n_locs, sizeof *cg.locs);
+    struct tsl_cpu_step *steps = NULL;
+    uint32_t n_steps = 0;
+    if (!m->prefix || !cg.locs) {
+        st = tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cpu module");
+        goto done;
+    }
+    m->tsctx = LLVMOrcCreateNewThreadSafeContext();
+    cg.ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
+    cg.mod = LLVMModuleCreateWithNameInContext(m->prefix, cg.ctx);
+    m->mod = cg.mod;
+    cg.b = LLVMCreateBuilderInContext(cg.ctx);
+    init_types(&cg);
+    st = schedule(&cg, &steps, &n_steps, &m->n_fused);
+    if (st != TSL_STATUS_OK)
+        goto done;
+    m->n_kernels = n_steps;
+    st = tsl_cpu_plan(&cg, steps, n_steps, &m->arena_bytes, &m->arena_naive_bytes);
+    if (st != TSL_STATUS_OK)
+        goto done;
+    st = emit_steps(&cg, steps, n_steps);
+    if (st == TSL_STATUS_OK)
+        st = add_weights_global(&cg, &m->weight_bytes);
+    if (st == TSL_STATUS_OK)
+        st = tsl_cpu_optimize(m, diag);
+    if (st == TSL_STATUS_OK && (copy_io(&m->inputs, g->inputs, g->n_inputs) != TSL_STATUS_OK ||
+                                copy_io(&m->outputs, g->outputs, g->n_outputs) != TSL_STATUS_OK))
+        st = tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cpu module");
+    m->n_inputs = g->n_inputs;
+    m->n_outputs = g->n_outputs;
+done:
+    if (cg.b)
+        LLVMDisposeBuilder(cg.b);
+    free(cg.blob);
+    free(cg.locs);
+    free(steps);
+    if (st != TSL_STATUS_OK) {
+        tsl_cpu_module_destroy(m);
+        return st;
+    }
+    *out = m;
+    return TSL_STATUS_OK;
+}
+
+void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->weight_bytes = m->weight_bytes;
+    out->arena_bytes = m->arena_bytes;
+    out->arena_naive_bytes = m->arena_naive_bytes;
+    out->n_kernels = m->n_kernels;
+    out->n_fused = m->n_fused;
+    out->vector_width = m->tgt.vw;
+    out->mr = m->tgt.mr;
+    out->nr = m->tgt.vw * m->tgt.nv;
+    out->cpu = m->tgt.cpu;
+}
+
+static void free_io(struct tsl_cpu_io *io, uint32_t n)
+{
+    if (!io)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        free(io[i].name);
+    free(io);
+}
+
+void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
+{
+    if (!m)
+        return;
+    if (m->jit)
+        LLVMOrcDisposeLLJIT(m->jit);
+    if (m->mod)
+        LLVMDisposeModule(m->mod);
+    if (m->tsctx)
+        LLVMOrcDisposeThreadSafeContext(m->tsctx);
+    free(m->arena);
+    free_io(m->inputs, m->n_inputs);
+    free_io(m->outputs, m->n_outputs);
+    tsl_cpu_target_fini(&m->tgt);
+    free(m->prefix);
+    free(m);
+}
+
+enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
+                                    uint32_t n_inputs, struct tsl_graph **out,
+                                    struct tsl_diag *diag)
+{
+    if (n_inputs != g->n_inputs)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, g->name,
+                              "%u input shapes given, the graph has %u inputs", n_inputs,
+                              g->n_inputs);
+    for (uint32_t i = 0; i < n_inputs; i++) {
+        const struct tsl_shape *want = &g->inputs[i]->type.shape, *got = &shapes[i];
+        if (!tsl_shape_is_static(got) || (want->rank >= 0 && want->rank != got->rank))
+            return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, g->inputs[i]->name,
+                                  "bound shape must be static with rank %d", want->rank);
+        for (int32_t d = 0; d < want->rank; d++)
+            if (!TSL_DIM_IS_SYM(want->dims[d]) && want->dims[d] != got->dims[d])
+                return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, g->inputs[i]->name,
+                                      "dim %d is %lld, bound to %lld", d,
+                                      (long long)want->dims[d], (long long)got->dims[d]);
+    }
+    struct tsl_graph *c;
+    if (tsl_graph_clone(g, &c) != TSL_STATUS_OK)
+        return tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cloning the graph");
+    for (uint32_t i = 0; i < n_inputs; i++)
+        c->inputs[i]->type.shape = shapes[i];
+    enum tsl_status st = tsl_infer_shapes(c, diag);
+    if (st != TSL_STATUS_OK) {
+        tsl_graph_destroy(c);
+        return st;
+    }
+    *out = c;
+    return TSL_STATUS_OK;
+}

@@ -1,0 +1,227 @@
+/* cpu_internal.h - shared internals of the CPU backend: the code generation
+ * context (LLVM context/module/builder, weight blob, value locations), the
+ * step list produced by scheduling and fusion, the lowering table type, and
+ * IR-building helpers used by every lowering family.
+ *
+ * Only backends/cpu/ includes this header (and <llvm-c/...>).  It holds no
+ * op-specific code; lowerings live in lower_*.c, one file per op family. */
+#ifndef TSL_CPU_INTERNAL_H
+#define TSL_CPU_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "tessel/cpu.h"
+#include "tessel/diag.h"
+#include "tessel/ir.h"
+
+#define TSL_CPU_ALIGN 64
+
+/* ---- target ------------------------------------------------------------- */
+
+struct tsl_cpu_target {
+    char *triple, *cpu, *features; /* owned (malloc) */
+    int vw;                        /* f32 lanes: 16 AVX-512, 8 AVX2, 1 generic */
+    int mr, nv;                    /* micro-kernel: mr rows x nv vectors */
+};
+
+/* Resolve host (or overridden) CPU and features and pick the vector width. */
+enum tsl_status tsl_cpu_target_init(struct tsl_cpu_target *t, const struct tsl_cpu_options *o,
+                                    struct tsl_diag *diag);
+void tsl_cpu_target_fini(struct tsl_cpu_target *t);
+/* A fresh TargetMachine for t (caller disposes). */
+enum tsl_status tsl_cpu_target_machine(const struct tsl_cpu_target *t, int opt_level,
+                                       LLVMTargetMachineRef *out, struct tsl_diag *diag);
+/* Consume an LLVMErrorRef into the diagnostics sink. */
+enum tsl_status tsl_cpu_llvm_error(struct tsl_diag *diag, LLVMErrorRef err, const char *where,
+                                   const char *what);
+
+/* ---- fused epilogue activation ----------------------------------------- */
+
+enum tsl_cpu_act_kind { TSL_CPU_ACT_NONE, TSL_CPU_ACT_RELU, TSL_CPU_ACT_CLIP };
+struct tsl_cpu_act {
+    enum tsl_cpu_act_kind kind;
+    float lo, hi; /* CLIP bounds */
+};
+
+/* ---- steps: one generated kernel each ---------------------------------- */
+
+struct tsl_cpu_step {
+    const struct tsl_node *node;  /* main node */
+    const struct tsl_value *out;  /* value written (last node of a fused chain) */
+    struct tsl_cpu_act act;       /* fused activation */
+    uint32_t n_fused;             /* nodes absorbed into this step */
+    int64_t scratch_bytes;        /* per-step temporary, set by check() */
+    int64_t scratch_off;          /* arena offset of the scratch */
+};
+
+/* ---- value locations ----------------------------------------------------- */
+
+enum tsl_cpu_loc_kind { TSL_LOC_NONE, TSL_LOC_WEIGHT, TSL_LOC_ARENA, TSL_LOC_INPUT, TSL_LOC_OUTPUT };
+struct tsl_cpu_loc {
+    enum tsl_cpu_loc_kind kind;
+    int64_t off;    /* WEIGHT, ARENA: byte offset */
+    uint32_t index; /* INPUT, OUTPUT: slot */
+};
+
+/* ---- code generation context -------------------------------------------- */
+
+struct tsl_cpu_cg {
+    const struct tsl_graph *g;
+    struct tsl_diag *diag;
+    const struct tsl_cpu_target *tgt;
+    char *prefix; /* symbol prefix */
+
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef t_void, t_f32, t_i1, t_i8, t_i32, t_i64, t_pi8, t_pf32, t_ppi8, t_vec, t_step;
+
+    struct tsl_cpu_loc *locs; /* indexed by value id */
+    uint32_t n_locs;
+
+    /* weight blob (grows while lowering) */
+    uint8_t *blob;
+    size_t blob_len, blob_cap;
+
+    /* current step function */
+    LLVMValueRef fn, p_weights, p_arena, p_inputs, p_outputs;
+    const struct tsl_cpu_step *step;
+    uint32_t uniq; /* counter for internal symbol names */
+};
+
+/* Lowering of one op family.  check() validates the node (dtype, attributes,
+ * shapes) and sets st->scratch_bytes; it runs before any IR is built, so an
+ * unsupported case fails early with a message naming the node.  emit()
+ * builds the body of the step function (builder positioned in it). */
+struct tsl_cpu_lowering {
+    enum tsl_status (*check)(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st);
+    enum tsl_status (*emit)(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st);
+    bool epilogue; /* a following Relu/Clip may be fused into this step */
+};
+
+/* NULL when op has no lowering. */
+const struct tsl_cpu_lowering *tsl_cpu_lowering_for(enum tsl_op op);
+
+extern const struct tsl_cpu_lowering tsl_cpu_lower_unary, tsl_cpu_lower_binary,
+    tsl_cpu_lower_clip, tsl_cpu_lower_copy, tsl_cpu_lower_transpose, tsl_cpu_lower_concat,
+    tsl_cpu_lower_gemm, tsl_cpu_lower_matmul, tsl_cpu_lower_conv, tsl_cpu_lower_pool,
+    tsl_cpu_lower_global_pool, tsl_cpu_lower_softmax, tsl_cpu_lower_batchnorm;
+
+/* ---- helpers (cg.c) ------------------------------------------------------ */
+
+/* Node label for diagnostics: its name, or "<Op>#id" when unnamed. */
+const char *tsl_cpu_node_where(const struct tsl_node *n, char *buf, size_t len);
+/* UNSUPPORTED error naming the node and op. */
+enum tsl_status tsl_cpu_unsupported(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Check that v is an f32 tensor with a static shape (error names node). */
+enum tsl_status tsl_cpu_require_f32(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                    const struct tsl_value *v);
+/* Element count of a static value's shape (caller checked). */
+int64_t tsl_cpu_numel(const struct tsl_value *v);
+
+/* Append bytes to the weight blob (64-byte aligned); *off_out = offset. */
+enum tsl_status tsl_cpu_blob_add(struct tsl_cpu_cg *cg, const void *data, size_t bytes,
+                                 int64_t *off_out);
+/* Decode a constant f32 value into a malloc'ed float array. */
+enum tsl_status tsl_cpu_const_f32(struct tsl_cpu_cg *cg, const struct tsl_value *v, float **out);
+
+/* float* to the first element of v inside the current step function;
+ * constants are placed in the blob on first use. */
+enum tsl_status tsl_cpu_ptr(struct tsl_cpu_cg *cg, const struct tsl_value *v, LLVMValueRef *out);
+/* float* for the step's scratch at byte offset off within it. */
+LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off);
+/* float* to weights + off. */
+LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off);
+
+LLVMValueRef tsl_cpu_i64(struct tsl_cpu_cg *cg, int64_t v);
+LLVMValueRef tsl_cpu_f32c(struct tsl_cpu_cg *cg, double v);
+/* &p[idx] for a float* p and an i64 idx. */
+LLVMValueRef tsl_cpu_gep(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx);
+LLVMValueRef tsl_cpu_load(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx);
+void tsl_cpu_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef idx);
+/* Call an overloaded intrinsic ("llvm.fma") on type ty with n args. */
+LLVMValueRef tsl_cpu_intrinsic(struct tsl_cpu_cg *cg, const char *name, LLVMTypeRef ty,
+                               LLVMValueRef *args, unsigned n);
+/* Call an external libm function float f(float...) (declared on demand). */
+LLVMValueRef tsl_cpu_libm(struct tsl_cpu_cg *cg, const char *name, LLVMValueRef *args,
+                          unsigned n);
+/* Apply a fused activation to a scalar or vector value. */
+LLVMValueRef tsl_cpu_apply_act(struct tsl_cpu_cg *cg, const struct tsl_cpu_act *act,
+                               LLVMValueRef x);
+/* memcpy of n floats from src to dst. */
+void tsl_cpu_copy_floats(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef src, int64_t n);
+
+/* Counted loop for (iv = start; iv < end; iv += step) over i64. */
+struct tsl_cpu_loop {
+    LLVMBasicBlockRef header, body, exit;
+    LLVMValueRef iv, step;
+};
+LLVMValueRef tsl_cpu_loop_begin(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l, int64_t start,
+                                int64_t end, int64_t step, const char *name);
+void tsl_cpu_loop_end(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l);
+
+/* A loop nest over `rank` dims (already coalesced or not) with up to
+ * TSL_CPU_NEST_MAX operands, each a float* base and per-dim element strides.
+ * body() receives the element pointers of every operand. */
+#define TSL_CPU_NEST_MAX 8
+struct tsl_cpu_nest {
+    int rank;
+    int64_t dims[TSL_MAX_RANK];
+    int n_ops;
+    LLVMValueRef base[TSL_CPU_NEST_MAX];
+    int64_t strides[TSL_CPU_NEST_MAX][TSL_MAX_RANK];
+};
+typedef void (*tsl_cpu_nest_body)(struct tsl_cpu_cg *cg, LLVMValueRef *ptrs, void *ud);
+/* Merge adjacent dims that are contiguous for every operand, drop size-1 dims. */
+void tsl_cpu_nest_coalesce(struct tsl_cpu_nest *n);
+void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                       tsl_cpu_nest_body body, void *ud);
+/* Row-major strides of a shape; broadcast strides of `in` against output
+ * shape `out` (numpy rules, right-aligned; 0 where broadcast). */
+void tsl_cpu_strides(const struct tsl_shape *s, int64_t *strides);
+bool tsl_cpu_bcast_strides(const struct tsl_shape *in, const struct tsl_shape *out,
+                           int64_t *strides);
+
+/* ---- GEMM (gemm_kernel.c) ------------------------------------------------ */
+
+/* C[m][n] = act(alpha * sum_k A(m,k) B(k,n) + bias(m,n)) for one problem.
+ * A is addressed as a[m*a_rs + k*a_cs] (a_packed: weights pre-packed in mr
+ * panels at blob offset a_off, see tsl_cpu_pack_a).  B is either pre-packed
+ * nr panels in the blob (b_const) or packed per panel at run time from
+ * b[k*b_rs + n*b_cs] into scratch, or from an im2col source (conv). */
+struct tsl_cpu_gemm {
+    int64_t M, N, K;
+    float alpha;
+    bool a_packed;
+    int64_t a_rs, a_cs;
+    bool b_packed;        /* B pre-packed at compile time */
+    int64_t b_rs, b_cs;   /* runtime B strides (b_packed false, koff_off < 0) */
+    int64_t koff_off;     /* im2col: blob offset of int32 koff[K], else -1 */
+    int64_t conv_ow, conv_sh, conv_sw, conv_pw; /* im2col: n -> (n/ow*sh*pw + n%ow*sw) */
+    int64_t ldc;
+    int64_t bias_rs, bias_cs; /* bias[m*bias_rs + n*bias_cs]; unused if no bias */
+    bool has_bias;
+    struct tsl_cpu_act act;
+};
+/* Pack a K x M (weights as A: element (m,k) = w[m*a_rs + k*a_cs]) into mr
+ * panels scaled by `scale`; returns the blob offset. */
+enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M, int64_t K,
+                               int64_t a_rs, int64_t a_cs, float scale, int64_t *off_out);
+/* Pack B (element (k,n) = w[k*b_rs + n*b_cs]) into nr panels, scaled. */
+enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K, int64_t N,
+                               int64_t b_rs, int64_t b_cs, float scale, int64_t *off_out);
+/* Scratch bytes the runtime B panel needs (K x nr floats). */
+int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K);
+/* Emit the GEMM; a, b, c, bias are float* values in the current function
+ * (a: base of packed panels or the activation; b: packed panels or source;
+ * scratch: float* for the runtime B panel). */
+void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef scratch);
+
+#endif

@@ -1,0 +1,329 @@
+/* gemm_kernel.c - the register-tiled GEMM used by Gemm, MatMul and Conv.
+ *
+ * C = act(alpha * A B + bias) is computed tile by tile: for each nr-wide
+ * column panel of B (packed at compile time for weights, or packed at run
+ * time into the step's scratch from a strided matrix or an im2col view of a
+ * padded image), every mr-row tile of C is produced by a micro-kernel that
+ * keeps mr x nv accumulators of type <vw x float> in registers across the
+ * whole K loop (phi nodes) and updates them with llvm.fma on a broadcast
+ * element of A and nv vectors of the B panel.  The epilogue (alpha, bias,
+ * Relu/Clip) runs on the registers before the single store of each tile.
+ * Micro-kernels are specialised for the static edge sizes (rows < mr,
+ * columns < nr) so the main loops carry no masks.
+ *
+ * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
+ * K blocking for caches and threading (docs/cpu-backend.md, next steps). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+#include "tessel/util.h"
+
+static int nr_of(const struct tsl_cpu_cg *cg)
+{
+    return cg->tgt->vw * cg->tgt->nv;
+}
+
+enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M, int64_t K,
+                               int64_t a_rs, int64_t a_cs, float scale, int64_t *off_out)
+{
+    int64_t mr = cg->tgt->mr, panels = (M + mr - 1) / mr, n;
+    if (!tsl_mul_i64(panels * mr, K, &n) || n > INT64_MAX / 4)
+        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name, "packed A too large");
+    float *p = calloc((size_t)(n ? n : 1), sizeof(float));
+    if (!p)
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "packing weights");
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t k = 0; k < K; k++)
+            p[(m / mr) * K * mr + k * mr + m % mr] = w[m * a_rs + k * a_cs] * scale;
+    enum tsl_status st = tsl_cpu_blob_add(cg, p, (size_t)n * sizeof(float), off_out);
+    free(p);
+    return st;
+}
+
+enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K, int64_t N,
+                               int64_t b_rs, int64_t b_cs, float scale, int64_t *off_out)
+{
+    int64_t nr = nr_of(cg), panels = (N + nr - 1) / nr, n;
+    if (!tsl_mul_i64(panels * nr, K, &n) || n > INT64_MAX / 4)
+        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name, "packed B too large");
+    float *p = calloc((size_t)(n ? n : 1), sizeof(float));
+    if (!p)
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "packing weights");
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < N; j++)
+            p[(j / nr) * K * nr + k * nr + j % nr] = w[k * b_rs + j * b_cs] * scale;
+    enum tsl_status st = tsl_cpu_blob_add(cg, p, (size_t)n * sizeof(float), off_out);
+    free(p);
+    return st;
+}
+
+int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K)
+{
+    return K * nr_of(cg) * (int64_t)sizeof(float) + (int64_t)nr_of(cg) * 8;
+}
+
+static LLVMValueRef splat(struct tsl_cpu_cg *cg, LLVMValueRef s)
+{
+    unsigned vw = (unsigned)cg->tgt->vw;
+    LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(cg->t_vec), s,
+                                            LLVMConstInt(cg->t_i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(cg->t_i32, vw));
+    return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(cg->t_vec), mask, "");
+}
+
+static LLVMValueRef vload(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef vp = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx),
+                                       LLVMPointerType(cg->t_vec, 0), "");
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->t_vec, vp, "");
+    LLVMSetAlignment(v, 4);
+    return v;
+}
+
+static void vstore(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef vp = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx),
+                                       LLVMPointerType(cg->t_vec, 0), "");
+    LLVMValueRef s = LLVMBuildStore(cg->b, v, vp);
+    LLVMSetAlignment(s, 4);
+}
+
+/* Vector of lanes [0, valid) loaded one by one (rest 0): edge columns. */
+static LLVMValueRef vload_partial(struct tsl_cpu_cg *cg, LLVMValueRef p, int64_t base,
+                                  int valid)
+{
+    LLVMValueRef v = LLVMConstNull(cg->t_vec);
+    for (int l = 0; l < valid; l++)
+        v = LLVMBuildInsertElement(cg->b, v, tsl_cpu_load(cg, p, tsl_cpu_i64(cg, base + l)),
+                                   LLVMConstInt(cg->t_i32, (unsigned)l, 0), "");
+    return v;
+}
+
+/* Build the micro-kernel for a tile of `rows` x `cols` (cols <= nr):
+ *   void uk(float *a, float *bpanel, float *c, float *bias)
+ * a/c/bias already point at the tile's origin. */
+static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, int rows,
+                                  int cols)
+{
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    const int64_t a_rs = p->a_packed ? 1 : p->a_rs, a_cs = p->a_packed ? cg->tgt->mr : p->a_cs;
+    LLVMTypeRef params[4] = {cg->t_pf32, cg->t_pf32, cg->t_pf32, cg->t_pf32};
+    LLVMTypeRef fty = LLVMFunctionType(cg->t_void, params, 4, 0);
+    char name[96];
+    snprintf(name, sizeof name, "%s_uk%u_%dx%d", cg->prefix, cg->uniq++, rows, cols);
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    for (unsigned i = 0; i < 3; i++)
+        LLVMAddAttributeAtIndex(fn, i + 1,
+                                LLVMCreateEnumAttribute(cg->ctx,
+                                                        LLVMGetEnumAttributeKindForName("noalias", 7), 0));
+
+    LLVMValueRef saved_fn = cg->fn;
+    LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(cg->b);
+    cg->fn = fn;
+    LLVMValueRef a = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2),
+                 bias = LLVMGetParam(fn, 3);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(cg->ctx, fn, "k");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "epilogue");
+    LLVMPositionBuilderAtEnd(cg->b, entry);
+    LLVMBuildBr(cg->b, loop);
+
+    LLVMPositionBuilderAtEnd(cg->b, loop);
+    LLVMValueRef k = LLVMBuildPhi(cg->b, cg->t_i64, "k");
+    LLVMValueRef zero64 = tsl_cpu_i64(cg, 0);
+    LLVMAddIncoming(k, &zero64, &entry, 1);
+    int nvu = (cols + vw - 1) / vw; /* vectors actually needed */
+    LLVMValueRef acc[16][8], phi[16][8];
+    LLVMValueRef vzero = LLVMConstNull(cg->t_vec);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < nvu; j++) {
+            phi[r][j] = LLVMBuildPhi(cg->b, cg->t_vec, "acc");
+            LLVMAddIncoming(phi[r][j], &vzero, &entry, 1);
+        }
+    LLVMValueRef kb = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    LLVMValueRef bv[8];
+    for (int j = 0; j < nvu; j++)
+        bv[j] = vload(cg, bp, LLVMBuildNSWAdd(cg->b, kb, tsl_cpu_i64(cg, j * vw), ""));
+    LLVMValueRef ka = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, a_cs), "");
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef ai = LLVMBuildNSWAdd(cg->b, ka, tsl_cpu_i64(cg, r * a_rs), "");
+        LLVMValueRef as = splat(cg, tsl_cpu_load(cg, a, ai));
+        for (int j = 0; j < nvu; j++) {
+            LLVMValueRef args[3] = {as, bv[j], phi[r][j]};
+            acc[r][j] = tsl_cpu_intrinsic(cg, "llvm.fma", cg->t_vec, args, 3);
+        }
+    }
+    LLVMValueRef kn = LLVMBuildNSWAdd(cg->b, k, tsl_cpu_i64(cg, 1), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
+    LLVMAddIncoming(k, &kn, &latch, 1);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < nvu; j++)
+            LLVMAddIncoming(phi[r][j], &acc[r][j], &latch, 1);
+    LLVMValueRef more = LLVMBuildICmp(cg->b, LLVMIntSLT, kn, tsl_cpu_i64(cg, p->K), "");
+    LLVMBuildCondBr(cg->b, more, loop, exit);
+
+    LLVMPositionBuilderAtEnd(cg->b, exit);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < nvu; j++) {
+            int valid = cols - j * vw < vw ? cols - j * vw : vw;
+            LLVMValueRef v = acc[r][j];
+            if (p->alpha != 1.0f)
+                v = LLVMBuildFMul(cg->b, v, splat(cg, tsl_cpu_f32c(cg, p->alpha)), "");
+            if (p->has_bias) {
+                int64_t bo = r * p->bias_rs + (int64_t)j * vw * p->bias_cs;
+                LLVMValueRef bvv;
+                if (p->bias_cs == 0)
+                    bvv = splat(cg, tsl_cpu_load(cg, bias, tsl_cpu_i64(cg, bo)));
+                else if (valid == vw)
+                    bvv = vload(cg, bias, tsl_cpu_i64(cg, bo));
+                else
+                    bvv = vload_partial(cg, bias, bo, valid);
+                v = LLVMBuildFAdd(cg->b, v, bvv, "");
+            }
+            v = tsl_cpu_apply_act(cg, &p->act, v);
+            int64_t co = r * p->ldc + (int64_t)j * vw;
+            if (valid == vw) {
+                vstore(cg, v, c, tsl_cpu_i64(cg, co));
+            } else {
+                for (int l = 0; l < valid; l++)
+                    tsl_cpu_store(cg,
+                                  LLVMBuildExtractElement(cg->b, v,
+                                                          LLVMConstInt(cg->t_i32, (unsigned)l, 0), ""),
+                                  c, tsl_cpu_i64(cg, co + l));
+            }
+        }
+    LLVMBuildRetVoid(cg->b);
+
+    cg->fn = saved_fn;
+    LLVMPositionBuilderAtEnd(cg->b, saved_bb);
+    return fn;
+}
+
+/* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
+static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
+                        LLVMValueRef n0, int cols, LLVMValueRef dst)
+{
+    const int nr = nr_of(cg);
+    /* base[j] for j < cols: offset of column n0 + j in src */
+    LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, p->K * nr)),
+                                          LLVMPointerType(cg->t_i64, 0), "");
+    struct tsl_cpu_loop lj;
+    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, 0, cols, 1, "pj");
+    LLVMValueRef n = LLVMBuildNSWAdd(cg->b, n0, j, "");
+    LLVMValueRef base;
+    if (p->koff_off >= 0) {
+        LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow);
+        LLVMValueRef oh = LLVMBuildSDiv(cg->b, n, ow, "");
+        LLVMValueRef ox = LLVMBuildSRem(cg->b, n, ow, "");
+        base = LLVMBuildNSWAdd(
+            cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, p->conv_sh * p->conv_pw), ""),
+            LLVMBuildNSWMul(cg->b, ox, tsl_cpu_i64(cg, p->conv_sw), ""), "");
+    } else {
+        base = LLVMBuildNSWMul(cg->b, n, tsl_cpu_i64(cg, p->b_cs), "");
+    }
+    LLVMValueRef s = LLVMBuildStore(cg->b, base,
+                                    LLVMBuildInBoundsGEP2(cg->b, cg->t_i64, basep, &j, 1, ""));
+    LLVMSetAlignment(s, 8);
+    tsl_cpu_loop_end(cg, &lj);
+
+    struct tsl_cpu_loop lk, lj2;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pk");
+    LLVMValueRef koff;
+    if (p->koff_off >= 0) {
+        LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                           LLVMPointerType(cg->t_i32, 0), "");
+        LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
+        LLVMSetAlignment(kv, 4);
+        koff = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
+    } else {
+        koff = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, p->b_rs), "");
+    }
+    LLVMValueRef drow = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    LLVMValueRef j2 = tsl_cpu_loop_begin(cg, &lj2, 0, cols, 1, "pj");
+    LLVMValueRef bj = LLVMBuildLoad2(cg->b, cg->t_i64,
+                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i64, basep, &j2, 1, ""), "");
+    LLVMSetAlignment(bj, 8);
+    LLVMValueRef x = tsl_cpu_load(cg, src, LLVMBuildNSWAdd(cg->b, koff, bj, ""));
+    tsl_cpu_store(cg, x, dst, LLVMBuildNSWAdd(cg->b, drow, j2, ""));
+    tsl_cpu_loop_end(cg, &lj2);
+    for (int z = cols; z < nr; z++)
+        tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
+                      LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
+    tsl_cpu_loop_end(cg, &lk);
+}
+
+struct uk_cache {
+    LLVMValueRef full, mrem; /* per column variant */
+};
+
+static void call_uk(struct tsl_cpu_cg *cg, LLVMValueRef fn, LLVMValueRef *args)
+{
+    LLVMTypeRef params[4] = {cg->t_pf32, cg->t_pf32, cg->t_pf32, cg->t_pf32};
+    LLVMTypeRef fty = LLVMFunctionType(cg->t_void, params, 4, 0);
+    LLVMBuildCall2(cg->b, fty, fn, args, 4, "");
+}
+
+/* One nr-wide column tile at n0 with `cols` valid columns: all row tiles. */
+static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef scratch,
+                       LLVMValueRef n0, int cols)
+{
+    const int64_t mr = cg->tgt->mr, nr = nr_of(cg);
+    LLVMValueRef panel;
+    if (p->b_packed) {
+        LLVMValueRef off = LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->K), "");
+        panel = tsl_cpu_gep(cg, b, off); /* (n0/nr)*K*nr == n0*K */
+    } else {
+        emit_pack_b(cg, p, b, n0, cols, scratch);
+        panel = scratch;
+    }
+    LLVMValueRef cn = tsl_cpu_gep(cg, c, n0);
+    LLVMValueRef bn = bias;
+    if (p->has_bias && p->bias_cs)
+        bn = tsl_cpu_gep(cg, bias, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
+    int64_t mfull = p->M / mr * mr, mrem = p->M - mfull;
+    const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
+    if (mfull > 0) {
+        LLVMValueRef uk = build_ukernel(cg, p, (int)mr, cols);
+        struct tsl_cpu_loop lm;
+        LLVMValueRef m0 = tsl_cpu_loop_begin(cg, &lm, 0, mfull, mr, "m");
+        LLVMValueRef args[4] = {
+            tsl_cpu_gep(cg, a, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
+            tsl_cpu_gep(cg, cn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "")),
+            p->has_bias
+                ? tsl_cpu_gep(cg, bn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
+                : bn};
+        call_uk(cg, uk, args);
+        tsl_cpu_loop_end(cg, &lm);
+    }
+    if (mrem > 0) {
+        LLVMValueRef uk = build_ukernel(cg, p, (int)mrem, cols);
+        LLVMValueRef args[4] = {
+            tsl_cpu_gep(cg, a, tsl_cpu_i64(cg, mfull * a_step)), panel,
+            tsl_cpu_gep(cg, cn, tsl_cpu_i64(cg, mfull * p->ldc)),
+            p->has_bias ? tsl_cpu_gep(cg, bn, tsl_cpu_i64(cg, mfull * p->bias_rs)) : bn};
+        call_uk(cg, uk, args);
+    }
+    (void)nr;
+}
+
+void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef scratch)
+{
+    const int64_t nr = nr_of(cg);
+    int64_t nfull = p->N / nr * nr, nrem = p->N - nfull;
+    if (!p->has_bias)
+        bias = LLVMConstNull(cg->t_pf32);
+    if (nfull > 0) {
+        struct tsl_cpu_loop ln;
+        LLVMValueRef n0 = tsl_cpu_loop_begin(cg, &ln, 0, nfull, nr, "n");
+        emit_ntile(cg, p, a, b, c, bias, scratch, n0, (int)nr);
+        tsl_cpu_loop_end(cg, &ln);
+    }
+    if (nrem > 0)
+        emit_ntile(cg, p, a, b, c, bias, scratch, tsl_cpu_i64(cg, nfull), (int)nrem);
+}

@@ -1,0 +1,112 @@
+/* cpu.h - the CPU backend: compiles an IR graph with static shapes into native
+ * code through the LLVM-C API, runs it in-process (LLJIT) or writes it out as
+ * an object, shared library, LLVM IR or assembly plus a C header.
+ *
+ * Example:
+ *     struct tsl_cpu_options o;
+ *     tsl_cpu_options_default(&o);
+ *     struct tsl_cpu_module *m;
+ *     if (tsl_cpu_compile(g, &o, &m, &diag) == TSL_STATUS_OK) {
+ *         struct tsl_tensor *outs; uint32_t n;
+ *         tsl_cpu_run(m, inputs, n_inputs, &outs, &n, &diag);
+ *         tsl_tensors_free(outs, n);
+ *         tsl_cpu_emit(m, TSL_CPU_EMIT_SO, "model.so", &diag);
+ *         tsl_cpu_module_destroy(m);
+ *     }
+ *
+ * Shapes are compile-time constants: every graph input must have a static
+ * shape (bind symbolic dims first with tsl_cpu_bind_shapes).  Weights are
+ * packed once, at compile time, into one blob; activations live in one arena
+ * planned by liveness.  The generated entry point is
+ *     void <name>_run(const void *weights, void *arena,
+ *                     void *const *inputs, void *const *outputs);
+ * (see docs/cpu-backend.md).  An op without a lowering makes compilation fail
+ * with an UNSUPPORTED error naming the op and the node.
+ *
+ * Not here: the thread pool (threads > 1 is accepted and currently runs on
+ * one thread), int8 kernels.  No LLVM type appears in this header. */
+#ifndef TESSEL_CPU_H
+#define TESSEL_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tessel/diag.h"
+#include "tessel/ir.h"
+#include "tessel/reference.h" /* struct tsl_tensor, tsl_tensors_free */
+
+struct tsl_cpu_options {
+    const char *name;     /* symbol prefix ([A-Za-z_][A-Za-z0-9_]*); NULL: "model" */
+    int threads;          /* >= 1; work splitting is not implemented yet */
+    int opt_level;        /* 0..3: LLVMRunPasses("default<On>") and codegen level */
+    const char *cpu;      /* target CPU override; NULL: the host CPU */
+    const char *features; /* target features override ("+avx2,-avx512f"); NULL: host */
+};
+
+/* name NULL, threads 1, opt_level 3, cpu and features NULL (host). */
+void tsl_cpu_options_default(struct tsl_cpu_options *o);
+
+/* An opaque compiled module: LLVM module, weight blob, arena plan, lazily
+ * created JIT.  Not safe for concurrent tsl_cpu_run calls (one arena). */
+struct tsl_cpu_module;
+
+/* Compile g (not modified).  Inputs must have static shapes and every value
+ * an inferred type (run tsl_infer_shapes first).  Errors: INVALID_ARG (bad
+ * options, symbolic shapes), UNSUPPORTED (op or dtype without a lowering,
+ * naming the node), INTERNAL (LLVM rejected the module; LLVM's message is in
+ * the diagnostic), NOMEM.  On success the caller owns *out. */
+enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_options *opts,
+                                struct tsl_cpu_module **out, struct tsl_diag *diag);
+
+/* Run the module on n_inputs dense tensors bound to the graph inputs in
+ * order (dtype and shape must match exactly).  The first call creates the
+ * JIT.  On success *outputs_out is a malloc'ed array the caller frees with
+ * tsl_tensors_free. */
+enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *inputs,
+                            uint32_t n_inputs, struct tsl_tensor **outputs_out,
+                            uint32_t *n_outputs_out, struct tsl_diag *diag);
+
+enum tsl_cpu_emit_kind {
+    TSL_CPU_EMIT_OBJ, /* relocatable object (.o) */
+    TSL_CPU_EMIT_SO,  /* shared library, linked with the system `cc -shared` */
+    TSL_CPU_EMIT_LL,  /* textual LLVM IR */
+    TSL_CPU_EMIT_ASM, /* target assembly */
+};
+
+/* Write the module to `path`, and for OBJ and SO also the C header next to
+ * it (path with its extension replaced by ".h").  The artifact contains the
+ * weights (symbol <name>_weights) and has no dependency on tessel.  On error
+ * no partial file is left behind.  IO on file errors, INTERNAL from LLVM. */
+enum tsl_status tsl_cpu_emit(struct tsl_cpu_module *m, enum tsl_cpu_emit_kind kind,
+                             const char *path, struct tsl_diag *diag);
+
+/* Write only the generated C header for the module to `path`. */
+enum tsl_status tsl_cpu_emit_header(const struct tsl_cpu_module *m, const char *path,
+                                    struct tsl_diag *diag);
+
+/* Sizes, for reports and the header. */
+struct tsl_cpu_module_info {
+    int64_t weight_bytes; /* packed weight blob */
+    int64_t arena_bytes;  /* activation arena (liveness-planned, incl. scratch) */
+    int64_t arena_naive_bytes; /* sum of all buffers without reuse */
+    uint32_t n_kernels;   /* generated step functions */
+    uint32_t n_fused;     /* nodes fused into a producer's epilogue */
+    int vector_width;     /* f32 lanes of the GEMM micro-kernel */
+    int mr, nr;           /* micro-kernel register tile */
+    const char *cpu;      /* target CPU name (owned by the module) */
+};
+void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_info *out);
+
+void tsl_cpu_module_destroy(struct tsl_cpu_module *m);
+
+/* True when `op` has a lowering in the CPU backend (dtype f32). */
+bool tsl_cpu_has_lowering(enum tsl_op op);
+
+/* Clone g with its inputs' shapes replaced by the given static shapes
+ * (n_inputs entries, in g->inputs order, rank must match and known dims must
+ * agree) and re-run shape inference.  The caller owns *out. */
+enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
+                                    uint32_t n_inputs, struct tsl_graph **out,
+                                    struct tsl_diag *diag);
+
+#endif

@@ -1,0 +1,125 @@
+/* jit.c - in-process execution of a compiled CPU module: the first
+ * tsl_cpu_run creates an LLJIT for the host target machine, hands it a clone
+ * of the optimized module (the original stays available for tsl_cpu_emit),
+ * resolves libm/libc symbols from the process, looks up <name>_run and
+ * <name>_weights, and allocates the activation arena.  Each run checks the
+ * inputs against the compiled signature, allocates the outputs and calls the
+ * entry function.
+ *
+ * Not here: code generation (compile.c), files (emit.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_module.h"
+#include "tessel/util.h"
+
+static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *diag)
+{
+    LLVMTargetMachineRef tm;
+    TSL_TRY(tsl_cpu_target_machine(&m->tgt, m->opt_level, &tm, diag));
+    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+    /* takes ownership of tm */
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+        builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+    LLVMOrcLLJITRef jit;
+    LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit, builder); /* consumes builder */
+    if (err)
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "creating the JIT failed");
+    m->jit = jit;
+    LLVMOrcDefinitionGeneratorRef gen;
+    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+        &gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
+    if (err)
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "process symbol lookup failed");
+    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
+    LLVMModuleRef clone = LLVMCloneModule(m->mod);
+    if (!clone)
+        return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "cloning the module");
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(clone, m->tsctx);
+    err = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm);
+    if (err) {
+        LLVMOrcDisposeThreadSafeModule(tsm);
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "adding the module to the JIT failed");
+    }
+    char name[96];
+    LLVMOrcExecutorAddress run_addr = 0, w_addr = 0;
+    snprintf(name, sizeof name, "%s_run", m->prefix);
+    err = LLVMOrcLLJITLookup(jit, &run_addr, name);
+    if (err)
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "JIT compilation failed");
+    snprintf(name, sizeof name, "%s_weights", m->prefix);
+    err = LLVMOrcLLJITLookup(jit, &w_addr, name);
+    if (err)
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "JIT compilation failed");
+    size_t arena = (size_t)(m->arena_bytes > 0 ? m->arena_bytes : TSL_CPU_ALIGN);
+    m->arena = aligned_alloc(TSL_CPU_ALIGN, arena);
+    if (!m->arena)
+        return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "arena of %zu bytes", arena);
+    /* the JIT's address of the entry becomes a function pointer */
+    m->entry = (tsl_cpu_entry_fn)(uintptr_t)run_addr;
+    m->jit_weights = (const void *)(uintptr_t)w_addr;
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *inputs,
+                            uint32_t n_inputs, struct tsl_tensor **outputs_out,
+                            uint32_t *n_outputs_out, struct tsl_diag *diag)
+{
+    if (!m || !outputs_out || !n_outputs_out || (n_inputs && !inputs))
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu", "NULL argument");
+    if (n_inputs != m->n_inputs)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, m->prefix,
+                              "%u inputs given, the model has %u", n_inputs, m->n_inputs);
+    for (uint32_t i = 0; i < n_inputs; i++) {
+        const struct tsl_cpu_io *io = &m->inputs[i];
+        if (inputs[i].dtype != io->dtype || !tsl_shape_equal(&inputs[i].shape, &io->shape) ||
+            !inputs[i].data)
+            return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, io->name,
+                                  "input does not match the compiled dtype/shape");
+    }
+    if (!m->entry) {
+        enum tsl_status st = create_jit(m, diag);
+        if (st != TSL_STATUS_OK) {
+            if (m->jit)
+                LLVMOrcDisposeLLJIT(m->jit);
+            m->jit = NULL;
+            free(m->arena);
+            m->arena = NULL;
+            return st;
+        }
+    }
+    void **in = calloc(n_inputs + 1, sizeof *in);
+    void **outp = calloc(m->n_outputs + 1, sizeof *outp);
+    struct tsl_tensor *outs = calloc(m->n_outputs + 1, sizeof *outs);
+    if (!in || !outp || !outs)
+        goto nomem;
+    for (uint32_t i = 0; i < n_inputs; i++)
+        in[i] = inputs[i].data;
+    for (uint32_t i = 0; i < m->n_outputs; i++) {
+        const struct tsl_cpu_io *io = &m->outputs[i];
+        int64_t numel, bytes;
+        if (!tsl_shape_numel(&io->shape, &numel) ||
+            !tsl_dtype_storage_bytes(io->dtype, numel, &bytes))
+            goto nomem;
+        outs[i].dtype = io->dtype;
+        outs[i].shape = io->shape;
+        outs[i].name = tsl_strdup(io->name);
+        outs[i].data = malloc((size_t)(bytes > 0 ? bytes : 1));
+        outp[i] = outs[i].data;
+        if (!outs[i].name || !outs[i].data)
+            goto nomem;
+    }
+    m->entry(m->jit_weights, m->arena, in, outp);
+    free(in);
+    free(outp);
+    *outputs_out = outs;
+    *n_outputs_out = m->n_outputs;
+    return TSL_STATUS_OK;
+nomem:
+    free(in);
+    free(outp);
+    if (outs)
+        tsl_tensors_free(outs, m->n_outputs);
+    return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "run buffers");
+}

@@ -1,0 +1,269 @@
+/* lower_conv.c - lowering of Conv (1-D and 2-D, NCHW, any stride, dilation,
+ * padding, auto_pad and group) with a constant weight.
+ *
+ * General and grouped convolution is a GEMM per (image, group): A is the
+ * weight, packed at compile time into mr-row panels (all groups contiguous),
+ * B is the im2col view of the zero-padded image, packed nr columns at a time
+ * at run time through a compile-time table koff[k] (k = channel, ky, kx) and
+ * the column base (oy*sh*PW + ox*sw); bias and Relu/Clip run in the
+ * micro-kernel epilogue.  A 1x1/stride-1/unpadded conv reads the input in
+ * place.  Depthwise convolution (group == C == OC) has its own kernel: one
+ * padded plane at a time, kh*kw taps unrolled with constant weights per
+ * channel, the output row loop left to the loop vectorizer.
+ *
+ * Not here: blocked NCHWc layouts and Winograd (docs/cpu-backend.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+#include "tessel/util.h"
+
+struct conv_geo {
+    int64_t N, C, H, W, OC, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, PH, PW, G, Cg, Mg;
+    bool padded, depthwise;
+};
+
+static enum tsl_status conv_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                struct conv_geo *g)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_attr_conv *at = &n->attrs.conv;
+    memset(g, 0, sizeof *g);
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[1]));
+    if (n->n_inputs > 2 && n->inputs[2])
+        TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[2]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    const struct tsl_shape *xs = &n->inputs[0]->type.shape, *ws = &n->inputs[1]->type.shape,
+                           *os = &n->outputs[0]->type.shape;
+    int r = xs->rank;
+    if ((r != 3 && r != 4) || ws->rank != r || os->rank != r)
+        return tsl_cpu_unsupported(cg, n, "only 1-D and 2-D convolutions are lowered");
+    if (!n->inputs[1]->constant)
+        return tsl_cpu_unsupported(cg, n, "the weight must be a constant");
+    int sp = r - 2; /* spatial dims */
+    g->N = xs->dims[0], g->C = xs->dims[1];
+    g->H = sp == 2 ? xs->dims[2] : 1, g->W = xs->dims[r - 1];
+    g->OC = os->dims[1], g->OH = sp == 2 ? os->dims[2] : 1, g->OW = os->dims[r - 1];
+    g->KH = sp == 2 ? ws->dims[2] : 1, g->KW = ws->dims[r - 1];
+    g->G = at->group;
+    int64_t s[2] = {1, 1}, d[2] = {1, 1}, pb[4] = {0, 0, 0, 0};
+    for (int i = 0; i < sp; i++) {
+        if (at->strides.n == (uint32_t)sp)
+            s[i] = at->strides.v[i];
+        if (at->dilations.n == (uint32_t)sp)
+            d[i] = at->dilations.v[i];
+        if (at->pads.n == 2u * (uint32_t)sp)
+            pb[i] = at->pads.v[i], pb[2 + i] = at->pads.v[sp + i];
+    }
+    if (sp == 1) { /* move the only spatial dim to W */
+        s[1] = s[0], d[1] = d[0], pb[1] = pb[0], pb[3] = pb[2];
+        s[0] = d[0] = 1, pb[0] = pb[2] = 0;
+    }
+    g->sh = s[0], g->sw = s[1], g->dh = d[0], g->dw = d[1];
+    if (g->G <= 0 || g->C % g->G || g->OC % g->G || ws->dims[1] != g->C / g->G ||
+        ws->dims[0] != g->OC || g->sh <= 0 || g->sw <= 0 || g->dh <= 0 || g->dw <= 0)
+        return tsl_cpu_unsupported(cg, n, "inconsistent group/stride/dilation/weight shape");
+    int64_t need_h = (g->OH - 1) * g->sh + (g->KH - 1) * g->dh + 1;
+    int64_t need_w = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1;
+    if (at->auto_pad == TSL_auto_pad_SAME_UPPER || at->auto_pad == TSL_auto_pad_SAME_LOWER) {
+        int64_t th = need_h - g->H > 0 ? need_h - g->H : 0;
+        int64_t tw = need_w - g->W > 0 ? need_w - g->W : 0;
+        bool up = at->auto_pad == TSL_auto_pad_SAME_UPPER;
+        pb[0] = up ? th / 2 : th - th / 2;
+        pb[1] = up ? tw / 2 : tw - tw / 2;
+        pb[2] = th - pb[0];
+        pb[3] = tw - pb[1];
+    } else if (at->auto_pad == TSL_auto_pad_VALID) {
+        memset(pb, 0, sizeof pb);
+    }
+    for (int i = 0; i < 4; i++)
+        if (pb[i] < 0)
+            return tsl_cpu_unsupported(cg, n, "negative padding");
+    g->pt = pb[0], g->pl = pb[1];
+    g->PH = g->H + pb[0] + pb[2];
+    g->PW = g->W + pb[1] + pb[3];
+    if (g->PH < need_h)
+        g->PH = need_h;
+    if (g->PW < need_w)
+        g->PW = need_w;
+    g->padded = g->PH != g->H || g->PW != g->W || g->pt || g->pl;
+    g->Cg = g->C / g->G;
+    g->Mg = g->OC / g->G;
+    g->depthwise = g->G == g->C && g->OC == g->C && g->G > 1;
+    int64_t plane;
+    if (!tsl_mul_i64(g->PH, g->PW, &plane) || !tsl_mul_i64(plane, g->Cg, &plane) ||
+        plane > INT32_MAX)
+        return tsl_cpu_unsupported(cg, n, "padded image too large");
+    if (g->depthwise && g->KH * g->KW > 256)
+        return tsl_cpu_unsupported(cg, n, "depthwise kernel larger than 256 taps");
+    return TSL_STATUS_OK;
+}
+
+static int64_t align64(int64_t x)
+{
+    return (x + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+}
+
+static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    struct conv_geo g;
+    TSL_TRY(conv_geo(cg, st, &g));
+    if (g.depthwise)
+        st->scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0;
+    else
+        st->scratch_bytes = (g.padded ? align64(g.C * g.PH * g.PW * 4) : 0) +
+                            tsl_cpu_gemm_scratch(cg, g.Cg * g.KH * g.KW);
+    return TSL_STATUS_OK;
+}
+
+/* Zero dst (channels x PH x PW) and copy the image rows into its interior. */
+static void emit_pad(struct tsl_cpu_cg *cg, const struct conv_geo *g, LLVMValueRef src,
+                     LLVMValueRef dst, int64_t channels)
+{
+    LLVMValueRef d8 = LLVMBuildBitCast(cg->b, dst, cg->t_pi8, "");
+    LLVMBuildMemSet(cg->b, d8, LLVMConstInt(cg->t_i8, 0, 0),
+                    tsl_cpu_i64(cg, channels * g->PH * g->PW * 4), 4);
+    struct tsl_cpu_loop lc, lh;
+    LLVMValueRef c = tsl_cpu_loop_begin(cg, &lc, 0, channels, 1, "pc");
+    LLVMValueRef h = tsl_cpu_loop_begin(cg, &lh, 0, g->H, 1, "ph");
+    LLVMValueRef so = LLVMBuildNSWAdd(
+        cg->b, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->H * g->W), ""),
+        LLVMBuildNSWMul(cg->b, h, tsl_cpu_i64(cg, g->W), ""), "");
+    LLVMValueRef dh = LLVMBuildNSWAdd(cg->b, h, tsl_cpu_i64(cg, g->pt), "");
+    LLVMValueRef dof = LLVMBuildNSWAdd(
+        cg->b,
+        LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->PH * g->PW), ""),
+                        LLVMBuildNSWMul(cg->b, dh, tsl_cpu_i64(cg, g->PW), ""), ""),
+        tsl_cpu_i64(cg, g->pl), "");
+    tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, dof), tsl_cpu_gep(cg, src, so), g->W);
+    tsl_cpu_loop_end(cg, &lh);
+    tsl_cpu_loop_end(cg, &lc);
+}
+
+static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                      const struct conv_geo *g)
+{
+    const struct tsl_node *n = st->node;
+    const int64_t mr = cg->tgt->mr, K = g->Cg * g->KH * g->KW;
+    /* packed weights, all groups, uniform panel size */
+    int64_t per_group = (g->Mg + mr - 1) / mr * mr * K;
+    float *w = NULL;
+    TSL_TRY(tsl_cpu_const_f32(cg, n->inputs[1], &w));
+    float *pk = calloc((size_t)(per_group * g->G + 1), sizeof *pk);
+    int32_t *koff = malloc((size_t)(K + 1) * sizeof *koff);
+    if (!pk || !koff) {
+        free(w);
+        free(pk);
+        free(koff);
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, n->name, "packing conv weights");
+    }
+    for (int64_t gi = 0; gi < g->G; gi++)
+        for (int64_t m = 0; m < g->Mg; m++)
+            for (int64_t k = 0; k < K; k++)
+                pk[gi * per_group + (m / mr) * K * mr + k * mr + m % mr] =
+                    w[(gi * g->Mg + m) * K + k];
+    for (int64_t c = 0, k = 0; c < g->Cg; c++)
+        for (int64_t y = 0; y < g->KH; y++)
+            for (int64_t x = 0; x < g->KW; x++, k++)
+                koff[k] = (int32_t)(c * g->PH * g->PW + y * g->dh * g->PW + x * g->dw);
+    int64_t w_off = 0, k_off = 0;
+    enum tsl_status s = tsl_cpu_blob_add(cg, pk, (size_t)(per_group * g->G) * 4, &w_off);
+    if (s == TSL_STATUS_OK)
+        s = tsl_cpu_blob_add(cg, koff, (size_t)K * 4, &k_off);
+    free(w);
+    free(pk);
+    free(koff);
+    TSL_TRY(s);
+
+    struct tsl_cpu_gemm p = {
+        .M = g->Mg, .N = g->OH * g->OW, .K = K, .alpha = 1.0f, .a_packed = true,
+        .koff_off = k_off, .conv_ow = g->OW, .conv_sh = g->sh, .conv_sw = g->sw,
+        .conv_pw = g->PW, .ldc = g->OH * g->OW, .bias_rs = 1, .bias_cs = 0, .act = st->act};
+    LLVMValueRef x, y, bias = NULL;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    if (n->n_inputs > 2 && n->inputs[2]) {
+        p.has_bias = true;
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
+    }
+    LLVMValueRef wp = tsl_cpu_weight_ptr(cg, w_off);
+    int64_t pad_bytes = g->padded ? align64(g->C * g->PH * g->PW * 4) : 0;
+    LLVMValueRef padbuf = g->padded ? tsl_cpu_scratch(cg, 0) : NULL;
+    LLVMValueRef panel = tsl_cpu_scratch(cg, pad_bytes);
+
+    struct tsl_cpu_loop lb, lg;
+    LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");
+    LLVMValueRef xi = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C * g->H * g->W), ""));
+    LLVMValueRef yi = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""));
+    LLVMValueRef src = xi;
+    if (g->padded) {
+        emit_pad(cg, g, xi, padbuf, g->C);
+        src = padbuf;
+    }
+    LLVMValueRef gi = tsl_cpu_loop_begin(cg, &lg, 0, g->G, 1, "grp");
+    LLVMValueRef ag = tsl_cpu_gep(cg, wp, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, per_group), ""));
+    LLVMValueRef sg = tsl_cpu_gep(cg, src, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Cg * g->PH * g->PW), ""));
+    LLVMValueRef cgp = tsl_cpu_gep(cg, yi, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg * g->OH * g->OW), ""));
+    LLVMValueRef bg = p.has_bias ? tsl_cpu_gep(cg, bias, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg), "")) : NULL;
+    tsl_cpu_gemm_emit(cg, &p, ag, sg, cgp, bg, panel);
+    tsl_cpu_loop_end(cg, &lg);
+    tsl_cpu_loop_end(cg, &lb);
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                      const struct conv_geo *g)
+{
+    const struct tsl_node *n = st->node;
+    const int64_t T = g->KH * g->KW;
+    LLVMValueRef x, y, w, bias = NULL;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[1], &w));
+    if (n->n_inputs > 2 && n->inputs[2])
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
+    struct tsl_cpu_loop lb, lc, lh, lw;
+    LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");
+    LLVMValueRef c = tsl_cpu_loop_begin(cg, &lc, 0, g->C, 1, "ch");
+    LLVMValueRef bc = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C), ""), c, "");
+    LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
+    LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), ""));
+    LLVMValueRef plane = xc;
+    if (g->padded) {
+        plane = tsl_cpu_scratch(cg, 0);
+        emit_pad(cg, g, xc, plane, 1);
+    }
+    LLVMValueRef wc = tsl_cpu_gep(cg, w, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, T), ""));
+    LLVMValueRef taps[256];
+    for (int64_t t = 0; t < T; t++)
+        taps[t] = tsl_cpu_load(cg, wc, tsl_cpu_i64(cg, t));
+    LLVMValueRef b0 = bias ? tsl_cpu_load(cg, bias, c) : tsl_cpu_f32c(cg, 0.0);
+    LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
+    LLVMValueRef row = tsl_cpu_gep(cg, plane, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->sh * g->PW), ""));
+    LLVMValueRef orow = tsl_cpu_gep(cg, yc, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""));
+    LLVMValueRef ow = tsl_cpu_loop_begin(cg, &lw, 0, g->OW, 1, "ow");
+    LLVMValueRef base = LLVMBuildNSWMul(cg->b, ow, tsl_cpu_i64(cg, g->sw), "");
+    LLVMValueRef acc = b0;
+    for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
+        for (int64_t kx = 0; kx < g->KW; kx++, t++) {
+            LLVMValueRef idx = LLVMBuildNSWAdd(cg->b, base, tsl_cpu_i64(cg, ky * g->dh * g->PW + kx * g->dw), "");
+            LLVMValueRef args[3] = {taps[t], tsl_cpu_load(cg, row, idx), acc};
+            acc = tsl_cpu_intrinsic(cg, "llvm.fmuladd", cg->t_f32, args, 3);
+        }
+    tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, acc), orow, ow);
+    tsl_cpu_loop_end(cg, &lw);
+    tsl_cpu_loop_end(cg, &lh);
+    tsl_cpu_loop_end(cg, &lc);
+    tsl_cpu_loop_end(cg, &lb);
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status conv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    struct conv_geo g;
+    TSL_TRY(conv_geo(cg, st, &g));
+    return g.depthwise ? emit_depthwise(cg, st, &g) : emit_gemm_conv(cg, st, &g);
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_conv = {conv_check, conv_emit, true};

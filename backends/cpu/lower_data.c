@@ -1,0 +1,124 @@
+/* lower_data.c - lowerings of data-movement ops: Identity, Reshape, Flatten,
+ * Squeeze and Unsqueeze (a row-major copy: the bytes do not change), Transpose
+ * (a loop nest over the output with permuted input strides) and Concat (one
+ * loop nest per input writing into its slice of the output).
+ *
+ * Copies are real copies into the destination buffer; aliasing reshapes in
+ * the memory plan is a later optimization (docs/cpu-backend.md). */
+#include "cpu_internal.h"
+
+static enum tsl_status copy_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    TSL_TRY(tsl_cpu_require_f32(cg, st->node, st->node->inputs[0]));
+    TSL_TRY(tsl_cpu_require_f32(cg, st->node, st->out));
+    if (tsl_cpu_numel(st->node->inputs[0]) != tsl_cpu_numel(st->out))
+        return tsl_cpu_unsupported(cg, st->node, "element counts differ");
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status copy_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    LLVMValueRef src, dst;
+    TSL_TRY(tsl_cpu_ptr(cg, st->node->inputs[0], &src));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &dst));
+    tsl_cpu_copy_floats(cg, dst, src, tsl_cpu_numel(st->out));
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_copy = {copy_check, copy_emit, false};
+
+static void move_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
+{
+    (void)ud;
+    LLVMValueRef z = tsl_cpu_i64(cg, 0);
+    tsl_cpu_store(cg, tsl_cpu_load(cg, p[1], z), p[0], z);
+}
+
+static enum tsl_status perm_of(struct tsl_cpu_cg *cg, const struct tsl_node *n, int rank,
+                               int64_t *perm)
+{
+    const struct tsl_ints *pv = &n->attrs.transpose.perm;
+    bool seen[TSL_MAX_RANK] = {false};
+    for (int d = 0; d < rank; d++) {
+        perm[d] = pv->n ? pv->v[d] : rank - 1 - d;
+        if (perm[d] < 0 || perm[d] >= rank || seen[perm[d]])
+            return tsl_cpu_unsupported(cg, n, "bad perm");
+        seen[perm[d]] = true;
+    }
+    if (pv->n && pv->n != (uint32_t)rank)
+        return tsl_cpu_unsupported(cg, n, "perm length differs from rank");
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status transpose_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    int64_t perm[TSL_MAX_RANK];
+    TSL_TRY(copy_check(cg, st));
+    return perm_of(cg, st->node, st->node->inputs[0]->type.shape.rank, perm);
+}
+
+static enum tsl_status transpose_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    const struct tsl_shape *is = &st->node->inputs[0]->type.shape, *os = &st->out->type.shape;
+    int64_t perm[TSL_MAX_RANK], istr[TSL_MAX_RANK];
+    TSL_TRY(perm_of(cg, st->node, is->rank, perm));
+    struct tsl_cpu_nest nest = {.rank = os->rank, .n_ops = 2};
+    tsl_cpu_strides(is, istr);
+    tsl_cpu_strides(os, nest.strides[0]);
+    for (int d = 0; d < os->rank; d++) {
+        nest.dims[d] = os->dims[d];
+        nest.strides[1][d] = istr[perm[d]];
+    }
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &nest.base[0]));
+    TSL_TRY(tsl_cpu_ptr(cg, st->node->inputs[0], &nest.base[1]));
+    tsl_cpu_nest_coalesce(&nest);
+    tsl_cpu_nest_emit(cg, &nest, move_body, NULL);
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_transpose = {transpose_check, transpose_emit, false};
+
+static enum tsl_status concat_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    int r = st->out->type.shape.rank;
+    int64_t ax = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+    if (ax < 0 || ax >= r)
+        return tsl_cpu_unsupported(cg, n, "axis out of range");
+    for (uint32_t i = 0; i < n->n_inputs; i++) {
+        TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[i]));
+        if (n->inputs[i]->type.shape.rank != r)
+            return tsl_cpu_unsupported(cg, n, "input ranks differ");
+    }
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status concat_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_shape *os = &st->out->type.shape;
+    int r = os->rank;
+    int64_t ax = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+    int64_t ostr[TSL_MAX_RANK], at = 0;
+    tsl_cpu_strides(os, ostr);
+    LLVMValueRef out;
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &out));
+    for (uint32_t i = 0; i < n->n_inputs; i++) {
+        const struct tsl_shape *is = &n->inputs[i]->type.shape;
+        struct tsl_cpu_nest nest = {.rank = r, .n_ops = 2};
+        for (int d = 0; d < r; d++) {
+            nest.dims[d] = is->dims[d];
+            nest.strides[0][d] = ostr[d];
+        }
+        tsl_cpu_strides(is, nest.strides[1]);
+        nest.base[0] = tsl_cpu_gep(cg, out, tsl_cpu_i64(cg, at * ostr[ax]));
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[i], &nest.base[1]));
+        tsl_cpu_nest_coalesce(&nest);
+        tsl_cpu_nest_emit(cg, &nest, move_body, NULL);
+        at += is->dims[ax];
+    }
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_concat = {concat_check, concat_emit, false};

@@ -1,0 +1,245 @@
+/* lower_pool.c - lowerings of windowed and whole-plane reductions: MaxPool
+ * and AveragePool (2-D, NCHW, strides, pads, dilations, auto_pad; the output
+ * size, ceil_mode included, comes from shape inference), GlobalAveragePool /
+ * GlobalMaxPool, and Softmax / LogSoftmax along one axis (max-subtracted).
+ *
+ * Window taps are unrolled with a validity mask instead of branches; the
+ * count of AveragePool follows count_include_pad.  Straightforward loops:
+ * these ops are memory-bound next to convolutions. */
+#include <math.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+/* A float slot in the function's entry block (promoted to a register by
+ * SROA), initialised at the current point. */
+static LLVMValueRef slot(struct tsl_cpu_cg *cg, LLVMValueRef init)
+{
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(cg->b, first);
+    else
+        LLVMPositionBuilderAtEnd(cg->b, entry);
+    LLVMValueRef a = LLVMBuildAlloca(cg->b, cg->t_f32, "acc");
+    LLVMPositionBuilderAtEnd(cg->b, cur);
+    LLVMBuildStore(cg->b, init, a);
+    return a;
+}
+
+static LLVMValueRef get(struct tsl_cpu_cg *cg, LLVMValueRef s)
+{
+    return LLVMBuildLoad2(cg->b, cg->t_f32, s, "");
+}
+
+struct pool_geo {
+    int64_t NC, H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
+};
+
+static enum tsl_status pool_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                struct pool_geo *g)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_attr_pool *at = &n->attrs.pool;
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    const struct tsl_shape *xs = &n->inputs[0]->type.shape, *os = &st->out->type.shape;
+    if (xs->rank != 4 || os->rank != 4 || at->kernel_shape.n != 2)
+        return tsl_cpu_unsupported(cg, n, "only 2-D pooling is lowered");
+    memset(g, 0, sizeof *g);
+    g->NC = xs->dims[0] * xs->dims[1];
+    g->H = xs->dims[2], g->W = xs->dims[3], g->OH = os->dims[2], g->OW = os->dims[3];
+    g->KH = at->kernel_shape.v[0], g->KW = at->kernel_shape.v[1];
+    g->sh = at->strides.n == 2 ? at->strides.v[0] : 1;
+    g->sw = at->strides.n == 2 ? at->strides.v[1] : 1;
+    g->dh = at->dilations.n == 2 ? at->dilations.v[0] : 1;
+    g->dw = at->dilations.n == 2 ? at->dilations.v[1] : 1;
+    if (at->pads.n == 4)
+        g->pt = at->pads.v[0], g->pl = at->pads.v[1], g->pb = at->pads.v[2], g->pr = at->pads.v[3];
+    if (at->auto_pad == TSL_auto_pad_SAME_UPPER || at->auto_pad == TSL_auto_pad_SAME_LOWER) {
+        int64_t th = (g->OH - 1) * g->sh + (g->KH - 1) * g->dh + 1 - g->H;
+        int64_t tw = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 - g->W;
+        th = th > 0 ? th : 0, tw = tw > 0 ? tw : 0;
+        bool up = at->auto_pad == TSL_auto_pad_SAME_UPPER;
+        g->pt = up ? th / 2 : th - th / 2, g->pl = up ? tw / 2 : tw - tw / 2;
+        g->pb = th - g->pt, g->pr = tw - g->pl;
+    } else if (at->auto_pad == TSL_auto_pad_VALID) {
+        g->pt = g->pl = g->pb = g->pr = 0;
+    }
+    if (g->KH <= 0 || g->KW <= 0 || g->KH * g->KW > 1024 || g->sh <= 0 || g->sw <= 0 ||
+        g->dh <= 0 || g->dw <= 0 || os->dims[0] * os->dims[1] != g->NC)
+        return tsl_cpu_unsupported(cg, n, "kernel, strides or dilations out of range");
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status pool_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    struct pool_geo g;
+    return pool_geo(cg, st, &g);
+}
+
+/* lo <= v < hi on i64 */
+static LLVMValueRef in_range(struct tsl_cpu_cg *cg, LLVMValueRef v, int64_t lo, int64_t hi)
+{
+    return LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGE, v, tsl_cpu_i64(cg, lo), ""),
+                        LLVMBuildICmp(cg->b, LLVMIntSLT, v, tsl_cpu_i64(cg, hi), ""), "");
+}
+
+static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    struct pool_geo g;
+    TSL_TRY(pool_geo(cg, st, &g));
+    const struct tsl_node *n = st->node;
+    bool is_max = n->op == TSL_OP_MAX_POOL;
+    bool incl = n->attrs.pool.count_include_pad != 0;
+    LLVMValueRef x, y;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    struct tsl_cpu_loop lp, lh, lw;
+    LLVMValueRef p = tsl_cpu_loop_begin(cg, &lp, 0, g.NC, 1, "plane");
+    LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.H * g.W), ""));
+    LLVMValueRef yp = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.OH * g.OW), ""));
+    LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g.OH, 1, "oh");
+    LLVMValueRef ow = tsl_cpu_loop_begin(cg, &lw, 0, g.OW, 1, "ow");
+    LLVMValueRef ih0 = LLVMBuildNSWSub(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g.sh), ""), tsl_cpu_i64(cg, g.pt), "");
+    LLVMValueRef iw0 = LLVMBuildNSWSub(cg->b, LLVMBuildNSWMul(cg->b, ow, tsl_cpu_i64(cg, g.sw), ""), tsl_cpu_i64(cg, g.pl), "");
+    LLVMValueRef acc = tsl_cpu_f32c(cg, is_max ? -INFINITY : 0.0);
+    LLVMValueRef cnt = tsl_cpu_f32c(cg, 0.0);
+    for (int64_t ky = 0; ky < g.KH; ky++)
+        for (int64_t kx = 0; kx < g.KW; kx++) {
+            LLVMValueRef ih = LLVMBuildNSWAdd(cg->b, ih0, tsl_cpu_i64(cg, ky * g.dh), "");
+            LLVMValueRef iw = LLVMBuildNSWAdd(cg->b, iw0, tsl_cpu_i64(cg, kx * g.dw), "");
+            LLVMValueRef ok = LLVMBuildAnd(cg->b, in_range(cg, ih, 0, g.H), in_range(cg, iw, 0, g.W), "");
+            LLVMValueRef idx = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, ih, tsl_cpu_i64(cg, g.W), ""), iw, "");
+            idx = LLVMBuildSelect(cg->b, ok, idx, tsl_cpu_i64(cg, 0), "");
+            LLVMValueRef v = tsl_cpu_load(cg, xp, idx);
+            if (is_max) {
+                LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, v, acc, "");
+                acc = LLVMBuildSelect(cg->b, LLVMBuildAnd(cg->b, ok, gt, ""), v, acc, "");
+            } else {
+                acc = LLVMBuildFAdd(cg->b, acc, LLVMBuildSelect(cg->b, ok, v, tsl_cpu_f32c(cg, 0.0), ""), "");
+                LLVMValueRef counted = incl ? LLVMBuildAnd(cg->b, in_range(cg, ih, -g.pt, g.H + g.pb),
+                                                           in_range(cg, iw, -g.pl, g.W + g.pr), "")
+                                            : ok;
+                cnt = LLVMBuildFAdd(cg->b, cnt, LLVMBuildUIToFP(cg->b, counted, cg->t_f32, ""), "");
+            }
+        }
+    if (!is_max)
+        acc = LLVMBuildFDiv(cg->b, acc, cnt, "");
+    tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, acc), yp,
+                  LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g.OW), ""), ow, ""));
+    tsl_cpu_loop_end(cg, &lw);
+    tsl_cpu_loop_end(cg, &lh);
+    tsl_cpu_loop_end(cg, &lp);
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_pool = {pool_check, pool_emit, true};
+
+/* ---- global pooling -------------------------------------------------------- */
+
+static enum tsl_status gpool_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    if (n->inputs[0]->type.shape.rank < 3)
+        return tsl_cpu_unsupported(cg, n, "input rank must be >= 3");
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status gpool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_shape *xs = &n->inputs[0]->type.shape;
+    int64_t planes = xs->dims[0] * xs->dims[1], hw = tsl_cpu_numel(n->inputs[0]) / (planes ? planes : 1);
+    bool is_max = n->op == TSL_OP_GLOBAL_MAX_POOL;
+    LLVMValueRef x, y;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    struct tsl_cpu_loop lp, li;
+    LLVMValueRef p = tsl_cpu_loop_begin(cg, &lp, 0, planes, 1, "plane");
+    LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, hw), ""));
+    LLVMValueRef s = slot(cg, tsl_cpu_f32c(cg, is_max ? -INFINITY : 0.0));
+    LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, 0, hw, 1, "i");
+    LLVMValueRef v = tsl_cpu_load(cg, xp, i), a = get(cg, s);
+    LLVMValueRef args[2] = {a, v};
+    LLVMBuildStore(cg->b, is_max ? tsl_cpu_intrinsic(cg, "llvm.maxnum", cg->t_f32, args, 2)
+                                 : LLVMBuildFAdd(cg->b, a, v, ""), s);
+    tsl_cpu_loop_end(cg, &li);
+    LLVMValueRef r = get(cg, s);
+    if (!is_max)
+        r = LLVMBuildFMul(cg->b, r, tsl_cpu_f32c(cg, 1.0 / (double)hw), "");
+    tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, r), y, p);
+    tsl_cpu_loop_end(cg, &lp);
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_global_pool = {gpool_check, gpool_emit, true};
+
+/* ---- Softmax / LogSoftmax ---------------------------------------------------- */
+
+static enum tsl_status softmax_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    int r = n->inputs[0]->type.shape.rank;
+    int64_t ax = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+    if (r == 0 || ax < 0 || ax >= r)
+        return tsl_cpu_unsupported(cg, n, "axis out of range");
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status softmax_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_shape *xs = &n->inputs[0]->type.shape;
+    int r = xs->rank;
+    int64_t ax = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+    int64_t outer = 1, A = xs->dims[ax], inner = 1;
+    for (int d = 0; d < ax; d++)
+        outer *= xs->dims[d];
+    for (int d = (int)ax + 1; d < r; d++)
+        inner *= xs->dims[d];
+    bool logsm = n->op == TSL_OP_LOG_SOFTMAX;
+    LLVMValueRef x, y;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    struct tsl_cpu_loop lo, li, la;
+    LLVMValueRef o = tsl_cpu_loop_begin(cg, &lo, 0, outer, 1, "outer");
+    LLVMValueRef in = tsl_cpu_loop_begin(cg, &li, 0, inner, 1, "inner");
+    LLVMValueRef base = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, o, tsl_cpu_i64(cg, A * inner), ""), in, "");
+    LLVMValueRef xb = tsl_cpu_gep(cg, x, base), yb = tsl_cpu_gep(cg, y, base);
+    LLVMValueRef mx = slot(cg, tsl_cpu_f32c(cg, -INFINITY));
+    LLVMValueRef a = tsl_cpu_loop_begin(cg, &la, 0, A, 1, "a");
+    LLVMValueRef idx = LLVMBuildNSWMul(cg->b, a, tsl_cpu_i64(cg, inner), "");
+    LLVMValueRef args[2] = {get(cg, mx), tsl_cpu_load(cg, xb, idx)};
+    LLVMBuildStore(cg->b, tsl_cpu_intrinsic(cg, "llvm.maxnum", cg->t_f32, args, 2), mx);
+    tsl_cpu_loop_end(cg, &la);
+    LLVMValueRef m = get(cg, mx);
+    LLVMValueRef sum = slot(cg, tsl_cpu_f32c(cg, 0.0));
+    a = tsl_cpu_loop_begin(cg, &la, 0, A, 1, "a");
+    idx = LLVMBuildNSWMul(cg->b, a, tsl_cpu_i64(cg, inner), "");
+    LLVMValueRef d = LLVMBuildFSub(cg->b, tsl_cpu_load(cg, xb, idx), m, "");
+    LLVMValueRef e = tsl_cpu_intrinsic(cg, "llvm.exp", cg->t_f32, &d, 1);
+    if (!logsm)
+        tsl_cpu_store(cg, e, yb, idx);
+    LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, get(cg, sum), e, ""), sum);
+    tsl_cpu_loop_end(cg, &la);
+    LLVMValueRef s = get(cg, sum);
+    LLVMValueRef ls = logsm ? tsl_cpu_intrinsic(cg, "llvm.log", cg->t_f32, &s, 1)
+                            : LLVMBuildFDiv(cg->b, tsl_cpu_f32c(cg, 1.0), s, "");
+    a = tsl_cpu_loop_begin(cg, &la, 0, A, 1, "a");
+    idx = LLVMBuildNSWMul(cg->b, a, tsl_cpu_i64(cg, inner), "");
+    LLVMValueRef v = logsm ? LLVMBuildFSub(cg->b, LLVMBuildFSub(cg->b, tsl_cpu_load(cg, xb, idx), m, ""), ls, "")
+                           : LLVMBuildFMul(cg->b, tsl_cpu_load(cg, yb, idx), ls, "");
+    tsl_cpu_store(cg, v, yb, idx);
+    tsl_cpu_loop_end(cg, &la);
+    tsl_cpu_loop_end(cg, &li);
+    tsl_cpu_loop_end(cg, &lo);
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_softmax = {softmax_check, softmax_emit, false};

@@ -1,0 +1,46 @@
+/* lower_table.c - THE lowering table of the CPU backend, indexed by enum
+ * tsl_op with designated initializers.  An op missing here has no lowering:
+ * compilation fails with an error naming the op and the node.  Each entry
+ * points at the lowering of its family (lower_*.c); adding an op is one line
+ * here plus, if new, its formula in the family file. */
+#include "cpu_internal.h"
+
+static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
+    /* unary elementwise (lower_elementwise.c) */
+    [TSL_OP_ABS] = &tsl_cpu_lower_unary,        [TSL_OP_CEIL] = &tsl_cpu_lower_unary,
+    [TSL_OP_COS] = &tsl_cpu_lower_unary,        [TSL_OP_ERF] = &tsl_cpu_lower_unary,
+    [TSL_OP_EXP] = &tsl_cpu_lower_unary,        [TSL_OP_FLOOR] = &tsl_cpu_lower_unary,
+    [TSL_OP_HARD_SWISH] = &tsl_cpu_lower_unary, [TSL_OP_LOG] = &tsl_cpu_lower_unary,
+    [TSL_OP_NEG] = &tsl_cpu_lower_unary,        [TSL_OP_RECIPROCAL] = &tsl_cpu_lower_unary,
+    [TSL_OP_RELU] = &tsl_cpu_lower_unary,       [TSL_OP_ROUND] = &tsl_cpu_lower_unary,
+    [TSL_OP_SIGMOID] = &tsl_cpu_lower_unary,    [TSL_OP_SIGN] = &tsl_cpu_lower_unary,
+    [TSL_OP_SIN] = &tsl_cpu_lower_unary,        [TSL_OP_SOFTPLUS] = &tsl_cpu_lower_unary,
+    [TSL_OP_SQRT] = &tsl_cpu_lower_unary,       [TSL_OP_TANH] = &tsl_cpu_lower_unary,
+    [TSL_OP_ELU] = &tsl_cpu_lower_unary,        [TSL_OP_HARD_SIGMOID] = &tsl_cpu_lower_unary,
+    [TSL_OP_LEAKY_RELU] = &tsl_cpu_lower_unary, [TSL_OP_CLIP] = &tsl_cpu_lower_clip,
+    /* binary and variadic with broadcasting */
+    [TSL_OP_ADD] = &tsl_cpu_lower_binary,       [TSL_OP_SUB] = &tsl_cpu_lower_binary,
+    [TSL_OP_MUL] = &tsl_cpu_lower_binary,       [TSL_OP_DIV] = &tsl_cpu_lower_binary,
+    [TSL_OP_POW] = &tsl_cpu_lower_binary,       [TSL_OP_PRELU] = &tsl_cpu_lower_binary,
+    [TSL_OP_MAX] = &tsl_cpu_lower_binary,       [TSL_OP_MIN] = &tsl_cpu_lower_binary,
+    [TSL_OP_SUM] = &tsl_cpu_lower_binary,       [TSL_OP_MEAN] = &tsl_cpu_lower_binary,
+    /* linear algebra and convolution (lower_gemm.c, lower_conv.c) */
+    [TSL_OP_GEMM] = &tsl_cpu_lower_gemm,        [TSL_OP_MATMUL] = &tsl_cpu_lower_matmul,
+    [TSL_OP_CONV] = &tsl_cpu_lower_conv,
+    [TSL_OP_BATCH_NORM] = &tsl_cpu_lower_batchnorm,
+    /* pooling and softmax (lower_pool.c) */
+    [TSL_OP_MAX_POOL] = &tsl_cpu_lower_pool,    [TSL_OP_AVERAGE_POOL] = &tsl_cpu_lower_pool,
+    [TSL_OP_GLOBAL_AVERAGE_POOL] = &tsl_cpu_lower_global_pool,
+    [TSL_OP_GLOBAL_MAX_POOL] = &tsl_cpu_lower_global_pool,
+    [TSL_OP_SOFTMAX] = &tsl_cpu_lower_softmax,  [TSL_OP_LOG_SOFTMAX] = &tsl_cpu_lower_softmax,
+    /* data movement (lower_data.c) */
+    [TSL_OP_IDENTITY] = &tsl_cpu_lower_copy,    [TSL_OP_RESHAPE] = &tsl_cpu_lower_copy,
+    [TSL_OP_FLATTEN] = &tsl_cpu_lower_copy,     [TSL_OP_SQUEEZE] = &tsl_cpu_lower_copy,
+    [TSL_OP_UNSQUEEZE] = &tsl_cpu_lower_copy,   [TSL_OP_TRANSPOSE] = &tsl_cpu_lower_transpose,
+    [TSL_OP_CONCAT] = &tsl_cpu_lower_concat,
+};
+
+const struct tsl_cpu_lowering *tsl_cpu_lowering_for(enum tsl_op op)
+{
+    return op < TSL_OP_COUNT ? table[op] : NULL;
+}

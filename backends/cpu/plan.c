@@ -1,0 +1,143 @@
+/* plan.c - memory planning of the CPU backend: where every value lives
+ * (graph input slot, graph output slot, weight blob, activation arena) and
+ * the arena layout.  Activation buffers and per-step scratch get an interval
+ * of step indices [def, last use]; buffers are placed greedily, largest
+ * first, at the lowest 64-byte-aligned offset that does not overlap any
+ * already placed buffer whose interval intersects.  The arena size is the
+ * high-water mark; the naive size (no reuse) is reported for comparison.
+ *
+ * Constants are placed in the blob lazily by the lowerings (cg.c), not here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_module.h"
+#include "tessel/util.h"
+
+struct buf {
+    int64_t size, off;
+    uint32_t first, last; /* step interval */
+    struct tsl_cpu_loc *loc; /* where to write the offset (NULL: scratch) */
+    struct tsl_cpu_step *step;
+};
+
+static int64_t align_up(int64_t x)
+{
+    return (x + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const struct buf *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static int by_off(const void *a, const void *b)
+{
+    const struct buf *const *x = a, *const *y = b;
+    return (*x)->off < (*y)->off ? -1 : (*x)->off > (*y)->off;
+}
+
+enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n_steps,
+                             int64_t *arena_bytes, int64_t *naive_bytes)
+{
+    const struct tsl_graph *g = cg->g;
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        struct tsl_cpu_loc *l = &cg->locs[g->inputs[i]->id];
+        l->kind = TSL_LOC_INPUT;
+        l->index = i;
+    }
+    for (uint32_t i = 0; i < g->n_outputs; i++) {
+        const struct tsl_value *v = g->outputs[i];
+        struct tsl_cpu_loc *l = &cg->locs[v->id];
+        if (l->kind == TSL_LOC_NONE && !v->constant) {
+            l->kind = TSL_LOC_OUTPUT;
+            l->index = i;
+        }
+    }
+    /* step index of every node (fused nodes map to their step) */
+    uint32_t *step_of = malloc((g->next_node_id + 1) * sizeof *step_of);
+    struct buf *bufs = calloc(2 * (size_t)n_steps + 1, sizeof *bufs);
+    struct buf **placed = calloc(2 * (size_t)n_steps + 1, sizeof *placed);
+    if (!step_of || !bufs || !placed) {
+        free(step_of);
+        free(bufs);
+        free(placed);
+        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, g->name, "memory plan");
+    }
+    for (uint32_t s = 0; s < n_steps; s++) {
+        const struct tsl_node *n = steps[s].node;
+        step_of[n->id] = s;
+        /* a fused activation is the single user of the main output */
+        if (steps[s].n_fused)
+            step_of[steps[s].out->producer->id] = s;
+    }
+    size_t nb = 0;
+    int64_t naive = 0;
+    for (uint32_t s = 0; s < n_steps; s++) {
+        const struct tsl_value *v = steps[s].out;
+        struct tsl_cpu_loc *l = &cg->locs[v->id];
+        if (l->kind == TSL_LOC_NONE) {
+            struct buf *b = &bufs[nb++];
+            b->size = align_up(tsl_cpu_numel(v) * 4);
+            b->first = b->last = s;
+            for (uint32_t u = 0; u < v->n_uses; u++) {
+                uint32_t us = step_of[v->uses[u].node->id];
+                if (us > b->last)
+                    b->last = us;
+            }
+            b->loc = l;
+            l->kind = TSL_LOC_ARENA;
+        }
+        if (steps[s].scratch_bytes > 0) {
+            struct buf *b = &bufs[nb++];
+            b->size = align_up(steps[s].scratch_bytes);
+            b->first = b->last = s;
+            b->step = &steps[s];
+        }
+    }
+    for (size_t i = 0; i < nb; i++)
+        naive += bufs[i].size;
+    qsort(bufs, nb, sizeof *bufs, by_size_desc);
+    int64_t top = 0;
+    size_t np = 0;
+    for (size_t i = 0; i < nb; i++) {
+        struct buf *b = &bufs[i];
+        /* placed buffers alive at the same time, by offset */
+        size_t nc = 0;
+        struct buf **live = malloc((np + 1) * sizeof *live);
+        if (!live) {
+            free(step_of);
+            free(bufs);
+            free(placed);
+            return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, g->name, "memory plan");
+        }
+        for (size_t j = 0; j < np; j++)
+            if (placed[j]->first <= b->last && b->first <= placed[j]->last)
+                live[nc++] = placed[j];
+        qsort(live, nc, sizeof *live, by_off);
+        int64_t off = 0;
+        for (size_t j = 0; j < nc; j++) {
+            if (live[j]->off >= off + b->size)
+                break;
+            if (live[j]->off + live[j]->size > off)
+                off = live[j]->off + live[j]->size;
+        }
+        free(live);
+        b->off = off;
+        placed[np++] = b;
+        if (off + b->size > top)
+            top = off + b->size;
+        if (b->loc)
+            b->loc->off = off;
+        else
+            b->step->scratch_off = off;
+    }
+    free(step_of);
+    free(bufs);
+    free(placed);
+    *arena_bytes = top;
+    *naive_bytes = naive;
+    return TSL_STATUS_OK;
+}

@@ -1,0 +1,161 @@
+/* harness.c - implementation of the CPU differential-test helpers (see
+ * harness.h): random data, graph shortcuts, and the cpu-vs-reference check
+ * with its stated tolerance. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "tessel/reference.h"
+#include "tessel/shape.h"
+
+uint32_t rng_u32(struct rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (uint32_t)(r->s >> 16);
+}
+
+int64_t rng_int(struct rng *r, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(rng_u32(r) % (uint32_t)(hi - lo + 1));
+}
+
+float rng_f(struct rng *r, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(rng_u32(r) & 0xffffff) / (float)0xffffff;
+}
+
+struct tsl_graph *h_graph(void)
+{
+    struct tsl_graph *g;
+    assert_int_equal(tsl_graph_create("t", &g), TSL_STATUS_OK);
+    return g;
+}
+
+struct tsl_value *h_input(struct tsl_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    struct tsl_type t = tsl_type_make(TSL_DTYPE_F32, rank, dims);
+    struct tsl_value *v;
+    assert_int_equal(tsl_graph_add_input(g, name, &t, &v), TSL_STATUS_OK);
+    return v;
+}
+
+struct tsl_value *h_const(struct tsl_graph *g, struct rng *r, const char *name, int rank,
+                          const int64_t *dims, float lo, float hi)
+{
+    struct tsl_type t = tsl_type_make(TSL_DTYPE_F32, rank, dims);
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+    assert_non_null(d);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = rng_f(r, lo, hi);
+    struct tsl_value *v;
+    assert_int_equal(tsl_graph_add_dense_constant(g, name, &t, d, &v), TSL_STATUS_OK);
+    free(d);
+    return v;
+}
+
+struct tsl_value *h_scalar(struct tsl_graph *g, const char *name, float x)
+{
+    struct tsl_type t = tsl_type_make(TSL_DTYPE_F32, 0, NULL);
+    struct tsl_value *v;
+    assert_int_equal(tsl_graph_add_dense_constant(g, name, &t, &x, &v), TSL_STATUS_OK);
+    return v;
+}
+
+struct tsl_value *h_i64(struct tsl_graph *g, const char *name, int n, const int64_t *vals)
+{
+    struct tsl_type t = tsl_type_make(TSL_DTYPE_I64, 1, (int64_t[]){n});
+    struct tsl_value *v;
+    assert_int_equal(tsl_graph_add_dense_constant(g, name, &t, vals, &v), TSL_STATUS_OK);
+    return v;
+}
+
+struct tsl_node *h_node(struct tsl_graph *g, enum tsl_op op, const char *name, int n_in,
+                        struct tsl_value *const *in)
+{
+    struct tsl_node *n;
+    assert_int_equal(tsl_graph_add_node(g, op, name, (uint32_t)n_in, in, 1, &n, NULL),
+                     TSL_STATUS_OK);
+    return n;
+}
+
+static void fail_diag(const char *what, struct tsl_diag *d)
+{
+    const struct tsl_diag_entry *e = tsl_diag_first_error(d);
+    fail_msg("%s: %s: %s", what, e ? e->where : "?", e ? e->message : "(no diagnostic)");
+}
+
+void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
+             struct tsl_cpu_module_info *info)
+{
+    struct tsl_diag d;
+    tsl_diag_init(&d);
+    if (tsl_infer_shapes(g, &d) != TSL_STATUS_OK)
+        fail_diag("shape inference", &d);
+    struct tsl_tensor *in = calloc(g->n_inputs + 1, sizeof *in);
+    assert_non_null(in);
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        int64_t n;
+        assert_true(tsl_shape_numel(&g->inputs[i]->type.shape, &n));
+        in[i].dtype = TSL_DTYPE_F32;
+        in[i].shape = g->inputs[i]->type.shape;
+        in[i].data = malloc((size_t)(n ? n : 1) * 4);
+        assert_non_null(in[i].data);
+        for (int64_t k = 0; k < n; k++)
+            ((float *)in[i].data)[k] = rng_f(r, lo, hi);
+    }
+    struct tsl_tensor *ro = NULL, *co = NULL;
+    uint32_t nro = 0, nco = 0;
+    struct tsl_ref_stats rs;
+    if (tsl_ref_run(g, in, g->n_inputs, &ro, &nro, &rs, &d) != TSL_STATUS_OK)
+        fail_diag("reference", &d);
+    struct tsl_cpu_module *m = NULL;
+    struct tsl_cpu_options o;
+    tsl_cpu_options_default(&o);
+    if (tsl_cpu_compile(g, &o, &m, &d) != TSL_STATUS_OK)
+        fail_diag("cpu compile", &d);
+    if (tsl_cpu_run(m, in, g->n_inputs, &co, &nco, &d) != TSL_STATUS_OK)
+        fail_diag("cpu run", &d);
+    assert_int_equal(nro, nco);
+    for (uint32_t o2 = 0; o2 < nco; o2++) {
+        if (!tsl_shape_equal(&ro[o2].shape, &co[o2].shape))
+            fail_msg("output %u: reference shape rank %d [%lld %lld %lld %lld] vs cpu [%lld %lld %lld %lld]", o2,
+                     (int)ro[o2].shape.rank, (long long)ro[o2].shape.dims[0], (long long)ro[o2].shape.dims[1],
+                     (long long)ro[o2].shape.dims[2], (long long)ro[o2].shape.dims[3], (long long)co[o2].shape.dims[0],
+                     (long long)co[o2].shape.dims[1], (long long)co[o2].shape.dims[2], (long long)co[o2].shape.dims[3]);
+        int64_t n;
+        assert_true(tsl_shape_numel(&co[o2].shape, &n));
+        const float *a = ro[o2].data, *b = co[o2].data;
+        for (int64_t k = 0; k < n; k++) {
+            float tol = 1e-4f * (fabsf(a[k]) + 1.0f);
+            bool same_nan = isnan(a[k]) && isnan(b[k]);
+            if (!same_nan && !(fabsf(a[k] - b[k]) <= tol))
+                fail_msg("output %u element %lld: ref %.7g cpu %.7g (graph node %s)", o2,
+                         (long long)k, (double)a[k], (double)b[k],
+                         g->last ? g->last->name : "?");
+        }
+    }
+    if (info)
+        tsl_cpu_module_info(m, info);
+    if (info)
+        info->cpu = NULL; /* owned by the module, destroyed below */
+    tsl_tensors_free(ro, nro);
+    tsl_tensors_free(co, nco);
+    for (uint32_t i = 0; i < g->n_inputs; i++)
+        free(in[i].data);
+    free(in);
+    tsl_cpu_module_destroy(m);
+    tsl_graph_destroy(g);
+    tsl_diag_fini(&d);
+}

@@ -1,0 +1,47 @@
+/* harness.h - helpers for the CPU backend's differential tests: seeded
+ * random data, graph-building shortcuts over the IR API, and the check that
+ * compiles a graph with tsl_cpu_compile, runs it and compares every output
+ * with the reference interpreter (tsl_ref_run), the oracle.
+ *
+ * Tolerance: |cpu - ref| <= 1e-4 * (|ref| + 1).  The CPU kernels sum in a
+ * different order (register tiles, vector lanes) and with fused
+ * multiply-adds (one rounding instead of two), so results differ from the
+ * reference by accumulated rounding: about sqrt(K) * 2^-24 relative for a
+ * K-term dot product of values in [-1, 1], far below 1e-4 for K <= 10^4;
+ * transcendental functions (exp, tanh, erf) are computed by different
+ * implementations (LLVM's expansion vs libm), within a few ulp.  A wrong
+ * index, missing tap or bad padding gives errors of order 1e-1 or more. */
+#ifndef TSL_TEST_CPU_HARNESS_H
+#define TSL_TEST_CPU_HARNESS_H
+
+#include <stdint.h>
+
+#include "tessel/cpu.h"
+#include "tessel/ir.h"
+
+struct rng {
+    uint64_t s;
+};
+uint32_t rng_u32(struct rng *r);
+/* uniform in [lo, hi] */
+int64_t rng_int(struct rng *r, int64_t lo, int64_t hi);
+float rng_f(struct rng *r, float lo, float hi);
+
+struct tsl_graph *h_graph(void);
+struct tsl_value *h_input(struct tsl_graph *g, const char *name, int rank, const int64_t *dims);
+/* f32 constant with uniform random values in [lo, hi]. */
+struct tsl_value *h_const(struct tsl_graph *g, struct rng *r, const char *name, int rank,
+                          const int64_t *dims, float lo, float hi);
+struct tsl_value *h_scalar(struct tsl_graph *g, const char *name, float v);
+/* i64 1-D constant (Reshape shapes). */
+struct tsl_value *h_i64(struct tsl_graph *g, const char *name, int n, const int64_t *v);
+struct tsl_node *h_node(struct tsl_graph *g, enum tsl_op op, const char *name, int n_in,
+                        struct tsl_value *const *in);
+
+/* Infer shapes, fill inputs with uniform [lo, hi], run reference and cpu,
+ * compare all outputs (failing the test with the first mismatch).  Returns
+ * the compiled module info in *info if non-NULL.  Destroys g. */
+void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
+             struct tsl_cpu_module_info *info);
+
+#endif
