@@ -28,13 +28,50 @@ void tsl_pass_context_init(struct tsl_pass_context *ctx, struct tsl_diag *diag)
     memset(ctx, 0, sizeof *ctx);
     ctx->diag = diag;
     ctx->fold_max_bytes = 64 << 20;
+    ctx->compress.keep_first_last = true;
 }
 
 void tsl_pass_context_fini(struct tsl_pass_context *ctx)
 {
+    for (uint32_t i = 0; i < ctx->n_layers; i++) {
+        free(ctx->layers[i].name);
+        free(ctx->layers[i].op);
+    }
+    free(ctx->layers);
+    ctx->layers = NULL;
+    ctx->n_layers = ctx->cap_layers = 0;
     free(ctx->timings);
     ctx->timings = NULL;
     ctx->n_timings = ctx->cap_timings = 0;
+}
+
+enum tsl_status tsl_pass_report_layer(struct tsl_pass_context *ctx,
+                                      const struct tsl_layer_report *r)
+{
+    struct tsl_layer_report *dst = NULL;
+    for (uint32_t i = 0; i < ctx->n_layers && !dst; i++)
+        if (strcmp(ctx->layers[i].name, r->name) == 0)
+            dst = &ctx->layers[i];
+    if (!dst) {
+        size_t cap = ctx->cap_layers;
+        if (!tsl_grow((void **)&ctx->layers, &cap, (size_t)ctx->n_layers + 1, sizeof *ctx->layers))
+            return TSL_STATUS_NOMEM;
+        ctx->cap_layers = (uint32_t)cap;
+        dst = &ctx->layers[ctx->n_layers++];
+        memset(dst, 0, sizeof *dst);
+    }
+    char *name = tsl_strdup(r->name), *op = tsl_strdup(r->op ? r->op : "");
+    if (!name || !op) {
+        free(name);
+        free(op);
+        return TSL_STATUS_NOMEM;
+    }
+    free(dst->name);
+    free(dst->op);
+    *dst = *r;
+    dst->name = name;
+    dst->op = op;
+    return TSL_STATUS_OK;
 }
 
 const char *tsl_pass_name(enum tsl_pass_id id)

@@ -43,6 +43,36 @@ typedef enum tsl_status (*tsl_eval_node_fn)(void *user, const struct tsl_node *n
 /* Called after each pass that ran (for --print-after). */
 typedef void (*tsl_after_pass_fn)(void *user, const char *pass, const struct tsl_graph *g);
 
+/* Compression settings, read by the compression passes (prune, codebook,
+ * opq).  Zero values mean "off". */
+enum tsl_prune_kind {
+    TSL_PRUNE_UNSTRUCTURED = 0,
+    TSL_PRUNE_CHANNEL,   /* whole output channels */
+    TSL_PRUNE_2_4,       /* 2 of every 4 consecutive weights along the input dim */
+};
+struct tsl_compress_options {
+    double prune_sparsity;          /* --prune S, in [0,1) */
+    enum tsl_prune_kind prune_kind;
+    bool prune_per_layer;           /* per-layer thresholds instead of one global */
+    bool keep_first_last;           /* leave the first and last weight layers alone (default on) */
+    int codebook_bits;              /* --codebook BITS, 1..8 */
+    bool codebook_kmeans;           /* k-means codebook instead of uniform */
+    double opq_rate;                /* --opq RATE: target compression vs fp32 */
+    const char *calib_path;         /* --calib FILE.npy: optional refinement data */
+};
+
+/* One compressed layer, as reported in --report JSON. */
+struct tsl_layer_report {
+    char *name;             /* the weight constant's name (owned) */
+    char *op;               /* consuming op, e.g. "Conv" (owned) */
+    int64_t n_weights;
+    double sparsity;        /* fraction of weights pruned */
+    int bits;               /* bits per kept weight index (32 if not quantized) */
+    double step;            /* quantization step (0 if not uniform) */
+    int64_t original_bits;  /* 32 * n_weights */
+    int64_t stored_bits;    /* tsl_const_stored_bits of the new payload */
+};
+
 struct tsl_pass_timing {
     const char *pass;
     double seconds;
@@ -61,7 +91,15 @@ struct tsl_pass_context {
     uint32_t n_timings, cap_timings;
     /* statistics a pass may bump (nodes removed/folded) */
     int64_t n_changed;
+    /* compression */
+    struct tsl_compress_options compress;
+    struct tsl_layer_report *layers; /* appended by compression passes (owned) */
+    uint32_t n_layers, cap_layers;
 };
+
+/* Append (or update, matched by name) a layer record; strings are copied. */
+enum tsl_status tsl_pass_report_layer(struct tsl_pass_context *ctx,
+                                      const struct tsl_layer_report *r);
 
 void tsl_pass_context_init(struct tsl_pass_context *ctx, struct tsl_diag *diag);
 void tsl_pass_context_fini(struct tsl_pass_context *ctx);
