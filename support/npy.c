@@ -327,7 +327,7 @@ enum tsl_status tsl_npy_encode(const struct tsl_npy *a, uint8_t **buf_out, size_
 {
     if ((unsigned)a->type >= TSL_NPY_TYPE_COUNT || a->rank < 0 || a->rank > TSL_NPY_MAX_RANK)
         return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "npy", "bad type or rank");
-    int64_t numel = 1, bytes;
+    int64_t numel = 1, bytes = -1; /* -1: the size overflowed */
     char dict[512];
     int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
                      types[a->type].descr);
