@@ -374,28 +374,65 @@ enum tsl_status tsl_const_decode(const struct tsl_value *v, void **dense_out,
     return TSL_STATUS_OK;
 }
 
+static int64_t gap_symbols(const uint8_t *mask, int64_t numel, int w)
+{
+    int64_t esc = ((int64_t)1 << w) - 1, sym = 0, last = -1;
+    for (int64_t i = 0; i < numel; i++)
+        if (bit_set(mask, i)) {
+            sym += (i - last - 1) / esc + 1;
+            last = i;
+        }
+    return sym;
+}
+
+void tsl_mask_coding(const uint8_t *mask, int64_t numel, struct tsl_mask_coding *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int64_t i = 0; i < numel; i++)
+        out->kept += mask ? bit_set(mask, i) : 1;
+    if (out->kept == numel)
+        return;
+    out->bytes = numel / 8 + (numel % 8 != 0);
+    for (int w = 1; w <= TSL_MASK_MAX_GAP_BITS; w++) {
+        int64_t sym = gap_symbols(mask, numel, w), bytes = 9 + (sym * w + 7) / 8;
+        if (bytes < out->bytes) {
+            out->bytes = bytes;
+            out->gap_width = w;
+            out->gap_symbols = sym;
+        }
+    }
+}
+
 int64_t tsl_const_stored_bits(const struct tsl_value *v)
 {
     const struct tsl_const *c = v->constant;
-    if (!c)
+    int64_t numel;
+    if (!c || !tsl_shape_numel(&v->type.shape, &numel))
         return 0;
-    int64_t bits = 0;
+    int64_t elem_bits = tsl_dtype_bits(v->type.dtype);
+    struct tsl_mask_coding mc;
     switch (c->encoding) {
     case TSL_ENC_DENSE:
-        bits = (int64_t)c->data_bytes * 8;
-        break;
+        return (int64_t)c->data_bytes * 8;
     case TSL_ENC_MASKED:
-        bits = (int64_t)c->data_bytes * 8 + (int64_t)c->mask_bytes * 8;
-        break;
+        if (!c->mask || (int64_t)c->mask_bytes * 8 < numel)
+            return (int64_t)c->data_bytes * 8;
+        tsl_mask_coding(c->mask, numel, &mc);
+        return mc.kept * elem_bits + mc.bytes * 8;
     case TSL_ENC_SPARSE:
-        bits = (int64_t)c->data_bytes * 8 + c->nnz * 8;
-        break;
-    case TSL_ENC_CODEBOOK:
-        bits = (int64_t)c->indices_bytes * 8 + (int64_t)c->n_codes * 32 +
-               (int64_t)c->n_channels * 32 + (int64_t)c->mask_bytes * 8;
-        break;
+        return (int64_t)c->data_bytes * 8 + c->nnz * 8;
+    case TSL_ENC_CODEBOOK: {
+        int64_t kept = numel, pattern = 0;
+        if (c->mask && (int64_t)c->mask_bytes * 8 >= numel) {
+            tsl_mask_coding(c->mask, numel, &mc);
+            kept = mc.kept;
+            pattern = mc.bytes * 8;
+        }
+        return (kept * c->index_bits + 7) / 8 * 8 + pattern + (int64_t)c->n_codes * 32 +
+               (int64_t)c->n_channels * 32;
     }
-    return bits;
+    }
+    return 0;
 }
 
 /* ---- quantization info ---- */

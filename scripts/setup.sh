@@ -14,6 +14,7 @@ PKGS=(
   llvm-dev clang libclang-rt-14-dev                      # LLVM-C backend, fuzzing, sanitizers
   libcmocka-dev libcjson-dev                             # tests, JSON
   python3 python3-numpy python3-onnx python3-torch python3-torchvision  # model export, oracles
+  python3-sklearn python3-matplotlib python3-pil fonts-dejavu-core      # bench/accuracy harness
   graphviz                                               # renders --dot output in tests
 )
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)

@@ -1,12 +1,18 @@
-/* cmd_run.c - `tessel run MODEL.onnx [--backend ref] [-i [NAME=]FILE]...
+/* cmd_run.c - `tessel run MODEL.onnx [--backend ref|cpu] [-i [NAME=]FILE]...
  * [-o DIR] [--threads N] [--repeat N]` (brief section 4).
  *
  * Imports the model, loads each input from .npy or ONNX TensorProto .pb (by
- * extension), runs the reference interpreter and either writes
+ * extension), runs the reference interpreter or, with --backend cpu, binds
+ * the graph's (symbolic) input dims to the given inputs' shapes, compiles it
+ * with the LLVM CPU backend once (cli_cpu.c) and runs the JIT-compiled code
+ * (--repeat times only the runs, not the compilation), and either writes
  * DIR/<sanitized output name>.npy for every output (all to temporary files
  * first, renamed only when every one was written, so a failure leaves no
  * partial output) or prints a short summary per output.  --repeat N runs
  * once to warm up, then N timed runs, and ends stdout with one JSON line.
+ * --stats prints the reference interpreter's peak live activation memory
+ * (tsl_ref_stats.peak_bytes: node outputs only, inputs and weights excluded)
+ * and the number of nodes run, one `stats:` line before any JSON line.
  * Errors are one line `tessel: error: <input, file or node>: <what>`, exit 1;
  * usage errors exit 2.  Kernels, file formats and the importer live in
  * their libraries; this file only wires them together. */
@@ -20,29 +26,38 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "pass_flags.h"
+#include "cli_cpu.h"
 #include "tessel/npy.h"
 #include "tessel/onnx.h"
 #include "tessel/reference.h"
 #include "tessel/util.h"
 
 static const struct tsl_cli_opt run_opts[] = {
-    {.long_name = "backend", .takes_value = true, .metavar = "ref",
-     .help = "backend to run on (only ref, the reference interpreter, in this build)"},
+    {.long_name = "backend", .takes_value = true, .metavar = "ref|cpu",
+     .help = "ref: the reference interpreter (default); cpu: LLVM JIT-compiled code"},
     {.long_name = "input", .short_name = 'i', .takes_value = true, .repeatable = true,
      .metavar = "[NAME=]FILE", .help = "bind an input from FILE.npy or FILE.pb (NAME= optional "
                                        "for single-input models)"},
     {.long_name = "output", .short_name = 'o', .takes_value = true, .metavar = "DIR",
      .help = "write every output to DIR/<name>.npy (DIR is created if missing)"},
     {.long_name = "threads", .takes_value = true, .metavar = "N",
-     .help = "worker threads (the reference backend always uses 1)"},
+     .help = "worker threads (the reference backend always uses 1; cpu: passed to the "
+             "compiler)"},
     {.long_name = "repeat", .takes_value = true, .metavar = "N",
      .help = "one warm-up run, then N timed runs; last stdout line is JSON timing"},
+    {.long_name = "stats",
+     .help = "print peak activation memory (live node outputs; inputs and weights "
+             "excluded) and nodes run"},
+    TSL_CLI_PASS_FLAG_OPTS, /* --prune, --codebook, --passes, ... (pass_flags.h) */
 };
 
 static const struct tsl_cli_spec run_spec = {
     .command = "run",
-    .usage = "tessel run MODEL.onnx [--backend ref] [-i [NAME=]FILE]... [-o DIR] [--repeat N]",
-    .summary = "Run a model on the reference backend and print or save its outputs.",
+    .usage = "tessel run MODEL.onnx [--backend ref|cpu] [--threads N] [-i [NAME=]FILE]... [-o DIR] [--repeat N] "
+             "[--stats]",
+    .summary = "Run a model on the reference interpreter or the LLVM CPU backend and print or "
+               "save its outputs.",
     .opts = run_opts,
     .n_opts = TSL_ARRAY_LEN(run_opts),
     .min_positional = 1,
@@ -351,7 +366,8 @@ int tsl_cmd_run(int argc, char **argv)
     const char *threads = tsl_cli_value(&args, "threads");
     long repeat = 0, nthreads = 1;
     if (backend && strcmp(backend, "ref") && strcmp(backend, "cpu"))
-        code = tsl_cli_usage_error(run_spec.usage, "run: unknown backend '%s' (expected ref)",
+        code = tsl_cli_usage_error(run_spec.usage,
+                                   "run: unknown backend '%s' (expected ref or cpu)",
                                    backend);
     else if (rep && !parse_count(rep, &repeat))
         code = tsl_cli_usage_error(run_spec.usage, "run: --repeat needs a count >= 1, got '%s'",
@@ -359,15 +375,20 @@ int tsl_cmd_run(int argc, char **argv)
     else if (threads && !parse_count(threads, &nthreads))
         code = tsl_cli_usage_error(run_spec.usage, "run: --threads needs a count >= 1, got '%s'",
                                    threads);
+    struct tsl_cli_pass_flags pass_flags;
+    if (code == TSL_EXIT_OK)
+        code = tsl_cli_pass_flags_get(&args, &pass_flags);
     if (code != TSL_EXIT_OK) {
         tsl_cli_args_fini(&args);
         return code;
     }
-    if (backend && !strcmp(backend, "cpu")) {
+    bool cpu = backend && !strcmp(backend, "cpu");
+    if (cpu && !tsl_cli_cpu_available()) {
         tsl_cli_error("cpu", "backend not available in this build (use --backend ref)");
         tsl_cli_args_fini(&args);
         return TSL_EXIT_FAIL;
     }
+    struct tsl_cpu_module *cm = NULL;
     struct tsl_diag diag;
     tsl_diag_init(&diag);
     struct tsl_graph *g = NULL;
@@ -375,10 +396,19 @@ int tsl_cmd_run(int argc, char **argv)
     uint32_t n_outs = 0;
     int rc = TSL_EXIT_FAIL;
     double *times = NULL;
+    struct tsl_ref_stats stats = {0};
     enum tsl_status st = tsl_onnx_import_file(model, NULL, &g, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, model, st);
         goto done;
+    }
+    if (tsl_cli_pass_flags_compress(&pass_flags) || pass_flags.passes ||
+        pass_flags.print_after || pass_flags.time_passes) {
+        struct tsl_pass_context pctx; /* compressed weights run decoded */
+        bool passes_ok = tsl_cli_pass_flags_run(&pass_flags, g, &pctx, model);
+        tsl_pass_context_fini(&pctx);
+        if (!passes_ok)
+            goto done;
     }
     ins = calloc(g->n_inputs ? g->n_inputs : 1, sizeof *ins);
     times = calloc((size_t)repeat + 1, sizeof *times);
@@ -390,13 +420,26 @@ int tsl_cmd_run(int argc, char **argv)
         goto done;
     if (outdir && !make_dir(outdir))
         goto done;
+    if (cpu) {
+        struct tsl_shape *shp = calloc(g->n_inputs + 1, sizeof *shp);
+        if (!shp) {
+            tsl_cli_error(model, "out of memory");
+            goto done;
+        }
+        for (uint32_t i = 0; i < g->n_inputs; i++)
+            shp[i] = ins[i].shape;
+        bool built = tsl_cli_cpu_build(g, shp, "model", (int)nthreads, model, &cm, NULL);
+        free(shp);
+        if (!built)
+            goto done;
+    }
     for (long r = 0; r <= repeat; r++) {
-        struct tsl_ref_stats stats;
         if (outs)
             tsl_tensors_free(outs, n_outs);
         outs = NULL;
         double t0 = now_ms();
-        st = tsl_ref_run(g, ins, g->n_inputs, &outs, &n_outs, &stats, &diag);
+        st = cpu ? tsl_cli_cpu_run(cm, ins, g->n_inputs, &outs, &n_outs, &diag)
+                 : tsl_ref_run(g, ins, g->n_inputs, &outs, &n_outs, &stats, &diag);
         times[r] = now_ms() - t0;
         if (st != TSL_STATUS_OK) {
             tsl_cli_report(&diag, model, st);
@@ -412,6 +455,12 @@ int tsl_cmd_run(int argc, char **argv)
         for (uint32_t i = 0; i < n_outs; i++)
             print_summary(&outs[i]);
     }
+    if (tsl_cli_flag(&args, "stats") && cpu)
+        tsl_cli_cpu_print_stats(cm);
+    else if (tsl_cli_flag(&args, "stats"))
+        printf("stats: peak_activation_bytes=%lld (%.2f MiB) nodes_run=%lld\n",
+               (long long)stats.peak_bytes, (double)stats.peak_bytes / (1024.0 * 1024.0),
+               (long long)stats.nodes_run);
     if (repeat) {
         qsort(times + 1, (size_t)repeat, sizeof *times, cmp_double);
         double med = repeat % 2 ? times[1 + repeat / 2]
@@ -427,6 +476,7 @@ done:
     if (outs)
         tsl_tensors_free(outs, n_outs);
     free(times);
+    tsl_cli_cpu_destroy(cm);
     if (g)
         tsl_graph_destroy(g);
     tsl_diag_fini(&diag);

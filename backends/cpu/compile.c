@@ -1,5 +1,6 @@
 /* compile.c - tsl_cpu_compile: schedules the graph into steps (fusing a
- * Relu/Clip into the epilogue of the producer when it is its only user),
+ * residual Add into a Conv, and a Relu/Clip into the epilogue of the
+ * producer, when it is the only user),
  * checks every step against the lowering table, plans memory, builds one
  * internal LLVM function per step plus the exported entry
  *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out)
@@ -87,15 +88,50 @@ static const struct tsl_node *fusable_act(const struct tsl_graph *g, const struc
     return NULL;
 }
 
+static bool same_static_shape(const struct tsl_value *a, const struct tsl_value *b)
+{
+    if (!tsl_shape_is_static(&a->type.shape) || a->type.shape.rank != b->type.shape.rank)
+        return false;
+    for (int32_t d = 0; d < a->type.shape.rank; d++)
+        if (a->type.shape.dims[d] != b->type.shape.dims[d])
+            return false;
+    return true;
+}
+
+/* Residual Add that can be fused after `v`'s producer (a Conv): v's only
+ * user is Add(v, r) or Add(r, v) with r of exactly v's shape (no
+ * broadcasting), f32, already computed when the producer runs (a graph
+ * input, a constant, or the output of a node scheduled earlier: `done`). */
+static const struct tsl_node *fusable_residual(const struct tsl_value *v, const bool *done,
+                                               const struct tsl_value **res)
+{
+    if (v->n_uses != 1 || v->n_output_refs != 0)
+        return NULL;
+    const struct tsl_node *u = v->uses[0].node;
+    if (u->op != TSL_OP_ADD || u->n_inputs != 2 || u->n_outputs != 1 || !u->inputs[0] ||
+        !u->inputs[1] || u->inputs[0] == u->inputs[1])
+        return NULL;
+    const struct tsl_value *r = u->inputs[v->uses[0].index == 0 ? 1 : 0];
+    if (r->type.dtype != TSL_DTYPE_F32 || u->outputs[0]->type.dtype != TSL_DTYPE_F32 ||
+        !same_static_shape(r, v) || !same_static_shape(u->outputs[0], v))
+        return NULL;
+    if (r->producer && !done[r->producer->id])
+        return NULL;
+    *res = r;
+    return u;
+}
+
 static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out, uint32_t *n_out,
                                 uint32_t *n_fused)
 {
     const struct tsl_graph *g = cg->g;
     struct tsl_cpu_step *steps = calloc(g->n_nodes + 1, sizeof *steps);
     bool *skip = calloc(g->next_node_id + 1, sizeof *skip);
-    if (!steps || !skip) {
+    bool *done = calloc(g->next_node_id + 1, sizeof *done); /* producers already scheduled */
+    if (!steps || !skip || !done) {
         free(steps);
         free(skip);
+        free(done);
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, g->name, "schedule");
     }
     uint32_t n = 0;
@@ -117,12 +153,21 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
         s->node = nd;
         s->out = nd->outputs[0];
         const struct tsl_node *f;
-        if (low->epilogue && (f = fusable_act(g, nd->outputs[0], &s->act)) != NULL) {
+        if (nd->op == TSL_OP_CONV && (f = fusable_residual(nd->outputs[0], done, &s->res))) {
             s->out = f->outputs[0];
-            s->n_fused = 1;
+            s->fused[s->n_fused++] = f;
             skip[f->id] = true;
             (*n_fused)++;
         }
+        if (low->epilogue && (f = fusable_act(g, s->out, &s->act)) != NULL) {
+            s->out = f->outputs[0];
+            s->fused[s->n_fused++] = f;
+            skip[f->id] = true;
+            (*n_fused)++;
+        }
+        done[nd->id] = true;
+        for (uint32_t k = 0; k < s->n_fused; k++)
+            done[s->fused[k]->id] = true;
         cg->step = s;
         st = low->check(cg, s);
         if (st != TSL_STATUS_OK)
@@ -134,6 +179,7 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
     }
     cg->step = NULL;
     free(skip);
+    free(done);
     if (st != TSL_STATUS_OK) {
         free(steps);
         return st;
@@ -379,6 +425,7 @@ done:
         LLVMDisposeBuilder(cg.b);
     free(cg.blob);
     free(cg.locs);
+    free(cg.uks);
     free(steps);
     if (st != TSL_STATUS_OK) {
         tsl_cpu_module_destroy(m);
@@ -422,6 +469,7 @@ void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
     if (m->tsctx)
         LLVMOrcDisposeThreadSafeContext(m->tsctx);
     free(m->arena);
+    free(m->jit_blob);
     free_io(m->inputs, m->n_inputs);
     free_io(m->outputs, m->n_outputs);
     tsl_cpu_target_fini(&m->tgt);

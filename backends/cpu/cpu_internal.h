@@ -55,6 +55,8 @@ struct tsl_cpu_step {
     const struct tsl_value *out;  /* value written (last node of a fused chain) */
     struct tsl_cpu_act act;       /* fused activation */
     uint32_t n_fused;             /* nodes absorbed into this step */
+    const struct tsl_node *fused[2]; /* those nodes (residual Add, activation) */
+    const struct tsl_value *res;  /* fused residual Add operand (C's shape), or NULL */
     int64_t scratch_bytes;        /* per-step temporary, set by check() */
     int64_t scratch_off;          /* arena offset of the scratch */
 };
@@ -92,6 +94,22 @@ struct tsl_cpu_cg {
     LLVMValueRef fn, p_weights, p_arena, p_inputs, p_outputs;
     const struct tsl_cpu_step *step;
     uint32_t uniq; /* counter for internal symbol names */
+
+    /* GEMM micro-kernels shared by every step of the module (gemm_kernel.c);
+     * K and ldc are run-time arguments so layers reuse them. */
+    struct tsl_cpu_uk *uks;
+    uint32_t n_uks, cap_uks;
+};
+
+/* One generated micro-kernel and the compile-time parameters it bakes in. */
+struct tsl_cpu_uk {
+    int rows, cols;
+    bool a_packed, has_bias;
+    int64_t a_rs, a_cs, bias_rs, bias_cs;
+    float alpha;
+    struct tsl_cpu_act act;
+    bool has_res;
+    LLVMValueRef fn;
 };
 
 /* Lowering of one op family.  check() validates the node (dtype, attributes,
@@ -207,6 +225,7 @@ struct tsl_cpu_gemm {
     int64_t ldc;
     int64_t bias_rs, bias_cs; /* bias[m*bias_rs + n*bias_cs]; unused if no bias */
     bool has_bias;
+    bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
     struct tsl_cpu_act act;
 };
 /* Pack a K x M (weights as A: element (m,k) = w[m*a_rs + k*a_cs]) into mr
@@ -220,8 +239,10 @@ enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K,
 int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K);
 /* Emit the GEMM; a, b, c, bias are float* values in the current function
  * (a: base of packed panels or the activation; b: packed panels or source;
+ * res: the residual with C's layout when p->has_res, else ignored;
  * scratch: float* for the runtime B panel). */
 void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
-                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef scratch);
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res,
+                       LLVMValueRef scratch);
 
 #endif

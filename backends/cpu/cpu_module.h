@@ -30,6 +30,8 @@ struct tsl_cpu_module {
     LLVMOrcLLJITRef jit;
     tsl_cpu_entry_fn entry;
     const void *jit_weights;
+    const void *ext_weights; /* JIT: bytes <name>_weights resolves to (not owned) */
+    void *jit_blob;          /* aligned copy of them when needed (owned) */
     void *arena;
     int64_t arena_bytes, arena_naive_bytes, weight_bytes;
     uint32_t n_inputs, n_outputs;

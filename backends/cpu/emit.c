@@ -1,7 +1,8 @@
 /* emit.c - ahead-of-time output of a compiled CPU module: textual LLVM IR,
  * target assembly, a relocatable object, or a shared library (the object
  * linked by the system C compiler driver, `cc -shared`), plus the generated
- * C header describing the entry function, named inputs/outputs and the sizes
+ * C header describing the entry function, named inputs/outputs (name, dtype,
+ * rank and dims as macros) and the sizes
  * of the weight and activation memory.  Every file is written to a temporary
  * name and renamed into place, so a failure leaves no partial output.
  *
@@ -50,6 +51,13 @@ static void io_block(FILE *f, const char *up, const char *lo, const char *kind,
             numel *= io[i].shape.dims[d];
         }
         fprintf(f, "] */\n#define %s_%s_%u_NUMEL %lldLL\n", up, kind, i, (long long)numel);
+        /* shape as a brace initializer (rank 0: {1}, one element) and dtype */
+        fprintf(f, "#define %s_%s_%u_RANK %d\n#define %s_%s_%u_DIMS {", up, kind, i,
+                (int)io[i].shape.rank, up, kind, i);
+        for (int32_t d = 0; d < io[i].shape.rank; d++)
+            fprintf(f, "%s%lldLL", d ? ", " : "", (long long)io[i].shape.dims[d]);
+        fprintf(f, "%s}\n#define %s_%s_%u_DTYPE \"%s\"\n", io[i].shape.rank ? "" : "1LL", up,
+                kind, i, tsl_dtype_name(io[i].dtype));
     }
     fprintf(f, "static const char *const %s_%s_names[%u] = {", lo,
             strcmp(kind, "INPUT") == 0 ? "input" : "output", n ? n : 1);
@@ -58,6 +66,25 @@ static void io_block(FILE *f, const char *up, const char *lo, const char *kind,
         c_string(f, io[i].name);
     }
     fputs(n ? "};\n" : "0};\n", f);
+    /* the same facts as lower-case constants, for code generic over models */
+    const char *lk = strcmp(kind, "INPUT") == 0 ? "input" : "output";
+    int maxr = 1;
+    for (uint32_t i = 0; i < n; i++)
+        if (io[i].shape.rank > maxr)
+            maxr = io[i].shape.rank;
+    fprintf(f, "static const int %s_num_%ss = %u;\n", lo, lk, n);
+    fprintf(f, "static const long long %s_%s_numel[%u] = {", lo, lk, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f, "%s%s_%s_%u_NUMEL", i ? ", " : "", up, kind, i);
+    fputs(n ? "};\n" : "0};\n", f);
+    fprintf(f, "static const int %s_%s_rank[%u] = {", lo, lk, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f, "%s%s_%s_%u_RANK", i ? ", " : "", up, kind, i);
+    fputs(n ? "};\n" : "0};\n", f);
+    fprintf(f, "static const long long %s_%s_dims[%u][%d] = {", lo, lk, n ? n : 1, maxr);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f, "%s%s_%s_%u_DIMS", i ? ", " : "", up, kind, i);
+    fputs(n ? "};\n" : "{0}};\n", f);
 }
 
 static enum tsl_status finish_file(FILE *f, const char *tmp, const char *path,
@@ -103,9 +130,11 @@ enum tsl_status tsl_cpu_emit_header(const struct tsl_cpu_module *m, const char *
             "#ifndef %s_TESSEL_H\n#define %s_TESSEL_H\n\n"
             "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
             "#define %s_WEIGHT_BYTES %lldLL\n#define %s_ARENA_BYTES %lldLL\n"
-            "#define %s_ARENA_ALIGN %d\n",
+            "#define %s_ARENA_ALIGN %d\n"
+            "static const long long %s_weight_bytes = %lldLL, %s_arena_bytes = %lldLL;\n",
             m->tgt.cpu, m->tgt.vw, lo, lo, up, up, up, up, up, (long long)m->weight_bytes, up,
-            (long long)m->arena_bytes, up, TSL_CPU_ALIGN);
+            (long long)m->arena_bytes, up, TSL_CPU_ALIGN, lo, (long long)m->weight_bytes, lo,
+            (long long)m->arena_bytes);
     io_block(f, up, lo, "INPUT", m->inputs, m->n_inputs);
     io_block(f, up, lo, "OUTPUT", m->outputs, m->n_outputs);
     fprintf(f,

@@ -101,30 +101,69 @@ static LLVMValueRef vload_partial(struct tsl_cpu_cg *cg, LLVMValueRef p, int64_t
     return v;
 }
 
-/* Build the micro-kernel for a tile of `rows` x `cols` (cols <= nr):
- *   void uk(float *a, float *bpanel, float *c, float *bias)
- * a/c/bias already point at the tile's origin. */
-static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, int rows,
-                                  int cols)
+/* Parameters of struct tsl_cpu_uk taken from p for a rows x cols tile. */
+static struct tsl_cpu_uk uk_key(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                                int rows, int cols)
 {
-    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
-    const int64_t a_rs = p->a_packed ? 1 : p->a_rs, a_cs = p->a_packed ? cg->tgt->mr : p->a_cs;
-    LLVMTypeRef params[4] = {cg->t_pf32, cg->t_pf32, cg->t_pf32, cg->t_pf32};
-    LLVMTypeRef fty = LLVMFunctionType(cg->t_void, params, 4, 0);
+    struct tsl_cpu_uk k;
+    memset(&k, 0, sizeof k);
+    k.rows = rows, k.cols = cols;
+    k.a_packed = p->a_packed;
+    k.a_rs = p->a_packed ? 1 : p->a_rs;
+    k.a_cs = p->a_packed ? cg->tgt->mr : p->a_cs;
+    k.has_bias = p->has_bias;
+    k.bias_rs = p->has_bias ? p->bias_rs : 0;
+    k.bias_cs = p->has_bias ? p->bias_cs : 0;
+    k.alpha = p->alpha;
+    k.act = p->act;
+    k.has_res = p->has_res;
+    return k;
+}
+
+static bool uk_same(const struct tsl_cpu_uk *x, const struct tsl_cpu_uk *y)
+{
+    return x->rows == y->rows && x->cols == y->cols && x->a_packed == y->a_packed &&
+           x->has_bias == y->has_bias && x->a_rs == y->a_rs && x->a_cs == y->a_cs &&
+           x->bias_rs == y->bias_rs && x->bias_cs == y->bias_cs && x->alpha == y->alpha &&
+           x->act.kind == y->act.kind && x->act.lo == y->act.lo && x->act.hi == y->act.hi &&
+           x->has_res == y->has_res;
+}
+
+static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)
+{
+    LLVMTypeRef params[7] = {cg->t_pf32, cg->t_pf32, cg->t_pf32, cg->t_pf32,
+                             cg->t_pf32, cg->t_i64,  cg->t_i64};
+    return LLVMFunctionType(cg->t_void, params, 7, 0);
+}
+
+/* Build the micro-kernel for a tile of k.rows x k.cols (cols <= nr):
+ *   void uk(float *a, float *bpanel, float *c, float *bias, float *res,
+ *           i64 K, i64 ldc)
+ * a/c/bias/res already point at the tile's origin; res (the fused residual
+ * Add operand) has C's layout.  K >= 1. */
+static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk *key)
+{
+    const int vw = cg->tgt->vw, nr = vw * cg->tgt->nv, rows = key->rows, cols = key->cols;
+    const int64_t a_rs = key->a_rs, a_cs = key->a_cs;
     char name[96];
     snprintf(name, sizeof name, "%s_uk%u_%dx%d", cg->prefix, cg->uniq++, rows, cols);
-    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, uk_type(cg));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     for (unsigned i = 0; i < 3; i++)
         LLVMAddAttributeAtIndex(fn, i + 1,
                                 LLVMCreateEnumAttribute(cg->ctx,
                                                         LLVMGetEnumAttributeKindForName("noalias", 7), 0));
+    /* shared by many call sites: keep one copy (compile time, code size) */
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(cg->ctx,
+                                                    LLVMGetEnumAttributeKindForName("noinline", 8), 0));
 
     LLVMValueRef saved_fn = cg->fn;
     LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(cg->b);
     cg->fn = fn;
     LLVMValueRef a = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2),
-                 bias = LLVMGetParam(fn, 3);
+                 bias = LLVMGetParam(fn, 3), res = LLVMGetParam(fn, 4),
+                 kend = LLVMGetParam(fn, 5), ldc = LLVMGetParam(fn, 6);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
     LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(cg->ctx, fn, "k");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "epilogue");
@@ -162,7 +201,7 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_ge
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < nvu; j++)
             LLVMAddIncoming(phi[r][j], &acc[r][j], &latch, 1);
-    LLVMValueRef more = LLVMBuildICmp(cg->b, LLVMIntSLT, kn, tsl_cpu_i64(cg, p->K), "");
+    LLVMValueRef more = LLVMBuildICmp(cg->b, LLVMIntSLT, kn, kend, "");
     LLVMBuildCondBr(cg->b, more, loop, exit);
 
     LLVMPositionBuilderAtEnd(cg->b, exit);
@@ -170,12 +209,12 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_ge
         for (int j = 0; j < nvu; j++) {
             int valid = cols - j * vw < vw ? cols - j * vw : vw;
             LLVMValueRef v = acc[r][j];
-            if (p->alpha != 1.0f)
-                v = LLVMBuildFMul(cg->b, v, splat(cg, tsl_cpu_f32c(cg, p->alpha)), "");
-            if (p->has_bias) {
-                int64_t bo = r * p->bias_rs + (int64_t)j * vw * p->bias_cs;
+            if (key->alpha != 1.0f)
+                v = LLVMBuildFMul(cg->b, v, splat(cg, tsl_cpu_f32c(cg, key->alpha)), "");
+            if (key->has_bias) {
+                int64_t bo = r * key->bias_rs + (int64_t)j * vw * key->bias_cs;
                 LLVMValueRef bvv;
-                if (p->bias_cs == 0)
+                if (key->bias_cs == 0)
                     bvv = splat(cg, tsl_cpu_load(cg, bias, tsl_cpu_i64(cg, bo)));
                 else if (valid == vw)
                     bvv = vload(cg, bias, tsl_cpu_i64(cg, bo));
@@ -183,16 +222,32 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_ge
                     bvv = vload_partial(cg, bias, bo, valid);
                 v = LLVMBuildFAdd(cg->b, v, bvv, "");
             }
-            v = tsl_cpu_apply_act(cg, &p->act, v);
-            int64_t co = r * p->ldc + (int64_t)j * vw;
+            LLVMValueRef co = LLVMBuildNSWAdd(
+                cg->b, LLVMBuildNSWMul(cg->b, ldc, tsl_cpu_i64(cg, r), ""),
+                tsl_cpu_i64(cg, (int64_t)j * vw), "");
+            if (key->has_res) {
+                LLVMValueRef rv;
+                if (valid == vw) {
+                    rv = vload(cg, res, co);
+                } else {
+                    rv = LLVMConstNull(cg->t_vec);
+                    for (int l = 0; l < valid; l++)
+                        rv = LLVMBuildInsertElement(
+                            cg->b, rv,
+                            tsl_cpu_load(cg, res, LLVMBuildNSWAdd(cg->b, co, tsl_cpu_i64(cg, l), "")),
+                            LLVMConstInt(cg->t_i32, (unsigned)l, 0), "");
+                }
+                v = LLVMBuildFAdd(cg->b, v, rv, "");
+            }
+            v = tsl_cpu_apply_act(cg, &key->act, v);
             if (valid == vw) {
-                vstore(cg, v, c, tsl_cpu_i64(cg, co));
+                vstore(cg, v, c, co);
             } else {
                 for (int l = 0; l < valid; l++)
                     tsl_cpu_store(cg,
                                   LLVMBuildExtractElement(cg->b, v,
                                                           LLVMConstInt(cg->t_i32, (unsigned)l, 0), ""),
-                                  c, tsl_cpu_i64(cg, co + l));
+                                  c, LLVMBuildNSWAdd(cg->b, co, tsl_cpu_i64(cg, l), ""));
             }
         }
     LLVMBuildRetVoid(cg->b);
@@ -200,6 +255,28 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_ge
     cg->fn = saved_fn;
     LLVMPositionBuilderAtEnd(cg->b, saved_bb);
     return fn;
+}
+
+/* The module's micro-kernel for p's rows x cols tile, built on first use.
+ * NULL only when out of memory (then a fresh, unshared kernel is built). */
+static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, int rows,
+                                int cols)
+{
+    struct tsl_cpu_uk key = uk_key(cg, p, rows, cols);
+    for (uint32_t i = 0; i < cg->n_uks; i++)
+        if (uk_same(&cg->uks[i], &key))
+            return cg->uks[i].fn;
+    key.fn = build_ukernel(cg, &key);
+    if (cg->n_uks == cg->cap_uks) {
+        uint32_t cap = cg->cap_uks ? 2 * cg->cap_uks : 16;
+        struct tsl_cpu_uk *u = realloc(cg->uks, cap * sizeof *u);
+        if (!u)
+            return key.fn; /* not cached: still correct */
+        cg->uks = u;
+        cg->cap_uks = cap;
+    }
+    cg->uks[cg->n_uks++] = key;
+    return key.fn;
 }
 
 /* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
@@ -256,23 +333,20 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
     tsl_cpu_loop_end(cg, &lk);
 }
 
-struct uk_cache {
-    LLVMValueRef full, mrem; /* per column variant */
-};
-
-static void call_uk(struct tsl_cpu_cg *cg, LLVMValueRef fn, LLVMValueRef *args)
+static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef fn,
+                    LLVMValueRef *args)
 {
-    LLVMTypeRef params[4] = {cg->t_pf32, cg->t_pf32, cg->t_pf32, cg->t_pf32};
-    LLVMTypeRef fty = LLVMFunctionType(cg->t_void, params, 4, 0);
-    LLVMBuildCall2(cg->b, fty, fn, args, 4, "");
+    args[5] = tsl_cpu_i64(cg, p->K);
+    args[6] = tsl_cpu_i64(cg, p->ldc);
+    LLVMBuildCall2(cg->b, uk_type(cg), fn, args, 7, "");
 }
 
 /* One nr-wide column tile at n0 with `cols` valid columns: all row tiles. */
 static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
-                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef scratch,
-                       LLVMValueRef n0, int cols)
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res,
+                       LLVMValueRef scratch, LLVMValueRef n0, int cols)
 {
-    const int64_t mr = cg->tgt->mr, nr = nr_of(cg);
+    const int64_t mr = cg->tgt->mr;
     LLVMValueRef panel;
     if (p->b_packed) {
         LLVMValueRef off = LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->K), "");
@@ -282,48 +356,54 @@ static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
         panel = scratch;
     }
     LLVMValueRef cn = tsl_cpu_gep(cg, c, n0);
+    LLVMValueRef rn = p->has_res ? tsl_cpu_gep(cg, res, n0) : res;
     LLVMValueRef bn = bias;
     if (p->has_bias && p->bias_cs)
         bn = tsl_cpu_gep(cg, bias, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
     int64_t mfull = p->M / mr * mr, mrem = p->M - mfull;
     const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
     if (mfull > 0) {
-        LLVMValueRef uk = build_ukernel(cg, p, (int)mr, cols);
+        LLVMValueRef uk = get_ukernel(cg, p, (int)mr, cols);
         struct tsl_cpu_loop lm;
         LLVMValueRef m0 = tsl_cpu_loop_begin(cg, &lm, 0, mfull, mr, "m");
-        LLVMValueRef args[4] = {
+        LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
+        LLVMValueRef args[7] = {
             tsl_cpu_gep(cg, a, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
-            tsl_cpu_gep(cg, cn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "")),
+            tsl_cpu_gep(cg, cn, mc),
             p->has_bias
                 ? tsl_cpu_gep(cg, bn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
-                : bn};
-        call_uk(cg, uk, args);
+                : bn,
+            p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
+        call_uk(cg, p, uk, args);
         tsl_cpu_loop_end(cg, &lm);
     }
     if (mrem > 0) {
-        LLVMValueRef uk = build_ukernel(cg, p, (int)mrem, cols);
-        LLVMValueRef args[4] = {
-            tsl_cpu_gep(cg, a, tsl_cpu_i64(cg, mfull * a_step)), panel,
-            tsl_cpu_gep(cg, cn, tsl_cpu_i64(cg, mfull * p->ldc)),
-            p->has_bias ? tsl_cpu_gep(cg, bn, tsl_cpu_i64(cg, mfull * p->bias_rs)) : bn};
-        call_uk(cg, uk, args);
+        LLVMValueRef uk = get_ukernel(cg, p, (int)mrem, cols);
+        LLVMValueRef mc = tsl_cpu_i64(cg, mfull * p->ldc);
+        LLVMValueRef args[7] = {
+            tsl_cpu_gep(cg, a, tsl_cpu_i64(cg, mfull * a_step)), panel, tsl_cpu_gep(cg, cn, mc),
+            p->has_bias ? tsl_cpu_gep(cg, bn, tsl_cpu_i64(cg, mfull * p->bias_rs)) : bn,
+            p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
+        call_uk(cg, p, uk, args);
     }
-    (void)nr;
 }
 
 void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
-                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef scratch)
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res,
+                       LLVMValueRef scratch)
 {
     const int64_t nr = nr_of(cg);
     int64_t nfull = p->N / nr * nr, nrem = p->N - nfull;
     if (!p->has_bias)
         bias = LLVMConstNull(cg->t_pf32);
+    if (!p->has_res)
+        res = LLVMConstNull(cg->t_pf32);
     if (nfull > 0) {
         struct tsl_cpu_loop ln;
         LLVMValueRef n0 = tsl_cpu_loop_begin(cg, &ln, 0, nfull, nr, "n");
-        emit_ntile(cg, p, a, b, c, bias, scratch, n0, (int)nr);
+        emit_ntile(cg, p, a, b, c, bias, res, scratch, n0, (int)nr);
         tsl_cpu_loop_end(cg, &ln);
     }
     if (nrem > 0)
-        emit_ntile(cg, p, a, b, c, bias, scratch, tsl_cpu_i64(cg, nfull), (int)nrem);
+        emit_ntile(cg, p, a, b, c, bias, res, scratch, tsl_cpu_i64(cg, nfull), (int)nrem);
 }

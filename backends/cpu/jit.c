@@ -2,7 +2,9 @@
  * tsl_cpu_run creates an LLJIT for the host target machine, hands it a clone
  * of the optimized module (the original stays available for tsl_cpu_emit),
  * resolves libm/libc symbols from the process, looks up <name>_run and
- * <name>_weights, and allocates the activation arena.  Each run checks the
+ * <name>_weights, and allocates the activation arena.  The JIT's clone does
+ * not embed the weights: <name>_weights is an absolute symbol at the bytes
+ * the original module already holds (one copy in memory, not three).  Each run checks the
  * inputs against the compiled signature, allocates the outputs and calls the
  * entry function.
  *
@@ -13,6 +15,61 @@
 
 #include "cpu_module.h"
 #include "tessel/util.h"
+
+/* In the JIT's clone, turn <name>_weights into an external declaration and
+ * define it as an absolute symbol at the bytes of the original module's
+ * initializer (owned by the LLVM context), so the weights are not copied
+ * into the JIT's object file and its memory a second and third time.  The
+ * declaration's alignment is 4 (what the loads assume); a 64-byte-aligned
+ * copy is made only when the initializer's storage is not 4-aligned. */
+static enum tsl_status external_weights(struct tsl_cpu_module *m, LLVMModuleRef clone,
+                                        struct tsl_diag *diag)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s_weights", m->prefix);
+    LLVMValueRef orig = LLVMGetNamedGlobal(m->mod, name), gv = LLVMGetNamedGlobal(clone, name);
+    LLVMValueRef init = orig ? LLVMGetInitializer(orig) : NULL;
+    if (!gv || !init || !LLVMIsAConstantDataSequential(init))
+        return TSL_STATUS_OK; /* keep the embedded copy */
+    size_t len = 0;
+    const char *data = LLVMGetAsString(init, &len);
+    if (((uintptr_t)data & 3u) != 0) {
+        m->jit_blob = aligned_alloc(TSL_CPU_ALIGN, (len + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN *
+                                                       TSL_CPU_ALIGN);
+        if (!m->jit_blob)
+            return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "weights of %zu bytes", len);
+        memcpy(m->jit_blob, data, len);
+        data = m->jit_blob;
+    }
+    LLVMValueRef decl = LLVMAddGlobal(clone, LLVMGlobalGetValueType(gv), "");
+    LLVMSetAlignment(decl, 4);
+    LLVMSetGlobalConstant(decl, 1);
+    LLVMReplaceAllUsesWith(gv, decl);
+    LLVMDeleteGlobal(gv);
+    LLVMSetValueName2(decl, name, strlen(name));
+    m->ext_weights = data;
+    return TSL_STATUS_OK;
+}
+
+/* Define the external weights symbol in the JIT's main dylib. */
+static enum tsl_status define_weights(struct tsl_cpu_module *m, LLVMOrcLLJITRef jit,
+                                      struct tsl_diag *diag)
+{
+    if (!m->ext_weights)
+        return TSL_STATUS_OK;
+    char name[96];
+    snprintf(name, sizeof name, "%s_weights", m->prefix);
+    LLVMJITCSymbolMapPair pair;
+    pair.Name = LLVMOrcLLJITMangleAndIntern(jit, name);
+    pair.Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)m->ext_weights;
+    pair.Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported;
+    pair.Sym.Flags.TargetFlags = 0;
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(&pair, 1);
+    LLVMErrorRef err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
+    if (err)
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "defining the weights symbol failed");
+    return TSL_STATUS_OK;
+}
 
 static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *diag)
 {
@@ -36,7 +93,17 @@ static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *dia
     LLVMModuleRef clone = LLVMCloneModule(m->mod);
     if (!clone)
         return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "cloning the module");
+    enum tsl_status st = external_weights(m, clone, diag);
+    if (st != TSL_STATUS_OK) {
+        LLVMDisposeModule(clone);
+        return st;
+    }
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(clone, m->tsctx);
+    st = define_weights(m, jit, diag);
+    if (st != TSL_STATUS_OK) {
+        LLVMOrcDisposeThreadSafeModule(tsm);
+        return st;
+    }
     err = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm);
     if (err) {
         LLVMOrcDisposeThreadSafeModule(tsm);
@@ -86,6 +153,9 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
             m->jit = NULL;
             free(m->arena);
             m->arena = NULL;
+            free(m->jit_blob);
+            m->jit_blob = NULL;
+            m->ext_weights = NULL;
             return st;
         }
     }

@@ -6,7 +6,8 @@
  * B is the im2col view of the zero-padded image, packed nr columns at a time
  * at run time through a compile-time table koff[k] (k = channel, ky, kx) and
  * the column base (oy*sh*PW + ox*sw); bias and Relu/Clip run in the
- * micro-kernel epilogue.  A 1x1/stride-1/unpadded conv reads the input in
+ * micro-kernel epilogue, and so does a fused residual Add (step->res, same
+ * layout as the output).  A 1x1/stride-1/unpadded conv reads the input in
  * place.  Depthwise convolution (group == C == OC) has its own kernel: one
  * padded plane at a time, kh*kw taps unrolled with constant weights per
  * channel, the output row loop left to the loop vectorizer.
@@ -180,9 +181,13 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
         .M = g->Mg, .N = g->OH * g->OW, .K = K, .alpha = 1.0f, .a_packed = true,
         .koff_off = k_off, .conv_ow = g->OW, .conv_sh = g->sh, .conv_sw = g->sw,
         .conv_pw = g->PW, .ldc = g->OH * g->OW, .bias_rs = 1, .bias_cs = 0, .act = st->act};
-    LLVMValueRef x, y, bias = NULL;
+    LLVMValueRef x, y, bias = NULL, res = NULL;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    if (st->res) {
+        p.has_res = true;
+        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
+    }
     if (n->n_inputs > 2 && n->inputs[2]) {
         p.has_bias = true;
         TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
@@ -206,7 +211,11 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     LLVMValueRef sg = tsl_cpu_gep(cg, src, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Cg * g->PH * g->PW), ""));
     LLVMValueRef cgp = tsl_cpu_gep(cg, yi, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg * g->OH * g->OW), ""));
     LLVMValueRef bg = p.has_bias ? tsl_cpu_gep(cg, bias, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg), "")) : NULL;
-    tsl_cpu_gemm_emit(cg, &p, ag, sg, cgp, bg, panel);
+    LLVMValueRef rg = NULL;
+    if (p.has_res)
+        rg = tsl_cpu_gep(cg, res, LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""),
+                                                  LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg * g->OH * g->OW), ""), ""));
+    tsl_cpu_gemm_emit(cg, &p, ag, sg, cgp, bg, rg, panel);
     tsl_cpu_loop_end(cg, &lg);
     tsl_cpu_loop_end(cg, &lb);
     return TSL_STATUS_OK;
@@ -217,10 +226,12 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
 {
     const struct tsl_node *n = st->node;
     const int64_t T = g->KH * g->KW;
-    LLVMValueRef x, y, w, bias = NULL;
+    LLVMValueRef x, y, w, bias = NULL, res = NULL;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[1], &w));
+    if (st->res)
+        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
     if (n->n_inputs > 2 && n->inputs[2])
         TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
     struct tsl_cpu_loop lb, lc, lh, lw;
@@ -229,6 +240,7 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
     LLVMValueRef bc = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C), ""), c, "");
     LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
     LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), ""));
+    LLVMValueRef rc = res ? tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), "")) : NULL;
     LLVMValueRef plane = xc;
     if (g->padded) {
         plane = tsl_cpu_scratch(cg, 0);
@@ -251,6 +263,10 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
             LLVMValueRef args[3] = {taps[t], tsl_cpu_load(cg, row, idx), acc};
             acc = tsl_cpu_intrinsic(cg, "llvm.fmuladd", cg->t_f32, args, 3);
         }
+    if (rc) {
+        LLVMValueRef ro = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""), ow, "");
+        acc = LLVMBuildFAdd(cg->b, acc, tsl_cpu_load(cg, rc, ro), "");
+    }
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, acc), orow, ow);
     tsl_cpu_loop_end(cg, &lw);
     tsl_cpu_loop_end(cg, &lh);

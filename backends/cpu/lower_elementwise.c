@@ -1,7 +1,10 @@
 /* lower_elementwise.c - lowerings of elementwise ops: unary math (one
  * formula per op, table indexed by enum tsl_op), binary and variadic ops with
- * numpy broadcasting, Clip with constant bounds, and inference-form
- * BatchNormalization folded at compile time into a per-channel multiply-add.
+ * numpy broadcasting, Clip, and inference-form
+ * BatchNormalization folded at compile time into a per-channel multiply-add
+ * (run-time statistics: the same formula per element).  Clip bounds may be
+ * run-time scalars.
+ * (Selu calls libm's expm1f, like Elu's neighbours call tanhf/erff.)
  *
  * All of them go through the generic loop nest of cg.c: output and inputs
  * get per-dimension strides (0 where broadcast), adjacent dims are coalesced
@@ -90,6 +93,15 @@ static LLVMValueRef u_elu(struct tsl_cpu_cg *cg, const struct tsl_node *n, LLVMV
     LLVMValueRef em1 = LLVMBuildFSub(cg->b, intr1(cg, "llvm.exp", x), tsl_cpu_f32c(cg, 1.0), "");
     return sel_lt0(cg, x, LLVMBuildFMul(cg->b, em1, tsl_cpu_f32c(cg, n->attrs.alpha_beta.alpha), ""));
 }
+/* Selu: alpha = ONNX alpha, beta = ONNX gamma (as in the reference). */
+static LLVMValueRef u_selu(struct tsl_cpu_cg *cg, const struct tsl_node *n, LLVMValueRef x)
+{
+    LLVMValueRef em1 = tsl_cpu_libm(cg, "expm1f", &x, 1);
+    LLVMValueRef neg = LLVMBuildFMul(cg->b, em1, tsl_cpu_f32c(cg, n->attrs.alpha_beta.alpha), "");
+    LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, x, tsl_cpu_f32c(cg, 0.0), "");
+    return LLVMBuildFMul(cg->b, LLVMBuildSelect(cg->b, gt, x, neg, ""),
+                         tsl_cpu_f32c(cg, n->attrs.alpha_beta.beta), "");
+}
 
 static const unary_fn unary_table[TSL_OP_COUNT] = {
     [TSL_OP_ABS] = u_abs,           [TSL_OP_CEIL] = u_ceil,
@@ -102,7 +114,7 @@ static const unary_fn unary_table[TSL_OP_COUNT] = {
     [TSL_OP_SIN] = u_sin,           [TSL_OP_SOFTPLUS] = u_softplus,
     [TSL_OP_SQRT] = u_sqrt,         [TSL_OP_TANH] = u_tanh,
     [TSL_OP_ELU] = u_elu,           [TSL_OP_HARD_SIGMOID] = u_hard_sigmoid,
-    [TSL_OP_LEAKY_RELU] = u_leaky_relu,
+    [TSL_OP_LEAKY_RELU] = u_leaky_relu, [TSL_OP_SELU] = u_selu,
 };
 
 /* ---- shared nest set-up --------------------------------------------------- */
@@ -241,18 +253,27 @@ const struct tsl_cpu_lowering tsl_cpu_lower_binary = {binary_check, binary_emit,
 
 /* ---- Clip (standalone) ---------------------------------------------------- */
 
+/* Bounds of a standalone Clip: constants become act->lo/hi; a run-time f32
+ * scalar bound (a graph input or activation) is loaded in the step and
+ * marked in *rt_lo / *rt_hi (same select order as the reference). */
 static enum tsl_status clip_bounds(struct tsl_cpu_cg *cg, const struct tsl_node *n,
-                                   struct tsl_cpu_act *act)
+                                   struct tsl_cpu_act *act, bool *rt_lo, bool *rt_hi)
 {
     act->kind = TSL_CPU_ACT_CLIP;
     act->lo = -INFINITY;
     act->hi = INFINITY;
+    *rt_lo = *rt_hi = false;
     for (uint32_t i = 1; i < n->n_inputs && i < 3; i++) {
         const struct tsl_value *v = n->inputs[i];
         if (!v)
             continue;
-        if (!v->constant || v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != 1)
-            return tsl_cpu_unsupported(cg, n, "min/max must be f32 scalar constants");
+        if (v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != 1 ||
+            !tsl_shape_is_static(&v->type.shape))
+            return tsl_cpu_unsupported(cg, n, "min/max must be f32 scalars");
+        if (!v->constant) {
+            *(i == 1 ? rt_lo : rt_hi) = true;
+            continue;
+        }
         float *d;
         TSL_TRY(tsl_cpu_const_f32(cg, v, &d));
         if (i == 1)
@@ -267,26 +288,44 @@ static enum tsl_status clip_bounds(struct tsl_cpu_cg *cg, const struct tsl_node 
 static enum tsl_status clip_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     struct tsl_cpu_act a;
-    TSL_TRY(clip_bounds(cg, st->node, &a));
+    bool rl, rh;
+    TSL_TRY(clip_bounds(cg, st->node, &a, &rl, &rh));
     return check_inputs(cg, st, 0, 1);
 }
 
 struct clip_ud {
     struct tsl_cpu_act a;
+    LLVMValueRef lo, hi; /* run-time bounds, or NULL */
     const struct tsl_cpu_step *st;
 };
 
 static void clip_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *vud)
 {
     struct clip_ud *ud = vud;
-    LLVMValueRef y = tsl_cpu_apply_act(cg, &ud->a, ld(cg, p[1]));
+    LLVMValueRef y = ld(cg, p[1]);
+    if (ud->lo || ud->hi) {
+        LLVMValueRef lo = ud->lo ? ud->lo : tsl_cpu_f32c(cg, ud->a.lo);
+        LLVMValueRef hi = ud->hi ? ud->hi : tsl_cpu_f32c(cg, ud->a.hi);
+        y = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, y, lo, ""), lo, y, "");
+        y = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, y, hi, ""), hi, y, "");
+    } else {
+        y = tsl_cpu_apply_act(cg, &ud->a, y);
+    }
     st0(cg, tsl_cpu_apply_act(cg, &ud->st->act, y), p[0]);
 }
 
 static enum tsl_status clip_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     struct clip_ud ud = {.st = st};
-    TSL_TRY(clip_bounds(cg, st->node, &ud.a));
+    bool rl, rh;
+    TSL_TRY(clip_bounds(cg, st->node, &ud.a, &rl, &rh));
+    for (uint32_t i = 1; i < 3; i++) {
+        if (!(i == 1 ? rl : rh))
+            continue;
+        LLVMValueRef p;
+        TSL_TRY(tsl_cpu_ptr(cg, st->node->inputs[i], &p));
+        *(i == 1 ? &ud.lo : &ud.hi) = ld(cg, p);
+    }
     struct tsl_cpu_nest nest;
     TSL_TRY(make_nest(cg, st, 0, 1, &nest));
     tsl_cpu_nest_emit(cg, &nest, clip_body, &ud);
@@ -306,8 +345,9 @@ static enum tsl_status bn_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
     int64_t c = n->inputs[0]->type.shape.dims[1];
     for (uint32_t i = 1; i < 5; i++) {
         const struct tsl_value *v = n->inputs[i];
-        if (!v || !v->constant || v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != c)
-            return tsl_cpu_unsupported(cg, n, "scale/bias/mean/var must be f32 constants of %lld",
+        if (!v || v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != c ||
+            !tsl_shape_is_static(&v->type.shape))
+            return tsl_cpu_unsupported(cg, n, "scale/bias/mean/var must be f32 vectors of %lld",
                                        (long long)c);
     }
     return tsl_cpu_require_f32(cg, n, st->out);
@@ -321,9 +361,52 @@ static void bn_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *vud)
     st0(cg, tsl_cpu_apply_act(cg, &ud->st->act, y), p[0]);
 }
 
+/* Run-time statistics: a = scale / sqrt(var + eps), b = bias - mean * a in
+ * double (as the reference), y = x * (float)a + (float)b. */
+static void bn_rt_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *vud)
+{
+    struct ew_ud *ud = vud;
+    LLVMTypeRef f64 = LLVMDoubleTypeInContext(cg->ctx);
+    LLVMValueRef v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = LLVMBuildFPExt(cg->b, ld(cg, p[2 + i]), f64, "");
+    LLVMValueRef var = LLVMBuildFAdd(
+        cg->b, v[3], LLVMConstReal(f64, (double)ud->node->attrs.batchnorm.epsilon), "");
+    LLVMValueRef a = LLVMBuildFDiv(cg->b, v[0], tsl_cpu_intrinsic(cg, "llvm.sqrt", f64, &var, 1), "");
+    LLVMValueRef b = LLVMBuildFSub(cg->b, v[1], LLVMBuildFMul(cg->b, v[2], a, ""), "");
+    LLVMValueRef y = LLVMBuildFAdd(
+        cg->b, LLVMBuildFMul(cg->b, ld(cg, p[1]), LLVMBuildFPTrunc(cg->b, a, cg->t_f32, ""), ""),
+        LLVMBuildFPTrunc(cg->b, b, cg->t_f32, ""), "");
+    st0(cg, tsl_cpu_apply_act(cg, &ud->st->act, y), p[0]);
+}
+
+static enum tsl_status bn_emit_runtime(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_shape *os = &st->out->type.shape;
+    struct tsl_cpu_nest nest = {.rank = os->rank, .n_ops = 6};
+    for (int d = 0; d < os->rank; d++) {
+        nest.dims[d] = os->dims[d];
+        for (int o = 2; o < 6; o++)
+            nest.strides[o][d] = d == 1 ? 1 : 0;
+    }
+    tsl_cpu_strides(os, nest.strides[0]);
+    tsl_cpu_strides(os, nest.strides[1]);
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &nest.base[0]));
+    for (uint32_t i = 0; i < 5; i++)
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[i], &nest.base[1 + i]));
+    tsl_cpu_nest_coalesce(&nest);
+    struct ew_ud ud = {n, st, 1};
+    tsl_cpu_nest_emit(cg, &nest, bn_rt_body, &ud);
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status bn_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
+    for (uint32_t i = 1; i < 5; i++)
+        if (!n->inputs[i]->constant)
+            return bn_emit_runtime(cg, st);
     int64_t c = n->inputs[0]->type.shape.dims[1];
     float *prm[4] = {0};
     float *ab = malloc((size_t)(2 * c + 1) * sizeof *ab);

@@ -186,7 +186,7 @@ static enum tsl_status mm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &c));
     LLVMValueRef scratch = p->b_packed ? NULL : tsl_cpu_scratch(cg, 0);
     if (gp.batch == 1) {
-        tsl_cpu_gemm_emit(cg, p, a, b, c, bias, scratch);
+        tsl_cpu_gemm_emit(cg, p, a, b, c, bias, NULL, scratch);
         return TSL_STATUS_OK;
     }
     struct tsl_cpu_loop l;
@@ -194,7 +194,7 @@ static enum tsl_status mm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     LLVMValueRef ai = tsl_cpu_gep(cg, a, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, gp.a_bs), ""));
     LLVMValueRef bi = tsl_cpu_gep(cg, b, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, gp.b_bs), ""));
     LLVMValueRef ci = tsl_cpu_gep(cg, c, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, gp.c_bs), ""));
-    tsl_cpu_gemm_emit(cg, p, ai, bi, ci, bias, scratch);
+    tsl_cpu_gemm_emit(cg, p, ai, bi, ci, bias, NULL, scratch);
     tsl_cpu_loop_end(cg, &l);
     return TSL_STATUS_OK;
 }

@@ -1,5 +1,5 @@
 /* lower_pool.c - lowerings of windowed and whole-plane reductions: MaxPool
- * and AveragePool (2-D, NCHW, strides, pads, dilations, auto_pad; the output
+ * and AveragePool (1-D and 2-D, NCHW, strides, pads, dilations, auto_pad; the output
  * size, ceil_mode included, comes from shape inference), GlobalAveragePool /
  * GlobalMaxPool, and Softmax / LogSoftmax along one axis (max-subtracted).
  *
@@ -45,18 +45,30 @@ static enum tsl_status pool_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
     TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
     const struct tsl_shape *xs = &n->inputs[0]->type.shape, *os = &st->out->type.shape;
-    if (xs->rank != 4 || os->rank != 4 || at->kernel_shape.n != 2)
-        return tsl_cpu_unsupported(cg, n, "only 2-D pooling is lowered");
+    /* 1-D pooling ([N, C, W]) is 2-D pooling with H = KH = 1 */
+    bool one = xs->rank == 3 && os->rank == 3 && at->kernel_shape.n == 1;
+    if (!one && (xs->rank != 4 || os->rank != 4 || at->kernel_shape.n != 2))
+        return tsl_cpu_unsupported(cg, n, "only 1-D and 2-D pooling are lowered");
     memset(g, 0, sizeof *g);
     g->NC = xs->dims[0] * xs->dims[1];
-    g->H = xs->dims[2], g->W = xs->dims[3], g->OH = os->dims[2], g->OW = os->dims[3];
-    g->KH = at->kernel_shape.v[0], g->KW = at->kernel_shape.v[1];
-    g->sh = at->strides.n == 2 ? at->strides.v[0] : 1;
-    g->sw = at->strides.n == 2 ? at->strides.v[1] : 1;
-    g->dh = at->dilations.n == 2 ? at->dilations.v[0] : 1;
-    g->dw = at->dilations.n == 2 ? at->dilations.v[1] : 1;
-    if (at->pads.n == 4)
-        g->pt = at->pads.v[0], g->pl = at->pads.v[1], g->pb = at->pads.v[2], g->pr = at->pads.v[3];
+    if (one) {
+        g->H = g->OH = g->KH = g->sh = g->dh = 1;
+        g->W = xs->dims[2], g->OW = os->dims[2], g->KW = at->kernel_shape.v[0];
+        g->sw = at->strides.n == 1 ? at->strides.v[0] : 1;
+        g->dw = at->dilations.n == 1 ? at->dilations.v[0] : 1;
+        if (at->pads.n == 2)
+            g->pl = at->pads.v[0], g->pr = at->pads.v[1];
+    } else {
+        g->H = xs->dims[2], g->W = xs->dims[3], g->OH = os->dims[2], g->OW = os->dims[3];
+        g->KH = at->kernel_shape.v[0], g->KW = at->kernel_shape.v[1];
+        g->sh = at->strides.n == 2 ? at->strides.v[0] : 1;
+        g->sw = at->strides.n == 2 ? at->strides.v[1] : 1;
+        g->dh = at->dilations.n == 2 ? at->dilations.v[0] : 1;
+        g->dw = at->dilations.n == 2 ? at->dilations.v[1] : 1;
+        if (at->pads.n == 4)
+            g->pt = at->pads.v[0], g->pl = at->pads.v[1], g->pb = at->pads.v[2],
+            g->pr = at->pads.v[3];
+    }
     if (at->auto_pad == TSL_auto_pad_SAME_UPPER || at->auto_pad == TSL_auto_pad_SAME_LOWER) {
         int64_t th = (g->OH - 1) * g->sh + (g->KH - 1) * g->dh + 1 - g->H;
         int64_t tw = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 - g->W;

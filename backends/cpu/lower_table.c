@@ -3,7 +3,7 @@
  * compilation fails with an error naming the op and the node.  Each entry
  * points at the lowering of its family (lower_*.c); adding an op is one line
  * here plus, if new, its formula in the family file. */
-#include "cpu_internal.h"
+#include "lower_ext.h"
 
 static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     /* unary elementwise (lower_elementwise.c) */
@@ -18,6 +18,7 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_SQRT] = &tsl_cpu_lower_unary,       [TSL_OP_TANH] = &tsl_cpu_lower_unary,
     [TSL_OP_ELU] = &tsl_cpu_lower_unary,        [TSL_OP_HARD_SIGMOID] = &tsl_cpu_lower_unary,
     [TSL_OP_LEAKY_RELU] = &tsl_cpu_lower_unary, [TSL_OP_CLIP] = &tsl_cpu_lower_clip,
+    [TSL_OP_SELU] = &tsl_cpu_lower_unary,
     /* binary and variadic with broadcasting */
     [TSL_OP_ADD] = &tsl_cpu_lower_binary,       [TSL_OP_SUB] = &tsl_cpu_lower_binary,
     [TSL_OP_MUL] = &tsl_cpu_lower_binary,       [TSL_OP_DIV] = &tsl_cpu_lower_binary,
@@ -38,6 +39,29 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_FLATTEN] = &tsl_cpu_lower_copy,     [TSL_OP_SQUEEZE] = &tsl_cpu_lower_copy,
     [TSL_OP_UNSQUEEZE] = &tsl_cpu_lower_copy,   [TSL_OP_TRANSPOSE] = &tsl_cpu_lower_transpose,
     [TSL_OP_CONCAT] = &tsl_cpu_lower_concat,
+    /* reductions (lower_reduce.c) and normalizations (lower_norm.c) */
+    [TSL_OP_REDUCE_MEAN] = &tsl_cpu_lower_reduce, [TSL_OP_REDUCE_MAX] = &tsl_cpu_lower_reduce,
+    [TSL_OP_REDUCE_MIN] = &tsl_cpu_lower_reduce,  [TSL_OP_REDUCE_SUM] = &tsl_cpu_lower_reduce,
+    [TSL_OP_REDUCE_PROD] = &tsl_cpu_lower_reduce, [TSL_OP_REDUCE_L2] = &tsl_cpu_lower_reduce,
+    [TSL_OP_REDUCE_SUM_SQUARE] = &tsl_cpu_lower_reduce,
+    [TSL_OP_INSTANCE_NORM] = &tsl_cpu_lower_instance_norm,
+    [TSL_OP_LAYER_NORM] = &tsl_cpu_lower_layer_norm,
+    /* compile-time index tables over the reference (lower_gather.c) */
+    [TSL_OP_SLICE] = &tsl_cpu_lower_gather_table, [TSL_OP_PAD] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_TILE] = &tsl_cpu_lower_gather_table,  [TSL_OP_EXPAND] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_GATHER] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_GATHER_ELEMENTS] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_GATHER_ND] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_DEPTH_TO_SPACE] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_SPACE_TO_DEPTH] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_RESIZE] = &tsl_cpu_lower_resize, /* lower_resize.c; nearest via the table */
+    /* compile-time evaluation and constant-condition select (lower_fold.c) */
+    [TSL_OP_CONSTANT_OF_SHAPE] = &tsl_cpu_lower_fold, [TSL_OP_RANGE] = &tsl_cpu_lower_fold,
+    [TSL_OP_CAST] = &tsl_cpu_lower_fold,          [TSL_OP_SHAPE] = &tsl_cpu_lower_fold,
+    [TSL_OP_SIZE] = &tsl_cpu_lower_fold,
+    [TSL_OP_DEQUANTIZE_LINEAR] = &tsl_cpu_lower_fold,
+    [TSL_OP_WHERE] = &tsl_cpu_lower_where,
+    [TSL_OP_CONV_TRANSPOSE] = &tsl_cpu_lower_conv_transpose, /* lower_convt.c */
 };
 
 const struct tsl_cpu_lowering *tsl_cpu_lowering_for(enum tsl_op op)

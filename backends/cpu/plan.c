@@ -69,9 +69,9 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
     for (uint32_t s = 0; s < n_steps; s++) {
         const struct tsl_node *n = steps[s].node;
         step_of[n->id] = s;
-        /* a fused activation is the single user of the main output */
-        if (steps[s].n_fused)
-            step_of[steps[s].out->producer->id] = s;
+        /* fused nodes (residual Add, activation) run inside the step */
+        for (uint32_t f = 0; f < steps[s].n_fused && f < 2; f++)
+            step_of[steps[s].fused[f]->id] = s;
     }
     size_t nb = 0;
     int64_t naive = 0;

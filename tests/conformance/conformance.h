@@ -77,6 +77,8 @@ struct tsl_conf_run {
     const char *data_dir;  /* folder the tests were read from */
     const char *onnx_version; /* from DATADIR/VERSION, "" if unknown */
     const char *filter;    /* NULL if none */
+    const char *backend;   /* "ref" or "cpu"; NULL means "ref" */
+    const char *xfail_path; /* expected-failures file, NULL if none */
     struct tsl_conf_result *results;
     size_t n_results;
     size_t counts[TSL_CONF_STATUS_COUNT];
@@ -87,7 +89,7 @@ struct tsl_conf_run {
  * I/O error, with the reason in err. */
 bool tsl_conf_write_markdown(const struct tsl_conf_run *run, const char *path, char *err,
                              size_t err_len);
-/* Write the JSON summary: {"onnx_version", "data_dir", "filter", "totals":
+/* Write the JSON summary: {"onnx_version", "data_dir", "filter", "backend", "totals":
  * {status: count}, "tests": [{"name","status","ops","detail"}]}. */
 bool tsl_conf_write_json(const struct tsl_conf_run *run, const char *path, char *err,
                          size_t err_len);

@@ -98,7 +98,9 @@ bool tsl_conf_write_markdown(const struct tsl_conf_run *run, const char *path, c
     FILE *f = open_tmp(path, &tmp, err, err_len);
     if (!f)
         return false;
-    fprintf(f, "# ONNX backend node tests: tessel reference interpreter\n\n");
+    bool cpu = run->backend && !strcmp(run->backend, "cpu");
+    fprintf(f, "# ONNX backend node tests: tessel %s\n\n",
+            cpu ? "cpu backend (LLVM)" : "reference interpreter");
     fprintf(f, "Test data: onnx %s node tests from `%s`", *run->onnx_version ? run->onnx_version
                                                                          : "(unknown version)",
             run->data_dir);
@@ -109,8 +111,10 @@ bool tsl_conf_write_markdown(const struct tsl_conf_run *run, const char *path, c
     for (int s = 0; s < TSL_CONF_STATUS_COUNT; s++)
         fprintf(f, "| %s | %zu |\n", status_names[s], run->counts[s]);
     fprintf(f, "| total | %zu |\n\n", run->n_results);
-    fprintf(f, "`xfail` = fails and is listed in tests/conformance/expected_failures.txt; "
-               "`xpass` = listed there but passes (remove it).\n\n");
+    const char *xf = run->xfail_path ? strrchr(run->xfail_path, '/') : NULL;
+    fprintf(f, "`xfail` = fails and is listed in tests/conformance/%s; "
+               "`xpass` = listed there but passes (remove it).\n\n",
+            xf ? xf + 1 : run->xfail_path ? run->xfail_path : "expected_failures.txt");
     size_t n_bad = run->counts[TSL_CONF_FAIL] + run->counts[TSL_CONF_XFAIL] +
                    run->counts[TSL_CONF_XPASS];
     if (n_bad > 0) {
@@ -128,6 +132,7 @@ bool tsl_conf_write_json(const struct tsl_conf_run *run, const char *path, char 
     cJSON *root = cJSON_CreateObject(), *totals = NULL, *tests = NULL;
     bool ok = root != NULL;
     ok = ok && cJSON_AddStringToObject(root, "onnx_version", run->onnx_version);
+    ok = ok && cJSON_AddStringToObject(root, "backend", run->backend ? run->backend : "ref");
     ok = ok && cJSON_AddStringToObject(root, "data_dir", run->data_dir);
     ok = ok && (run->filter ? cJSON_AddStringToObject(root, "filter", run->filter)
                             : cJSON_AddNullToObject(root, "filter"));

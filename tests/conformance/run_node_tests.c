@@ -3,6 +3,7 @@
  *   run_node_tests DATADIR [--filter SUBSTR] [--report FILE.md] [--json FILE.json]
  *                  [--xfail FILE] [--tolerances FILE] [--min-pass N]
  *                  [-j N] [--timeout SECONDS] [--no-fork] [--verbose]
+ *                  [--backend ref|cpu]
  *
  * DATADIR is what scripts/gen_onnx_node_tests.py wrote (its node/ folder is
  * used) or a folder of test folders.  For every test folder: import
@@ -10,6 +11,12 @@
  * TSL_STATUS_UNSUPPORTED makes the test "unsupported" (with the reason);
  * otherwise every test_data_set_N is run with the reference interpreter and
  * each output compared with output_N.pb (compare.c) -> "pass" or "fail".
+ * With --backend cpu each data set is instead run through the LLVM CPU
+ * backend: input dims bound to the data set's shapes, Shape/Size of static
+ * values folded (tsl_cpu_fold_shapes), the canonicalization
+ * passes (constant folding through the reference), tsl_cpu_compile and
+ * tsl_cpu_run; a compile that reports UNSUPPORTED (an op, dtype or
+ * data-dependent shape without a lowering) makes the test "unsupported".
  * A run that reports TSL_STATUS_UNSUPPORTED (a kernel or dtype the
  * interpreter lacks) is also "unsupported"; any other error is a failure.
  *
@@ -38,6 +45,10 @@
 #include <unistd.h>
 
 #include "conformance.h"
+#include "tessel/passes.h"
+#ifdef TESSEL_HAVE_CPU_BACKEND
+#include "tessel/cpu.h"
+#endif
 #include "tessel/onnx.h"
 #include "tessel/util.h"
 
@@ -50,6 +61,7 @@ struct options {
     long min_pass;
     int jobs, timeout;
     bool no_fork, verbose;
+    bool cpu; /* --backend cpu */
 };
 
 /* Outcome of one test as seen from inside the (child) process that ran it;
@@ -188,9 +200,43 @@ static bool read_tensors(const char *dir, const char *prefix, struct tensor_set 
     return false;
 }
 
+/* Run g on the inputs with the LLVM CPU backend: bind the input shapes,
+ * canonicalize (constant folding through the reference), compile, run. */
+static enum tsl_status run_cpu(const struct tsl_graph *g, const struct tsl_tensor *in,
+                               uint32_t n, struct tsl_tensor **got, uint32_t *n_got,
+                               struct tsl_diag *diag)
+{
+#ifdef TESSEL_HAVE_CPU_BACKEND
+    struct tsl_shape shapes[MAX_TENSORS];
+    for (uint32_t i = 0; i < n && i < MAX_TENSORS; i++)
+        shapes[i] = in[i].shape;
+    struct tsl_graph *b = NULL;
+    TSL_TRY(tsl_cpu_bind_shapes(g, shapes, n, &b, diag));
+    enum tsl_status st = tsl_cpu_fold_shapes(b, NULL, diag);
+    struct tsl_pass_context pc;
+    tsl_pass_context_init(&pc, diag);
+    pc.eval_node = tsl_ref_eval_node;
+    if (st == TSL_STATUS_OK)
+        st = tsl_pass_run_pipeline(b, TSL_PIPELINE_CANONICALIZE, &pc);
+    tsl_pass_context_fini(&pc);
+    struct tsl_cpu_module *m = NULL;
+    if (st == TSL_STATUS_OK)
+        st = tsl_cpu_compile(b, NULL, &m, diag);
+    if (st == TSL_STATUS_OK)
+        st = tsl_cpu_run(m, in, n, got, n_got, diag);
+    tsl_cpu_module_destroy(m);
+    tsl_graph_destroy(b);
+    return st;
+#else
+    (void)g, (void)in, (void)n, (void)got, (void)n_got;
+    return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, "cpu",
+                          "the cpu backend is not built (no LLVM 14-16)");
+#endif
+}
+
 /* Run data set `k` (folder set_dir) on g; true if every output matches. */
 static bool run_data_set(const struct tsl_graph *g, const char *set_dir, int k, double rtol,
-                         double atol, uint32_t *n_outputs, struct outcome *o)
+                         double atol, bool cpu, uint32_t *n_outputs, struct outcome *o)
 {
     struct tensor_set *in = calloc(1, sizeof *in), *want = calloc(1, sizeof *want);
     struct tsl_tensor *got = NULL;
@@ -225,7 +271,8 @@ static bool run_data_set(const struct tsl_graph *g, const char *set_dir, int k, 
     struct tsl_diag diag;
     tsl_diag_init(&diag);
     struct tsl_ref_stats stats;
-    enum tsl_status st = tsl_ref_run(g, in->t, in->n, &got, &n_got, &stats, &diag);
+    enum tsl_status st = cpu ? run_cpu(g, in->t, in->n, &got, &n_got, &diag)
+                             : tsl_ref_run(g, in->t, in->n, &got, &n_got, &stats, &diag);
     if (st != TSL_STATUS_OK) {
         set_outcome(o, st == TSL_STATUS_UNSUPPORTED ? TSL_CONF_UNSUPPORTED : TSL_CONF_FAIL,
                     "run (test_data_set_%d): %s: %s", k, tsl_status_str(st),
@@ -281,7 +328,8 @@ static void graph_ops(const struct tsl_graph *g, char *buf, size_t len)
     }
 }
 
-static void run_test(const char *test_dir, double rtol, double atol, struct outcome *o)
+static void run_test(const char *test_dir, double rtol, double atol, bool cpu,
+                     struct outcome *o)
 {
     char path[4096], msg[1024];
     memset(o, 0, sizeof *o);
@@ -312,7 +360,7 @@ static void run_test(const char *test_dir, double rtol, double atol, struct outc
         snprintf(path, sizeof path, "%s/test_data_set_%d", test_dir, k);
         if (!is_dir(path))
             break;
-        if (!run_data_set(g, path, k, rtol, atol, &n_out, o))
+        if (!run_data_set(g, path, k, rtol, atol, cpu, &n_out, o))
             break;
     }
     if (o->detail[0] == '\0') {
@@ -370,7 +418,7 @@ static void forward_stderr(FILE *err, const char *test, struct outcome *o)
 
 /* Child side: run, send the outcome, exit (so LeakSanitizer checks it). */
 static void child_main(int fd, FILE *err, const char *test_dir, double rtol, double atol,
-                       int timeout)
+                       bool cpu, int timeout)
 {
     fflush(stderr);
     if (dup2(fileno(err), STDERR_FILENO) < 0)
@@ -380,7 +428,7 @@ static void child_main(int fd, FILE *err, const char *test_dir, double rtol, dou
         _exit(3);
     if (timeout > 0)
         alarm((unsigned)timeout);
-    run_test(test_dir, rtol, atol, o);
+    run_test(test_dir, rtol, atol, cpu, o);
     char *msg = tsl_asprintf("%d\n%s\n%s", (int)o->status, o->ops, o->detail);
     free(o);
     int rc = 0;
@@ -543,7 +591,7 @@ static bool run_all(struct harness *h)
             double rtol, atol;
             tolerance_for(h, h->tests[i], &rtol, &atol);
             snprintf(dir, sizeof dir, "%s/%s", h->node_dir, h->tests[i]);
-            run_test(dir, rtol, atol, o);
+            run_test(dir, rtol, atol, h->opt.cpu, o);
             ok = record(h, i, o);
         }
         free(o);
@@ -581,7 +629,7 @@ static bool run_all(struct harness *h)
             }
             if (pid == 0) {
                 close(fds[0]);
-                child_main(fds[1], err, dir, rtol, atol, h->opt.timeout);
+                child_main(fds[1], err, dir, rtol, atol, h->opt.cpu, h->opt.timeout);
             }
             close(fds[1]);
             slots[running++] = (struct slot){.pid = pid, .fd = fds[0], .err = err,
@@ -674,9 +722,9 @@ static void usage(FILE *f)
             "usage: run_node_tests DATADIR [--filter SUBSTR] [--report FILE.md]\n"
             "                      [--json FILE.json] [--xfail FILE] [--tolerances FILE]\n"
             "                      [--min-pass N] [-j N] [--timeout SECONDS] [--no-fork]\n"
-            "                      [--verbose]\n"
+            "                      [--verbose] [--backend ref|cpu]\n"
             "Runs ONNX backend node tests (scripts/gen_onnx_node_tests.py output) through\n"
-            "the ONNX importer and the reference interpreter.  Exit 0: no unexpected\n"
+            "the ONNX importer and the reference interpreter (or the LLVM cpu backend).  Exit 0: no unexpected\n"
             "failure or pass and at least N passing; 1: otherwise; 2: usage/input error.\n");
 }
 
@@ -695,7 +743,7 @@ static bool takes_value(const char *a)
 {
     static const char *const valued[] = {"--filter", "--report",   "--json", "--xfail",
                                          "--tolerances", "--min-pass", "-j", "--jobs",
-                                         "--timeout"};
+                                         "--timeout", "--backend"};
     for (size_t i = 0; i < TSL_ARRAY_LEN(valued); i++)
         if (!strcmp(a, valued[i]))
             return true;
@@ -720,6 +768,13 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (takes_value(a) && !v) {
             fprintf(stderr, "run_node_tests: error: %s: missing value\n", a);
             return 2;
+        } else if (!strcmp(a, "--backend")) {
+            if (strcmp(v, "ref") && strcmp(v, "cpu")) {
+                fprintf(stderr, "run_node_tests: error: --backend: '%s' (expected ref or cpu)\n",
+                        v);
+                return 2;
+            }
+            o->cpu = !strcmp(argv[++i], "cpu");
         } else if (!strcmp(a, "--filter")) {
             o->filter = argv[++i];
         } else if (!strcmp(a, "--report")) {
@@ -799,6 +854,8 @@ int main(int argc, char **argv)
         .data_dir = h.node_dir,
         .onnx_version = h.onnx_version,
         .filter = h.opt.filter,
+        .backend = h.opt.cpu ? "cpu" : "ref",
+        .xfail_path = h.opt.xfail,
         .results = h.results,
         .n_results = h.n_tests,
         .seconds = now_s() - t0,

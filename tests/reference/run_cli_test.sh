@@ -88,6 +88,15 @@ expect 0 "" -- run "$M1" -i "x=$W/x.pb" -o "$W/o1/deep"
 expect 0 "" -- run "$M2" -i "a=$W/a.npy" -i "b=$W/a.npy" --repeat 3 --backend ref
 tail -n 1 "$W/out" | grep -Eq '^\{"median_ms": [0-9.]+, "min_ms": [0-9.]+, "runs": 3\}$' ||
     { echo "FAIL: --repeat JSON"; cat "$W/out"; fails=$((fails + 1)); }
+# --stats: Relu's 24-byte output is still live while Add writes its own 24
+# bytes (the weight "one" and the input are not counted); with --repeat the
+# stats line comes right before the JSON line
+expect 0 "" -- run "$M1" -i "$W/x.npy" --stats
+grep -q '^stats: peak_activation_bytes=48 (0.00 MiB) nodes_run=2$' "$W/out" ||
+    { echo "FAIL: --stats"; cat "$W/out"; fails=$((fails + 1)); }
+expect 0 "" -- run "$M1" -i "$W/x.npy" --stats --repeat 2 -o "$W/o4"
+sed -n 1p "$W/out" | grep -q '^stats: peak_activation_bytes=48 ' &&
+    tail -n 1 "$W/out" | grep -q '"runs": 2}$' || { echo "FAIL: --stats --repeat"; cat "$W/out"; fails=$((fails + 1)); }
 expect 0 "" -- run "$M3" -i "$W/idx_ok.npy" -o "$W/o2"
 [ -f "$W/o2/d2.npy" ] && [ -f "$W/o2/g.npy" ] || { echo "FAIL: gather outputs"; fails=$((fails + 1)); }
 

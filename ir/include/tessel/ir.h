@@ -422,9 +422,28 @@ double tsl_dense_get_f64(enum tsl_dtype dt, const void *data, int64_t i);
 int64_t tsl_dense_get_i64(enum tsl_dtype dt, const void *data, int64_t i);
 void tsl_dense_set_f64(enum tsl_dtype dt, void *data, int64_t i, double x);
 void tsl_dense_set_i64(enum tsl_dtype dt, void *data, int64_t i, int64_t x);
-/* Stored bits of a constant payload (indices, masks, gaps, codebook, scales
- * all counted) — what compression rates are computed from. */
+/* Stored bits of a constant payload as tessel's compressed container stores
+ * it (passes/packed.h) — what compression rates are computed from, every
+ * bit counted: DENSE all elements; MASKED kept values + sparsity pattern;
+ * SPARSE values + 8-bit gaps; CODEBOOK indices of KEPT entries only +
+ * sparsity pattern (when masked) + 32-bit codebook entries + 32-bit channel
+ * scales.  Container headers and names are not counted. */
 int64_t tsl_const_stored_bits(const struct tsl_value *v);
+
+/* How the kept positions of a mask (bit set = kept) are coded compactly:
+ * nothing when all are kept, else the smaller of a bitmap and escaped
+ * relative gaps of the best width 1..TSL_MASK_MAX_GAP_BITS (a gap of
+ * 2^w - 1 is an escape meaning "skip that many more"), Deep Compression's
+ * relative indexing.  `bytes` is the coded size: bitmap ceil(numel/8), gaps
+ * 1 (width) + 8 (symbol count) + ceil(symbols*width/8). */
+#define TSL_MASK_MAX_GAP_BITS 16
+struct tsl_mask_coding {
+    int64_t kept;
+    int gap_width;        /* 0: bitmap (or nothing, when kept == numel) */
+    int64_t gap_symbols;
+    int64_t bytes;
+};
+void tsl_mask_coding(const uint8_t *mask, int64_t numel, struct tsl_mask_coding *out);
 
 void tsl_quant_fini(struct tsl_quant *q);
 enum tsl_status tsl_quant_copy(struct tsl_quant *dst, const struct tsl_quant *src);

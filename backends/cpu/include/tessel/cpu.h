@@ -109,4 +109,12 @@ enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_
                                     uint32_t n_inputs, struct tsl_graph **out,
                                     struct tsl_diag *diag);
 
+/* Replace every Shape/Size node of g whose input has a static shape by an
+ * int64 constant (run it after tsl_cpu_bind_shapes, then the
+ * canonicalization passes fold the shape arithmetic that follows).  Nodes
+ * whose output is a graph output are kept.  *n_folded (may be NULL) counts
+ * the nodes replaced.  NOMEM, or an IR error naming the node. */
+enum tsl_status tsl_cpu_fold_shapes(struct tsl_graph *g, uint32_t *n_folded,
+                                    struct tsl_diag *diag);
+
 #endif

@@ -1,0 +1,35 @@
+/* lower_ext.h - declarations shared by the op families added after the
+ * backend's foundation: the index-table data movement (lower_gather.c),
+ * reductions (lower_reduce.c), normalizations (lower_norm.c), constant
+ * evaluation (lower_fold.c), Resize (lower_resize.c), ConvTranspose
+ * (lower_convt.c), plus the small helpers they share.
+ *
+ * Only backends/cpu/ includes it.  No code generation here. */
+#ifndef TSL_CPU_LOWER_EXT_H
+#define TSL_CPU_LOWER_EXT_H
+
+#include "cpu_internal.h"
+
+extern const struct tsl_cpu_lowering tsl_cpu_lower_gather_table, tsl_cpu_lower_reduce,
+    tsl_cpu_lower_instance_norm, tsl_cpu_lower_layer_norm, tsl_cpu_lower_fold,
+    tsl_cpu_lower_resize, tsl_cpu_lower_where, tsl_cpu_lower_conv_transpose;
+
+/* UNSUPPORTED unless every input of n from index `first` on is absent or a
+ * constant (static parameters the lowerings evaluate at compile time). */
+enum tsl_status tsl_cpu_require_const_inputs(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                             uint32_t first);
+
+/* Run node n alone through the reference interpreter at compile time.
+ * over has n->n_inputs entries; over[i] (may be NULL) replaces input i: over[0] is bound
+ * as the graph input (required), over[i > 0] become constants; every other
+ * input is copied from its constant.  attrs: the node's attributes to use
+ * (NULL: n's own).  *out receives output 0 (caller frees with
+ * tsl_tensors_free(out, 1)). */
+enum tsl_status tsl_cpu_ref_eval(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                 const struct tsl_tensor *const *over,
+                                 const union tsl_attrs *attrs, struct tsl_tensor **out);
+
+/* A stack slot of type ty in the current step function's entry block. */
+LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const char *name);
+
+#endif

@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""render_lines.py - renders the labelled text lines the OCR part of the
+accuracy harness scores.
+
+A fixed list of lines (English words, numbers, dates, prices: only
+characters of the PP-OCR dictionary ppocr_keys_v1.txt that DejaVu Sans can
+draw) is drawn black on white with PIL and DejaVu Sans at a few sizes,
+resized to height 48 keeping the aspect ratio and padded to width 320, and
+normalized as PP-OCR's rec pre-processing does: (x/255 - 0.5)/0.5, padding
+0.  Grey text, so RGB and BGR orders are identical.  The same lines, resized
+to 48x192 and half of them rotated by 180 degrees, form the cls set.
+
+Writes OUT/rec_lines.npz (X [N,3,48,320] f32, labels) and
+OUT/cls_lines.npz (X [M,3,48,192] f32, y: 0 upright / 1 rotated).
+Deterministic.  Evaluation is in eval_models.py.
+"""
+import os
+import sys
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+LINES = [
+    "Invoice 2023-11-28", "Total: 45.60", "hello world", "ORDER #10482",
+    "Page 7 of 12", "tessel compiler", "Price $19.99", "Tel 555-0142",
+    "quick brown fox", "Room 304B", "09:45 AM", "www.example.com",
+    "Batch 88", "Qty 3 x 2.50", "Main Street 21", "Open 24h",
+    "user@mail.org", "ABC-123", "Flight LH 402", "Gate B12",
+    "Temperature 21C", "Version 4.2.1", "Sale 30% off", "Exit",
+    "Coffee 3.20", "Platform 9", "Serial 7741-A", "Monday",
+    "June 2021", "Code 4096", "Paid", "Zone 5",
+]
+SIZES = [30, 26]
+H, W_REC, W_CLS = 48, 320, 192
+
+
+def render(text, size):
+    font = ImageFont.truetype(FONT, size)
+    box = font.getbbox(text)
+    w, h = box[2] - box[0] + 16, H
+    img = Image.new("L", (w, h), 255)
+    ImageDraw.Draw(img).text((8 - box[0], (h - (box[3] - box[1])) // 2 - box[1]), text,
+                             font=font, fill=0)
+    return img
+
+
+def norm_pad(img, width):
+    w = min(width, int(np.ceil(H * img.width / img.height)))
+    a = np.asarray(img.resize((w, H), Image.BILINEAR), dtype=np.float32)
+    a = (a / 255.0 - 0.5) / 0.5
+    out = np.zeros((3, H, width), dtype=np.float32)
+    out[:, :, :w] = a[None]
+    return out
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    rec, labels, cls, cls_y = [], [], [], []
+    for s in SIZES:
+        for i, text in enumerate(LINES):
+            img = render(text, s)
+            rec.append(norm_pad(img, W_REC))
+            labels.append(text)
+            rot = (i + s) % 2 == 1
+            cls.append(norm_pad(img.rotate(180) if rot else img, W_CLS))
+            cls_y.append(1 if rot else 0)
+    np.savez(os.path.join(out_dir, "rec_lines.npz"), X=np.stack(rec), labels=np.array(labels))
+    np.savez(os.path.join(out_dir, "cls_lines.npz"), X=np.stack(cls), y=np.array(cls_y))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "out"))

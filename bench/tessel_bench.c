@@ -1,0 +1,181 @@
+/* tessel_bench.c - benchmark driver for the CPU backend (not part of ctest).
+ *
+ * Imports an ONNX model, binds its (single) input to the shape of the given
+ * .npy file, runs the canonicalization pipeline (TSL_PIPELINE_CANONICALIZE
+ * with the reference interpreter as constant evaluator, so BatchNorm is
+ * folded into the conv weights), compiles once with tsl_cpu_compile and then
+ * serves a tiny line protocol on stdin so a harness can interleave it with
+ * another engine without paying process start-up or compilation per run:
+ *
+ *     run N     -> "ms t1 t2 ... tN"   (wall time of each tsl_cpu_run)
+ *     quit      -> one JSON line: compile_s, macs, peak_rss_kb, ... ; exit
+ *
+ * Usage: tessel_bench MODEL.onnx INPUT.npy [--threads N] [--no-canon]
+ *                     [--out OUT.npy]
+ * --out writes the first output of one run (for an accuracy cross-check).
+ * The first line printed is "ready" once compilation is done.
+ *
+ * Not here: ONNX Runtime (bench/ort_bench.js), tables (bench/run_cpu_vs_ort.py). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "tessel/cpu.h"
+#include "tessel/npy.h"
+#include "tessel/onnx.h"
+#include "tessel/passes.h"
+#include "tessel/reference.h"
+#include "tessel/shape.h"
+#include "tessel/stats.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int fail(struct tsl_diag *d, const char *what)
+{
+    const struct tsl_diag_entry *e = tsl_diag_first_error(d);
+    fprintf(stderr, "tessel_bench: error: %s: %s\n", e ? e->where : what,
+            e ? e->message : "failed");
+    return 1;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model = NULL, *input = NULL, *out_path = NULL;
+    int threads = 1;
+    int canon = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-canon"))
+            canon = 0;
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out_path = argv[++i];
+        else if (!model)
+            model = argv[i];
+        else if (!input)
+            input = argv[i];
+        else {
+            fprintf(stderr, "tessel_bench: error: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!model || !input || threads < 1) {
+        fprintf(stderr, "usage: tessel_bench MODEL.onnx INPUT.npy [--threads N] [--no-canon] "
+                        "[--out OUT.npy]\n");
+        return 2;
+    }
+    struct tsl_diag d;
+    tsl_diag_init(&d);
+    struct tsl_npy x;
+    if (tsl_npy_read_file(input, &x, &d) != TSL_STATUS_OK)
+        return fail(&d, input);
+    if (x.type != TSL_NPY_F32) {
+        fprintf(stderr, "tessel_bench: error: %s: input must be f32\n", input);
+        return 1;
+    }
+    double t0 = now();
+    struct tsl_graph *g0, *g;
+    if (tsl_onnx_import_file(model, NULL, &g0, &d) != TSL_STATUS_OK)
+        return fail(&d, model);
+    if (g0->n_inputs != 1) {
+        fprintf(stderr, "tessel_bench: error: %s: expected one graph input\n", model);
+        return 1;
+    }
+    struct tsl_shape shp = {.rank = x.rank};
+    for (int32_t i = 0; i < x.rank; i++)
+        shp.dims[i] = x.dims[i];
+    if (tsl_cpu_bind_shapes(g0, &shp, 1, &g, &d) != TSL_STATUS_OK)
+        return fail(&d, model);
+    tsl_graph_destroy(g0);
+    struct tsl_graph_stats stats;
+    tsl_graph_compute_stats(g, &stats);
+    double t_import = now() - t0;
+    t0 = now();
+    if (canon) {
+        struct tsl_pass_context pc;
+        tsl_pass_context_init(&pc, &d);
+        pc.eval_node = tsl_ref_eval_node;
+        enum tsl_status st = tsl_pass_run_pipeline(g, TSL_PIPELINE_CANONICALIZE, &pc);
+        tsl_pass_context_fini(&pc);
+        if (st != TSL_STATUS_OK)
+            return fail(&d, model);
+    }
+    double t_canon = now() - t0;
+    struct tsl_cpu_options o;
+    tsl_cpu_options_default(&o);
+    o.threads = threads;
+    struct tsl_cpu_module *m;
+    t0 = now();
+    if (tsl_cpu_compile(g, &o, &m, &d) != TSL_STATUS_OK)
+        return fail(&d, model);
+    double t_compile = now() - t0;
+    /* the module holds everything it needs: drop the graph's weights now */
+    tsl_graph_destroy(g);
+    g = NULL;
+    struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = shp, .data = x.data};
+    /* the first run creates the JIT (machine code generation): part of compile */
+    t0 = now();
+    struct tsl_tensor *outs;
+    uint32_t n_outs;
+    if (tsl_cpu_run(m, &in, 1, &outs, &n_outs, &d) != TSL_STATUS_OK)
+        return fail(&d, model);
+    double t_jit = now() - t0;
+    if (out_path) {
+        struct tsl_npy o0 = {.type = TSL_NPY_F32, .rank = outs[0].shape.rank,
+                             .data = outs[0].data};
+        int64_t numel = 1;
+        for (int32_t i = 0; i < o0.rank; i++)
+            numel *= (o0.dims[i] = outs[0].shape.dims[i]);
+        o0.data_bytes = (size_t)numel * sizeof(float);
+        if (tsl_npy_write_file(out_path, &o0, &d) != TSL_STATUS_OK)
+            return fail(&d, out_path);
+    }
+    tsl_tensors_free(outs, n_outs);
+    printf("ready\n");
+    fflush(stdout);
+    char line[128];
+    while (fgets(line, sizeof line, stdin)) {
+        int n = 0;
+        if (sscanf(line, "run %d", &n) == 1 && n > 0) {
+            printf("ms");
+            for (int r = 0; r < n; r++) {
+                double ts = now();
+                if (tsl_cpu_run(m, &in, 1, &outs, &n_outs, &d) != TSL_STATUS_OK)
+                    return fail(&d, model);
+                double ms = 1e3 * (now() - ts);
+                tsl_tensors_free(outs, n_outs);
+                printf(" %.4f", ms);
+            }
+            printf("\n");
+            fflush(stdout);
+        } else if (!strncmp(line, "quit", 4)) {
+            break;
+        }
+    }
+    struct tsl_cpu_module_info mi;
+    tsl_cpu_module_info(m, &mi);
+    printf("{\"import_s\": %.4f, \"canon_s\": %.4f, \"compile_s\": %.4f, \"jit_s\": %.4f, "
+           "\"macs\": %lld, \"kernels\": %u, \"fused\": %u, \"weight_bytes\": %lld, "
+           "\"arena_bytes\": %lld, \"peak_rss_kb\": %ld}\n",
+           t_import, t_canon, t_compile, t_jit, (long long)stats.macs, mi.n_kernels, mi.n_fused,
+           (long long)mi.weight_bytes, (long long)mi.arena_bytes, peak_rss_kb());
+    fflush(stdout);
+    tsl_cpu_module_destroy(m);
+    tsl_npy_fini(&x);
+    tsl_diag_fini(&d);
+    return 0;
+}

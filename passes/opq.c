@@ -1,0 +1,270 @@
+/* opq.c - the `opq` pass: one-shot pruning-quantization (Hu et al., AAAI-21)
+ * as reconstructed in docs/passes-opq.md.  From the weights alone it finds
+ * every compressible weight (the weight input of Conv, ConvTranspose, Gemm
+ * and MatMul with a constant f32 right-hand side), fits a Laplace scale per
+ * layer, derives per-layer pruning ratios from one global threshold (the
+ * Lagrange condition, bisection), normalizes each output channel, allocates
+ * bits per layer with one shared codebook per layer by a Lagrangian
+ * bisection, and searches the global pruning target for the least predicted
+ * distortion that meets ctx->compress.opq_rate.  The result replaces each
+ * weight by a TSL_ENC_CODEBOOK payload and is recorded in ctx->layers.
+ *
+ * It never reads graph inputs, never runs the evaluator and never looks at
+ * activations: the allocation is a pure function of the weights.  The math
+ * lives in opq_math.c; this file is the graph side only. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opq_math.h"
+#include "compress_common.h"
+#include "tessel/util.h"
+
+/* Global pruning targets P the outer search tries (over the non-kept
+ * layers).  Under fixed-length indices pruning saves no bits, so the search
+ * usually keeps P = 0; see docs/passes-opq.md. */
+static const double prune_grid[] = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5};
+
+/* How a layer's squared weight error counts in the objective.
+ *   OPQ_OBJ_ABSOLUTE: sum (w - q)^2 as is (the reconstruction's objective;
+ *     its Lagrange condition is "equal absolute step in every layer").
+ *   OPQ_OBJ_RELATIVE: sum (w - q)^2 / sum w^2, the layer's noise-to-signal
+ *     ratio, which is what reaches the layer's output when its inputs are
+ *     roughly normalized (BN nets); equal slope then means "equal step
+ *     relative to the layer's RMS weight".
+ *   OPQ_OBJ_CHANNEL: RELATIVE times the number of output channels, i.e.
+ *     the sum over output channels of their noise-to-signal ratios: a
+ *     layer feeding many outputs (a 6625-way classifier) counts more.
+ * docs/passes-opq.md gives the measured effect; RELATIVE is the default. */
+enum opq_objective { OPQ_OBJ_ABSOLUTE, OPQ_OBJ_RELATIVE, OPQ_OBJ_CHANNEL };
+static const enum opq_objective objective = OPQ_OBJ_RELATIVE;
+
+/* Largest weight tensor the pass accepts (elements). */
+#define OPQ_MAX_NUMEL ((int64_t)1 << 34)
+
+struct opq_item {
+    struct tsl_cweight *cw; /* in the caller's tsl_cweights */
+    float *w;               /* decoded weights, pruned entries 0 (owned) */
+    struct tsl_opq_layer L;
+};
+
+static void items_free(struct opq_item *items, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        free(items[i].w);
+        tsl_opq_layer_fini(&items[i].L);
+    }
+    free(items);
+}
+
+/* Load the compressible weights found by tsl_cw_find (in node order). */
+static enum tsl_status collect(struct tsl_cweights *ws, struct tsl_pass_context *ctx,
+                               struct opq_item **out)
+{
+    struct opq_item *items = calloc(ws->n ? ws->n : 1, sizeof *items);
+    if (!items)
+        return TSL_STATUS_NOMEM;
+    enum tsl_status st = TSL_STATUS_OK;
+    for (uint32_t k = 0; k < ws->n && st == TSL_STATUS_OK; k++) {
+        struct tsl_cweight *cw = &ws->w[k];
+        struct opq_item *it = &items[k];
+        it->cw = cw;
+        if (cw->numel > OPQ_MAX_NUMEL) {
+            st = tsl_diag_error(ctx->diag, TSL_STATUS_LIMIT, cw->value->name,
+                                "weight has %lld elements, more than opq accepts",
+                                (long long)cw->numel);
+            break;
+        }
+        uint8_t *mask = NULL;
+        st = tsl_cw_load(cw, &it->w, &mask, ctx->diag);
+        free(mask); /* entries pruned earlier read as 0 and stay 0 */
+        for (int64_t i = 0; st == TSL_STATUS_OK && i < cw->numel; i++)
+            if (!isfinite(it->w[i]))
+                st = tsl_diag_error(ctx->diag, TSL_STATUS_INVALID_ARG, cw->value->name,
+                                    "weight element %lld is not finite", (long long)i);
+        it->L.w = it->w;
+        it->L.n = cw->numel;
+        it->L.n_ch = cw->n_ch;
+        it->L.inner = cw->inner;
+        it->L.fixed = tsl_cw_skip(cw, &ctx->compress);
+    }
+    if (st != TSL_STATUS_OK) {
+        items_free(items, ws->n);
+        return st;
+    }
+    *out = items;
+    return TSL_STATUS_OK;
+}
+
+/* ---- writing the payload ---- */
+
+/* Build the CODEBOOK payload of one allocated layer; counts the entries that
+ * decode to zero. */
+static struct tsl_const *encode(const struct opq_item *it, int64_t *zeros_out)
+{
+    const struct tsl_opq_layer *L = &it->L;
+    int B = L->B;
+    double clip = L->clip[B];
+    struct tsl_const *c = tsl_const_new();
+    if (!c)
+        return NULL;
+    c->encoding = TSL_ENC_CODEBOOK;
+    c->index_bits = (uint8_t)B;
+    c->n_codes = tsl_opq_n_codes(B);
+    c->indices_bytes = (size_t)((L->n * B + 7) / 8);
+    c->axis = it->cw->ch_axis;
+    c->n_channels = (uint32_t)L->n_ch;
+    c->codebook = malloc(c->n_codes * sizeof *c->codebook);
+    c->indices = calloc(c->indices_bytes, 1);
+    c->channel_scale = malloc((size_t)L->n_ch * sizeof *c->channel_scale);
+    if (!c->codebook || !c->indices || !c->channel_scale) {
+        tsl_const_free(c);
+        return NULL;
+    }
+    for (uint32_t k = 0; k < c->n_codes; k++)
+        c->codebook[k] = (float)tsl_opq_code_value(k, B, clip);
+    memcpy(c->channel_scale, L->scale, (size_t)L->n_ch * sizeof *L->scale);
+    uint32_t zero_code = (uint32_t)tsl_opq_levels(B);
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < L->n; i++) {
+        float s = L->scale[(i / L->inner) % L->n_ch];
+        uint32_t idx;
+        if (B >= 2 && (double)fabsf(L->w[i]) < L->prune_thr)
+            idx = zero_code;
+        else
+            idx = tsl_opq_quantize(s > 0 ? (double)L->w[i] / s : 0.0, B, clip);
+        if (s == 0 || c->codebook[idx] == 0.0f)
+            zeros++;
+        tsl_bits_write(c->indices, i, (unsigned)B, idx);
+    }
+    *zeros_out = zeros;
+    return c;
+}
+
+/* Effective absolute step of a layer: the normalized step times the RMS
+ * channel scale. */
+static double effective_step(const struct tsl_opq_layer *L)
+{
+    double s2 = 0;
+    for (int64_t c = 0; c < L->n_ch; c++)
+        s2 += (double)L->scale[c] * L->scale[c];
+    double rms = L->n_ch ? sqrt(s2 / (double)L->n_ch) : 0, clip = L->clip[L->B];
+    double step = L->B <= 1 ? 2 * clip : clip / (double)tsl_opq_levels(L->B);
+    return step * rms;
+}
+
+/* ---- the pass ---- */
+
+/* Tables and allocation for pruning target P; false if the budget cannot be
+ * met. */
+static bool plan(struct tsl_opq_layer *layers, uint32_t n, double P, int64_t budget,
+                 int64_t *min_bits)
+{
+    double t = tsl_opq_laplace_threshold(layers, n, P);
+    for (uint32_t i = 0; i < n; i++) {
+        struct tsl_opq_layer *L = &layers[i];
+        L->prune_thr =
+            L->fixed ? 0 : tsl_opq_quantile_threshold(L, tsl_opq_laplace_pruned(L->laplace_b, t));
+        tsl_opq_tables(L);
+    }
+    return tsl_opq_allocate(layers, n, budget, min_bits);
+}
+
+/* Write the allocation of every layer into the graph and the report. */
+static enum tsl_status apply(struct tsl_graph *g, struct opq_item *items, uint32_t n,
+                             struct tsl_pass_context *ctx)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        struct opq_item *it = &items[i];
+        int64_t zeros = 0;
+        struct tsl_const *c = encode(it, &zeros);
+        if (!c)
+            return TSL_STATUS_NOMEM;
+        TSL_TRY(tsl_cw_replace(g, it->cw, c, ctx->diag));
+        struct tsl_layer_report r = {
+            .name = it->cw->value->name,
+            .op = (char *)tsl_op_name(it->cw->node->op),
+            .n_weights = it->L.n,
+            .sparsity = (double)zeros / (double)it->L.n,
+            .bits = it->L.B,
+            .step = effective_step(&it->L),
+            .original_bits = 32 * it->L.n,
+            .stored_bits = tsl_const_stored_bits(it->cw->value),
+        };
+        TSL_TRY(tsl_pass_report_layer(ctx, &r));
+        ctx->n_changed++;
+    }
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
+{
+    double rate = ctx->compress.opq_rate;
+    if (rate == 0)
+        return TSL_STATUS_OK;
+    if (!(rate > 0) || !isfinite(rate))
+        return tsl_diag_error(ctx->diag, TSL_STATUS_INVALID_ARG, "opq",
+                              "target rate must be a positive number, got %g", rate);
+    struct tsl_cweights ws;
+    TSL_TRY(tsl_cw_find(g, &ws, ctx->diag));
+    if (tsl_cw_count_active(&ws, &ctx->compress) == 0) {
+        enum tsl_status st = tsl_cw_none_error(&ws, "opq", ctx->diag);
+        tsl_cw_fini(&ws);
+        return st;
+    }
+    uint32_t n = ws.n;
+    struct opq_item *items = NULL;
+    enum tsl_status st = collect(&ws, ctx, &items);
+    if (st != TSL_STATUS_OK) {
+        tsl_cw_fini(&ws);
+        return st;
+    }
+    struct tsl_opq_layer *layers = calloc(n, sizeof *layers);
+    int64_t orig = 0;
+    for (uint32_t i = 0; i < n && st == TSL_STATUS_OK; i++) {
+        struct tsl_opq_layer *L = &items[i].L;
+        if (!layers || !tsl_opq_layer_prepare(L) || !tsl_add_i64(orig, 32 * L->n, &orig)) {
+            st = TSL_STATUS_NOMEM;
+            break;
+        }
+        double energy = 0;
+        for (int64_t k = 0; k < L->n; k++)
+            energy += (double)L->w[k] * L->w[k];
+        L->weight = objective == OPQ_OBJ_ABSOLUTE || energy <= 0 ? 1.0
+                    : objective == OPQ_OBJ_RELATIVE ? 1.0 / energy
+                                                    : (double)L->n_ch / energy;
+    }
+    int64_t budget = (int64_t)floor((double)orig / rate), min_bits = 0;
+    /* Outer search over P: the least predicted distortion that fits.  The
+     * layers array holds shallow copies of items[i].L (same buffers). */
+    double best_D = INFINITY, best_P = -1;
+    for (size_t k = 0; st == TSL_STATUS_OK && k < sizeof prune_grid / sizeof *prune_grid; k++) {
+        for (uint32_t i = 0; i < n; i++)
+            layers[i] = items[i].L;
+        if (!plan(layers, n, prune_grid[k], budget, &min_bits))
+            continue;
+        double D = tsl_opq_total_distortion(layers, n);
+        if (D < best_D) {
+            best_D = D;
+            best_P = prune_grid[k];
+        }
+    }
+    if (st == TSL_STATUS_OK && best_P < 0)
+        st = tsl_diag_error(ctx->diag, TSL_STATUS_LIMIT, "opq",
+                            "compression rate %gx is unreachable: at most %.2fx over %u "
+                            "weight tensors (1 bit per weight%s; scales and codebooks counted)",
+                            rate, (double)orig / (double)min_bits, n,
+                            ctx->compress.keep_first_last ? ", first/last kept at 8 bits" : "");
+    if (st == TSL_STATUS_OK) {
+        for (uint32_t i = 0; i < n; i++)
+            layers[i] = items[i].L;
+        plan(layers, n, best_P, budget, &min_bits);
+        for (uint32_t i = 0; i < n; i++)
+            items[i].L = layers[i];
+        st = apply(g, items, n, ctx);
+    }
+    free(layers);
+    items_free(items, n);
+    tsl_cw_fini(&ws);
+    return st;
+}

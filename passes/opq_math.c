@@ -1,0 +1,325 @@
+/* opq_math.c - the numeric core of the OPQ pass: Laplace fit and global
+ * pruning threshold, distortion tables of the one-codebook-per-layer
+ * quantizer over channel-normalized weights, and the Lagrangian bit
+ * allocation.  Pure functions of the weights; no graph, no data, no
+ * printing.  The graph side (which tensors, payload writing, reports) is in
+ * opq.c; the derivation is in docs/passes-opq.md. */
+#include "opq_math.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Clip fractions (of the channel maximum, i.e. normalized units) tried for
+ * every B >= 2; the one with the least squared error wins. */
+static const double clip_candidates[] = {1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7,
+                                         0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3};
+
+static int cmp_float(const void *x, const void *y)
+{
+    float a = *(const float *)x, b = *(const float *)y;
+    return (a > b) - (a < b);
+}
+
+bool tsl_opq_layer_prepare(struct tsl_opq_layer *L)
+{
+    L->scale = calloc((size_t)L->n_ch, sizeof *L->scale);
+    L->a = malloc((size_t)L->n * sizeof *L->a);
+    L->abs_sorted = malloc((size_t)L->n * sizeof *L->abs_sorted);
+    if (!L->scale || !L->a || !L->abs_sorted)
+        return false;
+    double sum = 0;
+    for (int64_t i = 0; i < L->n; i++) {
+        float m = fabsf(L->w[i]);
+        int64_t c = (i / L->inner) % L->n_ch;
+        if (m > L->scale[c])
+            L->scale[c] = m;
+        L->abs_sorted[i] = m;
+        sum += m;
+    }
+    for (int64_t i = 0; i < L->n; i++) {
+        float s = L->scale[(i / L->inner) % L->n_ch];
+        L->a[i] = s > 0 ? fabsf(L->w[i]) / s : 0.0f;
+    }
+    qsort(L->abs_sorted, (size_t)L->n, sizeof *L->abs_sorted, cmp_float);
+    L->laplace_b = L->n ? sum / (double)L->n : 0;
+    return true;
+}
+
+void tsl_opq_layer_fini(struct tsl_opq_layer *L)
+{
+    free(L->scale);
+    free(L->a);
+    free(L->abs_sorted);
+    L->scale = L->a = L->abs_sorted = NULL;
+}
+
+int64_t tsl_opq_levels(int B)
+{
+    return B <= 1 ? 0 : ((int64_t)1 << (B - 1)) - 1;
+}
+
+uint32_t tsl_opq_n_codes(int B)
+{
+    return B <= 1 ? 2u : (uint32_t)(2 * tsl_opq_levels(B) + 1);
+}
+
+int64_t tsl_opq_payload_bits(int64_t n, int64_t n_ch, int B)
+{
+    return (n * B + 7) / 8 * 8 + (int64_t)tsl_opq_n_codes(B) * 32 + n_ch * 32;
+}
+
+double tsl_opq_laplace_pruned(double b, double t)
+{
+    if (t <= 0)
+        return 0;
+    if (b <= 0)
+        return 1;
+    return 1 - exp(-t / b);
+}
+
+double tsl_opq_laplace_threshold(const struct tsl_opq_layer *layers, uint32_t n, double P)
+{
+    if (P <= 0)
+        return 0;
+    if (P > 0.999)
+        P = 0.999;
+    double total = 0, bmax = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!layers[i].fixed) {
+            total += (double)layers[i].n;
+            if (layers[i].laplace_b > bmax)
+                bmax = layers[i].laplace_b;
+        }
+    if (total <= 0 || bmax <= 0)
+        return 0;
+    double lo = 0, hi = bmax;
+    for (int it = 0; it < 200; it++) { /* grow until the target is bracketed */
+        double f = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!layers[i].fixed)
+                f += (double)layers[i].n * tsl_opq_laplace_pruned(layers[i].laplace_b, hi);
+        if (f >= P * total)
+            break;
+        lo = hi;
+        hi *= 2;
+    }
+    for (int it = 0; it < 100; it++) {
+        double mid = 0.5 * (lo + hi), f = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!layers[i].fixed)
+                f += (double)layers[i].n * tsl_opq_laplace_pruned(layers[i].laplace_b, mid);
+        if (f < P * total)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
+double tsl_opq_quantile_threshold(const struct tsl_opq_layer *L, double p)
+{
+    if (p <= 0 || L->n == 0)
+        return 0;
+    int64_t k = (int64_t)floor(p * (double)L->n + 0.5);
+    if (k <= 0)
+        return 0;
+    if (k >= L->n)
+        return INFINITY;
+    return L->abs_sorted[k];
+}
+
+uint32_t tsl_opq_quantize(double x, int B, double clip)
+{
+    if (B <= 1)
+        return x >= 0 ? 1u : 0u;
+    int64_t K = tsl_opq_levels(B);
+    double step = clip / (double)K, m = step > 0 ? floor(fabs(x) / step + 0.5) : 0;
+    if (m > (double)K)
+        m = (double)K;
+    return (uint32_t)(x < 0 ? K - (int64_t)m : K + (int64_t)m);
+}
+
+double tsl_opq_code_value(uint32_t idx, int B, double clip)
+{
+    if (B <= 1)
+        return idx ? clip : -clip;
+    int64_t K = tsl_opq_levels(B);
+    return (double)((int64_t)idx - K) * (clip / (double)K);
+}
+
+/* Squared error (absolute units) of the B-bit grid with clip c, pruning
+ * below L->prune_thr. */
+static double grid_error(const struct tsl_opq_layer *L, int B, double c)
+{
+    int64_t K = tsl_opq_levels(B);
+    double step = c / (double)K, inv = 1.0 / step, err = 0;
+    int64_t per = L->n_ch * L->inner, outer = per ? L->n / per : 0, i = 0;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t ch = 0; ch < L->n_ch; ch++) {
+            double s = L->scale[ch], s2 = s * s, e = 0;
+            for (int64_t k = 0; k < L->inner; k++, i++) {
+                double a = L->a[i];
+                if ((double)fabsf(L->w[i]) < L->prune_thr) {
+                    e += a * a;
+                    continue;
+                }
+                double m = floor(a * inv + 0.5);
+                if (m > (double)K)
+                    m = (double)K;
+                double d = a - m * step;
+                e += d * d;
+            }
+            err += s2 * e;
+        }
+    return err;
+}
+
+void tsl_opq_tables(struct tsl_opq_layer *L)
+{
+    /* B = 1: {-c, +c}; pruning cannot be expressed, the optimal c is the
+     * s^2-weighted mean of the normalized magnitudes. */
+    double sw = 0, swa = 0;
+    int64_t per = L->n_ch * L->inner, outer = per ? L->n / per : 0, i = 0;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t ch = 0; ch < L->n_ch; ch++) {
+            double s2 = (double)L->scale[ch] * L->scale[ch];
+            for (int64_t k = 0; k < L->inner; k++, i++) {
+                sw += s2;
+                swa += s2 * L->a[i];
+            }
+        }
+    double c1 = sw > 0 ? swa / sw : 1, e1 = 0;
+    i = 0;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t ch = 0; ch < L->n_ch; ch++) {
+            double s2 = (double)L->scale[ch] * L->scale[ch];
+            for (int64_t k = 0; k < L->inner; k++, i++) {
+                double d = L->a[i] - c1;
+                e1 += s2 * d * d;
+            }
+        }
+    L->D[1] = e1;
+    L->clip[1] = c1 > 0 ? c1 : 1;
+    L->bits[1] = tsl_opq_payload_bits(L->n, L->n_ch, 1);
+    for (int B = 2; B <= TSL_OPQ_MAX_BITS; B++) {
+        double best = INFINITY, best_c = 1;
+        for (size_t k = 0; k < sizeof clip_candidates / sizeof *clip_candidates; k++) {
+            double e = grid_error(L, B, clip_candidates[k]);
+            if (e < best) {
+                best = e;
+                best_c = clip_candidates[k];
+            }
+        }
+        L->D[B] = best;
+        L->clip[B] = best_c;
+        L->bits[B] = tsl_opq_payload_bits(L->n, L->n_ch, B);
+    }
+    L->D[0] = L->D[1];
+    L->clip[0] = L->clip[1];
+    L->bits[0] = L->bits[1];
+}
+
+/* B minimizing weight*D + lambda*bits (ties: more bits). */
+static int choose_bits(const struct tsl_opq_layer *L, double lambda)
+{
+    if (L->fixed)
+        return TSL_OPQ_KEEP_BITS;
+    int best = TSL_OPQ_MAX_BITS;
+    double best_cost = INFINITY;
+    for (int B = TSL_OPQ_MAX_BITS; B >= 1; B--) {
+        double cost = L->weight * L->D[B] + lambda * (double)L->bits[B];
+        if (cost < best_cost) {
+            best_cost = cost;
+            best = B;
+        }
+    }
+    return best;
+}
+
+static int64_t bits_at(struct tsl_opq_layer *layers, uint32_t n, double lambda)
+{
+    int64_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        layers[i].B = choose_bits(&layers[i], lambda);
+        total += layers[i].bits[layers[i].B];
+    }
+    return total;
+}
+
+int64_t tsl_opq_total_bits(const struct tsl_opq_layer *layers, uint32_t n)
+{
+    int64_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += layers[i].bits[layers[i].B];
+    return total;
+}
+
+double tsl_opq_total_distortion(const struct tsl_opq_layer *layers, uint32_t n)
+{
+    double total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += layers[i].weight * layers[i].D[layers[i].B];
+    return total;
+}
+
+bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
+                      int64_t *min_bits_out)
+{
+    int64_t min_bits = 0;
+    for (uint32_t i = 0; i < n; i++)
+        min_bits += layers[i].bits[layers[i].fixed ? TSL_OPQ_KEEP_BITS : 1];
+    *min_bits_out = min_bits;
+    if (min_bits > budget)
+        return false;
+    if (bits_at(layers, n, 0) <= budget)
+        return true; /* everything at 8 bits already fits */
+    double lo = 0, hi = 1e-30;
+    for (int it = 0; it < 400 && bits_at(layers, n, hi) > budget; it++) {
+        lo = hi;
+        hi *= 2;
+    }
+    for (int it = 0; it < 200; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (mid <= lo || mid >= hi)
+            break;
+        if (bits_at(layers, n, mid) > budget)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int64_t used = bits_at(layers, n, hi);
+    if (used > budget) { /* cannot happen past the min_bits check; stay safe */
+        for (uint32_t i = 0; i < n; i++)
+            layers[i].B = layers[i].fixed ? TSL_OPQ_KEEP_BITS : 1;
+        used = min_bits;
+    }
+    /* Greedy fill of the slack the discrete choice left: best distortion
+     * drop per extra bit first. */
+    for (;;) {
+        double best_gain = 0;
+        uint32_t best_i = n;
+        int best_B = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            struct tsl_opq_layer *L = &layers[i];
+            if (L->fixed)
+                continue;
+            for (int B = L->B + 1; B <= TSL_OPQ_MAX_BITS; B++) {
+                int64_t extra = L->bits[B] - L->bits[L->B];
+                if (extra <= 0 || used + extra > budget)
+                    continue;
+                double gain = L->weight * (L->D[L->B] - L->D[B]) / (double)extra;
+                if (gain > best_gain) {
+                    best_gain = gain;
+                    best_i = i;
+                    best_B = B;
+                }
+            }
+        }
+        if (best_i == n)
+            break;
+        used += layers[best_i].bits[best_B] - layers[best_i].bits[layers[best_i].B];
+        layers[best_i].B = best_B;
+    }
+    return true;
+}

@@ -1,0 +1,82 @@
+/* opq_math.h - the numeric core of the OPQ pass (passes/ only): Laplace fit,
+ * the global pruning threshold from the Lagrange condition, per-layer
+ * distortion tables of the shared-codebook quantizer, and the Lagrangian bit
+ * allocation that hits a bit budget.  Everything here is a pure function of
+ * the weights handed in; nothing touches a graph, reads data or allocates
+ * beyond what the caller frees with tsl_opq_layer_fini.  docs/passes-opq.md
+ * derives the math. */
+#ifndef TESSEL_PASSES_OPQ_MATH_H
+#define TESSEL_PASSES_OPQ_MATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TSL_OPQ_MAX_BITS 8
+/* Bits of a kept (first/last) layer. */
+#define TSL_OPQ_KEEP_BITS 8
+
+/* One compressible weight tensor.  Element i belongs to output channel
+ * (i / inner) % n_ch. */
+struct tsl_opq_layer {
+    /* input (caller-owned w) */
+    const float *w;
+    int64_t n, n_ch, inner;
+    bool fixed;          /* kept layer: TSL_OPQ_KEEP_BITS, never pruned */
+    /* derived once (owned) */
+    double laplace_b;    /* ML Laplace scale: mean |w| */
+    float *scale;        /* n_ch channel scales s_c = max |w| over channel c */
+    float *a;            /* n: normalized magnitude |w| / s_c in [0, 1] */
+    float *abs_sorted;   /* n: |w| ascending (for exact quantile thresholds) */
+    double weight;       /* distortion weight of this layer in the objective */
+    /* per pruning target (tsl_opq_tables) */
+    double prune_thr;    /* |w| < prune_thr is pruned (0: none) */
+    double D[TSL_OPQ_MAX_BITS + 1];     /* absolute squared error at B bits */
+    double clip[TSL_OPQ_MAX_BITS + 1];  /* best clip (normalized units) at B bits */
+    int64_t bits[TSL_OPQ_MAX_BITS + 1]; /* stored bits of the payload at B bits */
+    /* allocation */
+    int B;
+};
+
+/* Fill the derived fields (scales, normalized magnitudes, sorted |w|,
+ * Laplace b).  False on out-of-memory. */
+bool tsl_opq_layer_prepare(struct tsl_opq_layer *L);
+void tsl_opq_layer_fini(struct tsl_opq_layer *L);
+
+/* Codes of the B-bit quantizer: B = 1 is {-c, +c}; B >= 2 is the symmetric
+ * grid k*c/K, k = -K..K, K = 2^(B-1) - 1 (zero included, one index spare). */
+uint32_t tsl_opq_n_codes(int B);
+int64_t tsl_opq_levels(int B); /* K (0 for B = 1) */
+/* Stored bits of a B-bit payload: packed indices, codebook and channel
+ * scales (exactly what tsl_const_stored_bits counts for it, no mask). */
+int64_t tsl_opq_payload_bits(int64_t n, int64_t n_ch, int B);
+
+/* Global magnitude threshold t with sum_i N_i (1 - exp(-t / b_i)) = P sum N_i
+ * over the non-fixed layers (Laplace model; bisection).  0 when P <= 0. */
+double tsl_opq_laplace_threshold(const struct tsl_opq_layer *layers, uint32_t n, double P);
+/* Predicted pruned fraction of a layer at threshold t: 1 - exp(-t / b). */
+double tsl_opq_laplace_pruned(double b, double t);
+/* Empirical threshold of layer L pruning fraction p of its weights (exact
+ * quantile of |w|). */
+double tsl_opq_quantile_threshold(const struct tsl_opq_layer *L, double p);
+
+/* Fill L->D, L->clip, L->bits for B = 1..8 with pruning at L->prune_thr. */
+void tsl_opq_tables(struct tsl_opq_layer *L);
+
+/* Quantize one normalized magnitude-with-sign value x (= w / s_c) at B bits
+ * and clip c: returns the code index in 0..n_codes-1. */
+uint32_t tsl_opq_quantize(double x, int B, double clip);
+/* Value of code idx (normalized units). */
+double tsl_opq_code_value(uint32_t idx, int B, double clip);
+
+/* Choose L->B for every layer minimizing sum weight_i * D_i(B_i) with
+ * sum bits_i(B_i) <= budget: bisection on the Lagrange multiplier, then a
+ * greedy fill of the remaining slack.  Fixed layers stay at
+ * TSL_OPQ_KEEP_BITS.  False when even the smallest allocation exceeds the
+ * budget (*min_bits_out says how small it gets). */
+bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
+                      int64_t *min_bits_out);
+/* sum weight_i * D_i(B_i) and sum bits_i(B_i) of the current allocation. */
+double tsl_opq_total_distortion(const struct tsl_opq_layer *layers, uint32_t n);
+int64_t tsl_opq_total_bits(const struct tsl_opq_layer *layers, uint32_t n);
+
+#endif
