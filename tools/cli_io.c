@@ -73,3 +73,36 @@ bool tsl_cli_write_file_atomic(const char *path, const void *data, size_t len)
     free(tmp);
     return ok;
 }
+
+bool tsl_cli_make_dir(const char *dir)
+{
+    char *p = tsl_strdup(dir);
+    if (!p) {
+        tsl_cli_error(dir, "out of memory");
+        return false;
+    }
+    bool ok = true;
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/')
+            continue;
+        char saved = *s;
+        *s = 0;
+        struct stat sb;
+        if (stat(p, &sb) != 0) {
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                tsl_cli_error(dir, "cannot create directory: %s", strerror(errno));
+                ok = false;
+                break;
+            }
+        } else if (!S_ISDIR(sb.st_mode)) {
+            tsl_cli_error(dir, "not a directory");
+            ok = false;
+            break;
+        }
+        *s = saved;
+        if (!saved)
+            break;
+    }
+    free(p);
+    return ok;
+}

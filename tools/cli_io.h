@@ -18,4 +18,9 @@
  * file and returns false; `path` is then untouched. */
 bool tsl_cli_write_file_atomic(const char *path, const void *data, size_t len);
 
+/* mkdir -p DIR (each missing component created 0777 & umask); false with
+ * the error printed when a component cannot be created or is not a
+ * directory. */
+bool tsl_cli_make_dir(const char *dir);
+
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "cli_args.h"
 #include "cli_cpu.h"
 #include "tessel/npy.h"
@@ -139,39 +140,6 @@ static bool bind_shapes(const struct tsl_graph *g, const struct tsl_cli_args *ar
     return true;
 }
 
-/* mkdir -p DIR; prints the error. */
-static bool make_dir(const char *dir)
-{
-    char *p = tsl_strdup(dir);
-    if (!p) {
-        tsl_cli_error(dir, "out of memory");
-        return false;
-    }
-    bool ok = true;
-    for (char *s = p + 1;; s++) {
-        if (*s && *s != '/')
-            continue;
-        char saved = *s;
-        *s = 0;
-        struct stat sb;
-        if (stat(p, &sb) != 0) {
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                tsl_cli_error(dir, "cannot create directory: %s", strerror(errno));
-                ok = false;
-                break;
-            }
-        } else if (!S_ISDIR(sb.st_mode)) {
-            tsl_cli_error(dir, "not a directory");
-            ok = false;
-            break;
-        }
-        *s = saved;
-        if (!saved)
-            break;
-    }
-    free(p);
-    return ok;
-}
 
 /* Emit into a temporary directory inside dir, then rename artifact and
  * header into place.  Prints errors; leaves nothing behind on failure. */
@@ -310,7 +278,7 @@ int tsl_cmd_compile(int argc, char **argv)
     struct tsl_cli_cpu_times tm;
     if (!tsl_cli_cpu_build(g, shapes, ident, (int)nthreads, model, &m, &tm))
         goto done;
-    if (!make_dir(outdir))
+    if (!tsl_cli_make_dir(outdir))
         goto done;
     double t1 = tsl_cli_now_ms();
     if (!write_artifacts(m, ek, outdir, ident))

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "cli_args.h"
 #include "pass_flags.h"
 #include "cli_cpu.h"
@@ -209,39 +210,6 @@ static bool bind_inputs(const struct tsl_graph *g, const struct tsl_cli_args *ar
     return true;
 }
 
-/* mkdir -p; prints the error. */
-static bool make_dir(const char *dir)
-{
-    char *p = tsl_strdup(dir);
-    if (!p) {
-        tsl_cli_error(dir, "out of memory");
-        return false;
-    }
-    bool ok = true;
-    for (char *s = p + 1;; s++) {
-        if (*s && *s != '/')
-            continue;
-        char saved = *s;
-        *s = 0;
-        struct stat sb;
-        if (stat(p, &sb) != 0) {
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                tsl_cli_error(dir, "cannot create directory: %s", strerror(errno));
-                ok = false;
-                break;
-            }
-        } else if (!S_ISDIR(sb.st_mode)) {
-            tsl_cli_error(dir, "not a directory");
-            ok = false;
-            break;
-        }
-        *s = saved;
-        if (!saved)
-            break;
-    }
-    free(p);
-    return ok;
-}
 
 static char *output_path(const char *dir, const char *name)
 {
@@ -418,7 +386,7 @@ int tsl_cmd_run(int argc, char **argv)
     }
     if (!bind_inputs(g, &args, ins))
         goto done;
-    if (outdir && !make_dir(outdir))
+    if (outdir && !tsl_cli_make_dir(outdir))
         goto done;
     if (cpu) {
         struct tsl_shape *shp = calloc(g->n_inputs + 1, sizeof *shp);
