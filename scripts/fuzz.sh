@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-600}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTESSEL_FUZZ=ON -DTESSEL_SANITIZE=ON -DTESSEL_FUZZ_SECONDS="$SECONDS_PER_TARGET" >/dev/null
-cmake --build build-fuzz -j"${JOBS:-2}" --target fuzz_onnx_import fuzz_ir_text
+cmake --build build-fuzz -j"${JOBS:-2}" --target tessel_fuzzers
 ctest --test-dir build-fuzz --output-on-failure -L fuzz

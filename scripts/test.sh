@@ -17,5 +17,5 @@ ctest --test-dir build-test --output-on-failure -j"$JOBS"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTESSEL_FUZZ=ON -DTESSEL_SANITIZE=ON -DTESSEL_WERROR=ON \
   -DTESSEL_FUZZ_SECONDS="${TESSEL_FUZZ_SECONDS:-60}" >/dev/null
-cmake --build build-fuzz -j"$JOBS" --target fuzz_onnx_import fuzz_ir_text
+cmake --build build-fuzz -j"$JOBS" --target tessel_fuzzers
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
