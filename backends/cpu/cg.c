@@ -125,11 +125,14 @@ enum tsl_status tsl_cpu_ptr(struct tsl_cpu_cg *cg, const struct tsl_value *v, LL
         return tsl_diag_error(cg->diag, TSL_STATUS_INTERNAL, v->name, "value id out of range");
     struct tsl_cpu_loc *l = &cg->locs[v->id];
     if (l->kind == TSL_LOC_NONE && v->constant) {
-        float *d = NULL;
-        TSL_TRY(tsl_cpu_const_f32(cg, v, &d));
-        int64_t off;
-        size_t bytes = (size_t)tsl_cpu_numel(v) * sizeof(float);
-        enum tsl_status st = tsl_cpu_blob_add(cg, d, bytes, &off);
+        void *d = NULL;
+        int64_t bytes = 0, off;
+        if (!tsl_dtype_storage_bytes(v->type.dtype, tsl_cpu_numel(v), &bytes))
+            return tsl_diag_error(cg->diag, TSL_STATUS_UNSUPPORTED, v->name,
+                                  "cpu backend: constant of dtype %s has no storage size",
+                                  tsl_dtype_name(v->type.dtype));
+        TSL_TRY(tsl_const_decode(v, &d, cg->diag));
+        enum tsl_status st = tsl_cpu_blob_add(cg, d, (size_t)bytes, &off);
         free(d);
         TSL_TRY(st);
         l->kind = TSL_LOC_WEIGHT;

@@ -121,6 +121,34 @@ static const struct tsl_node *fusable_residual(const struct tsl_value *v, const 
     return u;
 }
 
+/* A static-shaped value whose dtype has a byte size (graph I/O, buffers). */
+static bool storable(const struct tsl_value *v)
+{
+    int64_t bytes;
+    return v->type.dtype != TSL_DTYPE_UNDEF && tsl_shape_is_static(&v->type.shape) &&
+           tsl_dtype_storage_bytes(v->type.dtype, tsl_cpu_numel(v), &bytes);
+}
+
+/* Every output a step writes must be storable; lowerings without any_dtype
+ * produce f32 only. */
+static enum tsl_status check_step_outputs(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *s,
+                                          const struct tsl_cpu_lowering *low)
+{
+    const struct tsl_node *nd = s->node;
+    uint32_t n_out = s->n_fused ? 1 : nd->n_outputs;
+    for (uint32_t k = 0; k < n_out; k++) {
+        const struct tsl_value *v = s->n_fused ? s->out : nd->outputs[k];
+        if (!v)
+            continue;
+        if (!low->any_dtype && v->type.dtype != TSL_DTYPE_F32)
+            return tsl_cpu_require_f32(cg, nd, v);
+        if (!storable(v))
+            return tsl_cpu_unsupported(cg, nd, "output '%s' (%s) has no static shape or size",
+                                       v->name, tsl_dtype_name(v->type.dtype));
+    }
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out, uint32_t *n_out,
                                 uint32_t *n_fused)
 {
@@ -145,8 +173,8 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
             st = tsl_cpu_unsupported(cg, nd, "no lowering for this op");
             break;
         }
-        if (nd->n_outputs != 1) {
-            st = tsl_cpu_unsupported(cg, nd, "only single-output nodes are lowered");
+        if (nd->n_outputs != 1 && !(low->multi_output && nd->n_outputs > 1)) {
+            st = tsl_cpu_unsupported(cg, nd, "this op is lowered with one output only");
             break;
         }
         struct tsl_cpu_step *s = &steps[n++];
@@ -172,10 +200,9 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
         st = low->check(cg, s);
         if (st != TSL_STATUS_OK)
             break;
-        if (s->out->type.dtype != TSL_DTYPE_F32 || !tsl_shape_is_static(&s->out->type.shape)) {
-            st = tsl_cpu_require_f32(cg, nd, s->out);
+        st = check_step_outputs(cg, s, low);
+        if (st != TSL_STATUS_OK)
             break;
-        }
     }
     cg->step = NULL;
     free(skip);
@@ -255,8 +282,12 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
         LLVMValueRef pp = LLVMBuildInBoundsGEP2(cg->b, cg->t_pi8, cg->p_outputs, &idx, 1, "");
         LLVMValueRef p = LLVMBuildLoad2(cg->b, cg->t_pi8, pp, "");
         LLVMSetAlignment(p, 8);
-        dst = LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
-        tsl_cpu_copy_floats(cg, dst, src, tsl_cpu_numel(v));
+        dst = LLVMBuildBitCast(cg->b, p, cg->t_pi8, "");
+        int64_t bytes = 0;
+        tsl_dtype_storage_bytes(v->type.dtype, tsl_cpu_numel(v), &bytes);
+        if (bytes > 0)
+            LLVMBuildMemCpy(cg->b, dst, 1, LLVMBuildBitCast(cg->b, src, cg->t_pi8, ""), 1,
+                            tsl_cpu_i64(cg, bytes));
     }
     LLVMBuildRetVoid(cg->b);
     return TSL_STATUS_OK;
@@ -346,16 +377,17 @@ static enum tsl_status check_graph(const struct tsl_graph *g, const struct tsl_c
             return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, v->name,
                                   "input shape must be static for the cpu backend "
                                   "(bind symbolic dims first)");
-        if (v->type.dtype != TSL_DTYPE_F32)
+        if (!storable(v))
             return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, v->name,
-                                  "cpu backend: input dtype %s (only f32 is lowered)",
+                                  "cpu backend: input dtype %s has no storage size",
                                   tsl_dtype_name(v->type.dtype));
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) {
         const struct tsl_value *v = g->outputs[i];
-        if (v->type.dtype != TSL_DTYPE_F32 || !tsl_shape_is_static(&v->type.shape))
+        if (!tsl_shape_is_static(&v->type.shape) || !storable(v))
             return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, v->name,
-                                  "cpu backend: output must be f32 with a static shape");
+                                  "cpu backend: output must have a static shape and a "
+                                  "storable dtype");
     }
     return TSL_STATUS_OK;
 }

@@ -52,7 +52,9 @@ struct tsl_cpu_act {
 
 struct tsl_cpu_step {
     const struct tsl_node *node;  /* main node */
-    const struct tsl_value *out;  /* value written (last node of a fused chain) */
+    const struct tsl_value *out;  /* value written (last node of a fused chain; output 0
+                                   * of a multi-output node, whose other outputs
+                                   * are node->outputs[k]) */
     struct tsl_cpu_act act;       /* fused activation */
     uint32_t n_fused;             /* nodes absorbed into this step */
     const struct tsl_node *fused[2]; /* those nodes (residual Add, activation) */
@@ -120,6 +122,8 @@ struct tsl_cpu_lowering {
     enum tsl_status (*check)(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st);
     enum tsl_status (*emit)(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st);
     bool epilogue; /* a following Relu/Clip may be fused into this step */
+    bool any_dtype;    /* check() validates the output dtypes itself (else: f32 only) */
+    bool multi_output; /* the node may have several outputs, one buffer each */
 };
 
 /* NULL when op has no lowering. */
@@ -149,8 +153,9 @@ enum tsl_status tsl_cpu_blob_add(struct tsl_cpu_cg *cg, const void *data, size_t
 /* Decode a constant f32 value into a malloc'ed float array. */
 enum tsl_status tsl_cpu_const_f32(struct tsl_cpu_cg *cg, const struct tsl_value *v, float **out);
 
-/* float* to the first element of v inside the current step function;
- * constants are placed in the blob on first use. */
+/* float* to the first element of v inside the current step function
+ * (bitcast it for other dtypes); constants of any dtype are placed in the
+ * blob, in their dense storage layout, on first use. */
 enum tsl_status tsl_cpu_ptr(struct tsl_cpu_cg *cg, const struct tsl_value *v, LLVMValueRef *out);
 /* float* for the step's scratch at byte offset off within it. */
 LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off);

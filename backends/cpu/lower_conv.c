@@ -282,4 +282,4 @@ static enum tsl_status conv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     return g.depthwise ? emit_depthwise(cg, st, &g) : emit_gemm_conv(cg, st, &g);
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_conv = {conv_check, conv_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_conv = {conv_check, conv_emit, true, false, false};

@@ -165,4 +165,5 @@ static enum tsl_status ct_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_conv_transpose = {ct_check, ct_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_conv_transpose = {ct_check, ct_emit, true,
+                                                              false, false};

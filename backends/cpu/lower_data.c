@@ -3,14 +3,30 @@
  * (a loop nest over the output with permuted input strides) and Concat (one
  * loop nest per input writing into its slice of the output).
  *
+ * Every dtype with an element type (tsl_cpu_elem_type) moves the same way:
+ * copies are by bytes, the loop nests load and store whole elements.
  * Copies are real copies into the destination buffer; aliasing reshapes in
  * the memory plan is a later optimization (docs/cpu-backend.md). */
-#include "cpu_internal.h"
+#include "lower_ext.h"
+
+/* v has a static shape and out's dtype, which has an element type. */
+static enum tsl_status require_movable(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                       const struct tsl_value *v, const struct tsl_value *out)
+{
+    if (!v)
+        return tsl_cpu_unsupported(cg, n, "omitted input is not supported here");
+    if (!tsl_shape_is_static(&v->type.shape))
+        return tsl_cpu_unsupported(cg, n, "value '%s' has no static shape", v->name);
+    if (v->type.dtype != out->type.dtype || !tsl_cpu_elem_type(cg, v->type.dtype))
+        return tsl_cpu_unsupported(cg, n, "value '%s' has dtype %s (output %s)", v->name,
+                                   tsl_dtype_name(v->type.dtype), tsl_dtype_name(out->type.dtype));
+    return TSL_STATUS_OK;
+}
 
 static enum tsl_status copy_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
-    TSL_TRY(tsl_cpu_require_f32(cg, st->node, st->node->inputs[0]));
-    TSL_TRY(tsl_cpu_require_f32(cg, st->node, st->out));
+    TSL_TRY(require_movable(cg, st->node, st->node->inputs[0], st->out));
+    TSL_TRY(require_movable(cg, st->node, st->out, st->out));
     if (tsl_cpu_numel(st->node->inputs[0]) != tsl_cpu_numel(st->out))
         return tsl_cpu_unsupported(cg, st->node, "element counts differ");
     return TSL_STATUS_OK;
@@ -21,17 +37,29 @@ static enum tsl_status copy_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     LLVMValueRef src, dst;
     TSL_TRY(tsl_cpu_ptr(cg, st->node->inputs[0], &src));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &dst));
-    tsl_cpu_copy_floats(cg, dst, src, tsl_cpu_numel(st->out));
+    int64_t bytes = 0;
+    tsl_dtype_storage_bytes(st->out->type.dtype, tsl_cpu_numel(st->out), &bytes);
+    if (bytes > 0)
+        LLVMBuildMemCpy(cg->b, LLVMBuildBitCast(cg->b, dst, cg->t_pi8, ""), 1,
+                        LLVMBuildBitCast(cg->b, src, cg->t_pi8, ""), 1, tsl_cpu_i64(cg, bytes));
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_copy = {copy_check, copy_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_copy = {copy_check, copy_emit, false, true, false};
 
 static void move_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
 {
-    (void)ud;
-    LLVMValueRef z = tsl_cpu_i64(cg, 0);
-    tsl_cpu_store(cg, tsl_cpu_load(cg, p[1], z), p[0], z);
+    LLVMTypeRef ty = ud;
+    tsl_cpu_typed_store(cg, tsl_cpu_typed_load(cg, ty, p[1]), p[0]);
+}
+
+/* Emit a two-operand (dst, src) move nest of elements of v's dtype. */
+static void move_nest(struct tsl_cpu_cg *cg, struct tsl_cpu_nest *nest, const struct tsl_value *v)
+{
+    LLVMTypeRef ty = tsl_cpu_elem_type(cg, v->type.dtype);
+    LLVMTypeRef tys[2] = {ty, ty};
+    tsl_cpu_nest_coalesce(nest);
+    tsl_cpu_typed_nest_emit(cg, nest, tys, move_body, ty);
 }
 
 static enum tsl_status perm_of(struct tsl_cpu_cg *cg, const struct tsl_node *n, int rank,
@@ -71,23 +99,23 @@ static enum tsl_status transpose_emit(struct tsl_cpu_cg *cg, const struct tsl_cp
     }
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &nest.base[0]));
     TSL_TRY(tsl_cpu_ptr(cg, st->node->inputs[0], &nest.base[1]));
-    tsl_cpu_nest_coalesce(&nest);
-    tsl_cpu_nest_emit(cg, &nest, move_body, NULL);
+    move_nest(cg, &nest, st->out);
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_transpose = {transpose_check, transpose_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_transpose = {transpose_check, transpose_emit, false,
+                                                         true, false};
 
 static enum tsl_status concat_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
-    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    TSL_TRY(require_movable(cg, n, st->out, st->out));
     int r = st->out->type.shape.rank;
     int64_t ax = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
     if (ax < 0 || ax >= r)
         return tsl_cpu_unsupported(cg, n, "axis out of range");
     for (uint32_t i = 0; i < n->n_inputs; i++) {
-        TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[i]));
+        TSL_TRY(require_movable(cg, n, n->inputs[i], st->out));
         if (n->inputs[i]->type.shape.rank != r)
             return tsl_cpu_unsupported(cg, n, "input ranks differ");
     }
@@ -112,13 +140,16 @@ static enum tsl_status concat_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_s
             nest.strides[0][d] = ostr[d];
         }
         tsl_cpu_strides(is, nest.strides[1]);
-        nest.base[0] = tsl_cpu_gep(cg, out, tsl_cpu_i64(cg, at * ostr[ax]));
+        LLVMTypeRef ty = tsl_cpu_elem_type(cg, st->out->type.dtype);
+        LLVMValueRef idx = tsl_cpu_i64(cg, at * ostr[ax]);
+        nest.base[0] = LLVMBuildInBoundsGEP2(
+            cg->b, ty, LLVMBuildBitCast(cg->b, out, LLVMPointerType(ty, 0), ""), &idx, 1, "");
         TSL_TRY(tsl_cpu_ptr(cg, n->inputs[i], &nest.base[1]));
-        tsl_cpu_nest_coalesce(&nest);
-        tsl_cpu_nest_emit(cg, &nest, move_body, NULL);
+        move_nest(cg, &nest, st->out);
         at += is->dims[ax];
     }
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_concat = {concat_check, concat_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_concat = {concat_check, concat_emit, false, true,
+                                                      false};

@@ -195,7 +195,7 @@ static enum tsl_status unary_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_unary = {unary_check, unary_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_unary = {unary_check, unary_emit, true, false, false};
 
 /* ---- binary / variadic -------------------------------------------------- */
 
@@ -249,7 +249,8 @@ static enum tsl_status binary_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_s
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_binary = {binary_check, binary_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_binary = {binary_check, binary_emit, true,
+                                                      false, false};
 
 /* ---- Clip (standalone) ---------------------------------------------------- */
 
@@ -332,7 +333,7 @@ static enum tsl_status clip_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_clip = {clip_check, clip_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_clip = {clip_check, clip_emit, true, false, false};
 
 /* ---- BatchNormalization (inference) --------------------------------------- */
 
@@ -445,4 +446,4 @@ static enum tsl_status bn_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_batchnorm = {bn_check, bn_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_batchnorm = {bn_check, bn_emit, true, false, false};

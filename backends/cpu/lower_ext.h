@@ -14,6 +14,28 @@ extern const struct tsl_cpu_lowering tsl_cpu_lower_gather_table, tsl_cpu_lower_r
     tsl_cpu_lower_instance_norm, tsl_cpu_lower_layer_norm, tsl_cpu_lower_fold,
     tsl_cpu_lower_resize, tsl_cpu_lower_where, tsl_cpu_lower_conv_transpose;
 
+/* Typed lowerings (lower_typed.c, lower_index.c): any dtype with an element
+ * type below; arith/typed dispatch f32 and constant cases to the lowerings
+ * above. */
+extern const struct tsl_cpu_lowering tsl_cpu_lower_arith, tsl_cpu_lower_typed,
+    tsl_cpu_lower_argreduce, tsl_cpu_lower_split, tsl_cpu_lower_topk,
+    tsl_cpu_lower_qlinear_matmul, tsl_cpu_lower_gather_rt;
+
+/* LLVM element type of a dtype (bool and u8 are i8, unsigned as signed of
+ * the same width), or NULL for f16/bf16 and packed sub-byte types. */
+LLVMTypeRef tsl_cpu_elem_type(struct tsl_cpu_cg *cg, enum tsl_dtype t);
+/* Loop nest as tsl_cpu_nest_emit, operand o read as elements of tys[o]
+ * (strides in elements of that type); body gets typed element pointers. */
+void tsl_cpu_typed_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                             const LLVMTypeRef *tys, tsl_cpu_nest_body body, void *ud);
+/* Unaligned-safe scalar load/store of one element of type ty. */
+LLVMValueRef tsl_cpu_typed_load(struct tsl_cpu_cg *cg, LLVMTypeRef ty, LLVMValueRef p);
+void tsl_cpu_typed_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p);
+/* Convert scalar x of dtype `from` to `to` with the reference's Cast
+ * semantics (float -> int via saturating int64, NaN -> 0; -> bool is x != 0). */
+LLVMValueRef tsl_cpu_cast_value(struct tsl_cpu_cg *cg, LLVMValueRef x, enum tsl_dtype from,
+                                enum tsl_dtype to);
+
 /* UNSUPPORTED unless every input of n from index `first` on is absent or a
  * constant (static parameters the lowerings evaluate at compile time). */
 enum tsl_status tsl_cpu_require_const_inputs(struct tsl_cpu_cg *cg, const struct tsl_node *n,

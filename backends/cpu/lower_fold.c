@@ -11,7 +11,8 @@
  * Where: select(cond, X, Y) with numpy broadcasting where cond is a
  * constant; the condition is expanded at compile time into an f32 0/1 mask
  * in the blob and the step is one loop nest.  A run-time (bool) condition
- * needs bool values in the plan (see docs/cpu-backend.md). */
+ * and non-f32 data go through the typed lowering (lower_typed.c), which
+ * dispatches here for the constant-condition f32 case. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +102,7 @@ static enum tsl_status fold_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_fold = {fold_check, fold_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_fold = {fold_check, fold_emit, false, true, false};
 
 /* ---- Where with a constant condition ------------------------------------- */
 
@@ -171,4 +172,4 @@ static enum tsl_status where_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_where = {where_check, where_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_where = {where_check, where_emit, false, false, false};

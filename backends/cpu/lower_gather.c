@@ -50,13 +50,15 @@ LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const c
     return a;
 }
 
-/* Copy constant v into graph h (same name and type). */
+/* Copy constant v into graph h as `name` (same type; one node may use the
+ * same constant for several inputs, so names are per input slot). */
 static enum tsl_status copy_const(struct tsl_cpu_cg *cg, struct tsl_graph *h,
-                                  const struct tsl_value *v, struct tsl_value **out)
+                                  const struct tsl_value *v, const char *name,
+                                  struct tsl_value **out)
 {
     void *dense = NULL;
     TSL_TRY(tsl_const_decode(v, &dense, cg->diag));
-    enum tsl_status st = tsl_graph_add_dense_constant(h, v->name, &v->type, dense, out);
+    enum tsl_status st = tsl_graph_add_dense_constant(h, name, &v->type, dense, out);
     free(dense);
     if (st != TSL_STATUS_OK)
         return tsl_diag_error(cg->diag, st, v->name, "cpu backend: copying a constant");
@@ -91,7 +93,9 @@ enum tsl_status tsl_cpu_ref_eval(struct tsl_cpu_cg *cg, const struct tsl_node *n
             snprintf(nm, sizeof nm, "c%u", i);
             st = tsl_graph_add_dense_constant(h, nm, &t, over[i]->data, &ins[i]);
         } else {
-            st = copy_const(cg, h, v, &ins[i]);
+            char nm[32];
+            snprintf(nm, sizeof nm, "c%u", i);
+            st = copy_const(cg, h, v, nm, &ins[i]);
         }
     }
     struct tsl_node *nn = NULL;
@@ -299,4 +303,5 @@ static enum tsl_status table_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_gather_table = {table_check, table_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_gather_table = {table_check, table_emit, false,
+                                                            false, false};

@@ -199,5 +199,5 @@ static enum tsl_status mm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_gemm = {mm_check, mm_emit, true};
-const struct tsl_cpu_lowering tsl_cpu_lower_matmul = {mm_check, mm_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_gemm = {mm_check, mm_emit, true, false, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_matmul = {mm_check, mm_emit, true, false, false};

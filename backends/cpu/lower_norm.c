@@ -172,5 +172,7 @@ static enum tsl_status norm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_instance_norm = {norm_check, norm_emit, true};
-const struct tsl_cpu_lowering tsl_cpu_lower_layer_norm = {norm_check, norm_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_instance_norm = {norm_check, norm_emit, true,
+                                                             false, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_layer_norm = {norm_check, norm_emit, true,
+                                                          false, false};

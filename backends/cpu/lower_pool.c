@@ -147,7 +147,7 @@ static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_pool = {pool_check, pool_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_pool = {pool_check, pool_emit, true, false, false};
 
 /* ---- global pooling -------------------------------------------------------- */
 
@@ -188,7 +188,8 @@ static enum tsl_status gpool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_global_pool = {gpool_check, gpool_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_global_pool = {gpool_check, gpool_emit, true,
+                                                           false, false};
 
 /* ---- Softmax / LogSoftmax ---------------------------------------------------- */
 
@@ -254,4 +255,5 @@ static enum tsl_status softmax_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_softmax = {softmax_check, softmax_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_softmax = {softmax_check, softmax_emit, false,
+                                                       false, false};

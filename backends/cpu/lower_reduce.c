@@ -144,4 +144,4 @@ static enum tsl_status red_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_reduce = {red_check, red_emit, true};
+const struct tsl_cpu_lowering tsl_cpu_lower_reduce = {red_check, red_emit, true, false, false};

@@ -273,4 +273,5 @@ static enum tsl_status resize_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_s
     return TSL_STATUS_OK;
 }
 
-const struct tsl_cpu_lowering tsl_cpu_lower_resize = {resize_check, resize_emit, false};
+const struct tsl_cpu_lowering tsl_cpu_lower_resize = {resize_check, resize_emit, false,
+                                                      false, false};

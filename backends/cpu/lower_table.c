@@ -7,11 +7,11 @@
 
 static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     /* unary elementwise (lower_elementwise.c) */
-    [TSL_OP_ABS] = &tsl_cpu_lower_unary,        [TSL_OP_CEIL] = &tsl_cpu_lower_unary,
+    [TSL_OP_ABS] = &tsl_cpu_lower_arith,         [TSL_OP_CEIL] = &tsl_cpu_lower_unary,
     [TSL_OP_COS] = &tsl_cpu_lower_unary,        [TSL_OP_ERF] = &tsl_cpu_lower_unary,
     [TSL_OP_EXP] = &tsl_cpu_lower_unary,        [TSL_OP_FLOOR] = &tsl_cpu_lower_unary,
     [TSL_OP_HARD_SWISH] = &tsl_cpu_lower_unary, [TSL_OP_LOG] = &tsl_cpu_lower_unary,
-    [TSL_OP_NEG] = &tsl_cpu_lower_unary,        [TSL_OP_RECIPROCAL] = &tsl_cpu_lower_unary,
+    [TSL_OP_NEG] = &tsl_cpu_lower_arith,         [TSL_OP_RECIPROCAL] = &tsl_cpu_lower_unary,
     [TSL_OP_RELU] = &tsl_cpu_lower_unary,       [TSL_OP_ROUND] = &tsl_cpu_lower_unary,
     [TSL_OP_SIGMOID] = &tsl_cpu_lower_unary,    [TSL_OP_SIGN] = &tsl_cpu_lower_unary,
     [TSL_OP_SIN] = &tsl_cpu_lower_unary,        [TSL_OP_SOFTPLUS] = &tsl_cpu_lower_unary,
@@ -20,10 +20,10 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_LEAKY_RELU] = &tsl_cpu_lower_unary, [TSL_OP_CLIP] = &tsl_cpu_lower_clip,
     [TSL_OP_SELU] = &tsl_cpu_lower_unary,
     /* binary and variadic with broadcasting */
-    [TSL_OP_ADD] = &tsl_cpu_lower_binary,       [TSL_OP_SUB] = &tsl_cpu_lower_binary,
-    [TSL_OP_MUL] = &tsl_cpu_lower_binary,       [TSL_OP_DIV] = &tsl_cpu_lower_binary,
-    [TSL_OP_POW] = &tsl_cpu_lower_binary,       [TSL_OP_PRELU] = &tsl_cpu_lower_binary,
-    [TSL_OP_MAX] = &tsl_cpu_lower_binary,       [TSL_OP_MIN] = &tsl_cpu_lower_binary,
+    [TSL_OP_ADD] = &tsl_cpu_lower_arith,        [TSL_OP_SUB] = &tsl_cpu_lower_arith, 
+    [TSL_OP_MUL] = &tsl_cpu_lower_arith,        [TSL_OP_DIV] = &tsl_cpu_lower_arith, 
+    [TSL_OP_POW] = &tsl_cpu_lower_arith,        [TSL_OP_PRELU] = &tsl_cpu_lower_binary,
+    [TSL_OP_MAX] = &tsl_cpu_lower_arith,        [TSL_OP_MIN] = &tsl_cpu_lower_arith, 
     [TSL_OP_SUM] = &tsl_cpu_lower_binary,       [TSL_OP_MEAN] = &tsl_cpu_lower_binary,
     /* linear algebra and convolution (lower_gemm.c, lower_conv.c) */
     [TSL_OP_GEMM] = &tsl_cpu_lower_gemm,        [TSL_OP_MATMUL] = &tsl_cpu_lower_matmul,
@@ -49,18 +49,32 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     /* compile-time index tables over the reference (lower_gather.c) */
     [TSL_OP_SLICE] = &tsl_cpu_lower_gather_table, [TSL_OP_PAD] = &tsl_cpu_lower_gather_table,
     [TSL_OP_TILE] = &tsl_cpu_lower_gather_table,  [TSL_OP_EXPAND] = &tsl_cpu_lower_gather_table,
-    [TSL_OP_GATHER] = &tsl_cpu_lower_gather_table,
-    [TSL_OP_GATHER_ELEMENTS] = &tsl_cpu_lower_gather_table,
+    /* run-time indices or non-f32 data (lower_gather_rt.c; dispatches back) */
+    [TSL_OP_GATHER] = &tsl_cpu_lower_gather_rt,
+    [TSL_OP_GATHER_ELEMENTS] = &tsl_cpu_lower_gather_rt,
     [TSL_OP_GATHER_ND] = &tsl_cpu_lower_gather_table,
     [TSL_OP_DEPTH_TO_SPACE] = &tsl_cpu_lower_gather_table,
     [TSL_OP_SPACE_TO_DEPTH] = &tsl_cpu_lower_gather_table,
     [TSL_OP_RESIZE] = &tsl_cpu_lower_resize, /* lower_resize.c; nearest via the table */
     /* compile-time evaluation and constant-condition select (lower_fold.c) */
     [TSL_OP_CONSTANT_OF_SHAPE] = &tsl_cpu_lower_fold, [TSL_OP_RANGE] = &tsl_cpu_lower_fold,
-    [TSL_OP_CAST] = &tsl_cpu_lower_fold,          [TSL_OP_SHAPE] = &tsl_cpu_lower_fold,
+    [TSL_OP_CAST] = &tsl_cpu_lower_typed,         [TSL_OP_SHAPE] = &tsl_cpu_lower_fold,
     [TSL_OP_SIZE] = &tsl_cpu_lower_fold,
-    [TSL_OP_DEQUANTIZE_LINEAR] = &tsl_cpu_lower_fold,
-    [TSL_OP_WHERE] = &tsl_cpu_lower_where,
+    /* typed elementwise (lower_typed.c): comparisons, logic, run-time Where,
+     * Cast and (de)quantization; Add..Min, Neg, Abs above dispatch there for
+     * non-f32 dtypes */
+    [TSL_OP_DEQUANTIZE_LINEAR] = &tsl_cpu_lower_typed,
+    [TSL_OP_QUANTIZE_LINEAR] = &tsl_cpu_lower_typed,
+    [TSL_OP_WHERE] = &tsl_cpu_lower_typed,
+    [TSL_OP_EQUAL] = &tsl_cpu_lower_typed,   [TSL_OP_GREATER] = &tsl_cpu_lower_typed,
+    [TSL_OP_GREATER_OR_EQUAL] = &tsl_cpu_lower_typed,
+    [TSL_OP_LESS] = &tsl_cpu_lower_typed,    [TSL_OP_LESS_OR_EQUAL] = &tsl_cpu_lower_typed,
+    [TSL_OP_AND] = &tsl_cpu_lower_typed,     [TSL_OP_OR] = &tsl_cpu_lower_typed,
+    [TSL_OP_XOR] = &tsl_cpu_lower_typed,     [TSL_OP_NOT] = &tsl_cpu_lower_typed,
+    /* indices and several outputs (lower_index.c) */
+    [TSL_OP_ARG_MAX] = &tsl_cpu_lower_argreduce, [TSL_OP_ARG_MIN] = &tsl_cpu_lower_argreduce,
+    [TSL_OP_SPLIT] = &tsl_cpu_lower_split,       [TSL_OP_TOPK] = &tsl_cpu_lower_topk,
+    [TSL_OP_QLINEAR_MATMUL] = &tsl_cpu_lower_qlinear_matmul, /* lower_qlinear.c */
     [TSL_OP_CONV_TRANSPOSE] = &tsl_cpu_lower_conv_transpose, /* lower_convt.c */
 };
 

@@ -57,9 +57,12 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
         }
     }
     /* step index of every node (fused nodes map to their step) */
+    size_t max_bufs = 1;
+    for (uint32_t s = 0; s < n_steps; s++)
+        max_bufs += 1 + (steps[s].n_fused ? 1 : steps[s].node->n_outputs);
     uint32_t *step_of = malloc((g->next_node_id + 1) * sizeof *step_of);
-    struct buf *bufs = calloc(2 * (size_t)n_steps + 1, sizeof *bufs);
-    struct buf **placed = calloc(2 * (size_t)n_steps + 1, sizeof *placed);
+    struct buf *bufs = calloc(max_bufs, sizeof *bufs);
+    struct buf **placed = calloc(max_bufs, sizeof *placed);
     if (!step_of || !bufs || !placed) {
         free(step_of);
         free(bufs);
@@ -76,11 +79,20 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
     size_t nb = 0;
     int64_t naive = 0;
     for (uint32_t s = 0; s < n_steps; s++) {
-        const struct tsl_value *v = steps[s].out;
-        struct tsl_cpu_loc *l = &cg->locs[v->id];
-        if (l->kind == TSL_LOC_NONE) {
+        /* a fused chain writes its last value; otherwise every output */
+        uint32_t n_out = steps[s].n_fused ? 1 : steps[s].node->n_outputs;
+        for (uint32_t k = 0; k < n_out; k++) {
+            const struct tsl_value *v = steps[s].n_fused ? steps[s].out : steps[s].node->outputs[k];
+            if (!v)
+                continue;
+            struct tsl_cpu_loc *l = &cg->locs[v->id];
+            if (l->kind != TSL_LOC_NONE)
+                continue;
+            int64_t bytes = 0;
+            if (!tsl_dtype_storage_bytes(v->type.dtype, tsl_cpu_numel(v), &bytes))
+                bytes = 0; /* unreachable: schedule checked every output is storable */
             struct buf *b = &bufs[nb++];
-            b->size = align_up(tsl_cpu_numel(v) * 4);
+            b->size = align_up(bytes);
             b->first = b->last = s;
             for (uint32_t u = 0; u < v->n_uses; u++) {
                 uint32_t us = step_of[v->uses[u].node->id];

@@ -106,14 +106,27 @@ void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
     struct tsl_tensor *in = calloc(g->n_inputs + 1, sizeof *in);
     assert_non_null(in);
     for (uint32_t i = 0; i < g->n_inputs; i++) {
-        int64_t n;
+        int64_t n, bytes;
+        enum tsl_dtype dt = g->inputs[i]->type.dtype;
         assert_true(tsl_shape_numel(&g->inputs[i]->type.shape, &n));
-        in[i].dtype = TSL_DTYPE_F32;
+        assert_true(tsl_dtype_storage_bytes(dt, n, &bytes));
+        in[i].dtype = dt;
         in[i].shape = g->inputs[i]->type.shape;
-        in[i].data = malloc((size_t)(n ? n : 1) * 4);
+        in[i].data = calloc(1, (size_t)(bytes ? bytes : 1));
         assert_non_null(in[i].data);
-        for (int64_t k = 0; k < n; k++)
-            ((float *)in[i].data)[k] = rng_f(r, lo, hi);
+        /* floats uniform in [lo, hi]; integers uniform in [round(lo), round(hi)]
+         * wrapped to the dtype; bool 0/1 */
+        for (int64_t k = 0; k < n; k++) {
+            if (dt == TSL_DTYPE_F32)
+                ((float *)in[i].data)[k] = rng_f(r, lo, hi);
+            else if (dt == TSL_DTYPE_F64)
+                ((double *)in[i].data)[k] = rng_f(r, lo, hi);
+            else if (dt == TSL_DTYPE_BOOL)
+                ((uint8_t *)in[i].data)[k] = (uint8_t)(rng_u32(r) & 1);
+            else
+                tsl_dense_set_i64(dt, in[i].data, k,
+                                  rng_int(r, (int64_t)lroundf(lo), (int64_t)lroundf(hi)));
+        }
     }
     struct tsl_tensor *ro = NULL, *co = NULL;
     uint32_t nro = 0, nco = 0;
@@ -136,14 +149,29 @@ void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
                      (long long)co[o2].shape.dims[1], (long long)co[o2].shape.dims[2], (long long)co[o2].shape.dims[3]);
         int64_t n;
         assert_true(tsl_shape_numel(&co[o2].shape, &n));
-        const float *a = ro[o2].data, *b = co[o2].data;
+        assert_int_equal(ro[o2].dtype, co[o2].dtype);
+        if (ro[o2].dtype != TSL_DTYPE_F32 && ro[o2].dtype != TSL_DTYPE_F64) {
+            /* integer and bool outputs must match exactly */
+            int64_t bytes;
+            assert_true(tsl_dtype_storage_bytes(ro[o2].dtype, n, &bytes));
+            const uint8_t *a = ro[o2].data, *b = co[o2].data;
+            for (int64_t k = 0; k < bytes; k++)
+                if (a[k] != b[k])
+                    fail_msg("output %u (%s) byte %lld: ref %u cpu %u (graph node %s)", o2,
+                             tsl_dtype_name(ro[o2].dtype), (long long)k, a[k], b[k],
+                             g->last ? g->last->name : "?");
+            continue;
+        }
         for (int64_t k = 0; k < n; k++) {
-            float tol = 1e-4f * (fabsf(a[k]) + 1.0f);
-            bool same_nan = isnan(a[k]) && isnan(b[k]);
-            if (!same_nan && !(fabsf(a[k] - b[k]) <= tol))
+            double a = ro[o2].dtype == TSL_DTYPE_F32 ? ((const float *)ro[o2].data)[k]
+                                                    : ((const double *)ro[o2].data)[k];
+            double b = co[o2].dtype == TSL_DTYPE_F32 ? ((const float *)co[o2].data)[k]
+                                                    : ((const double *)co[o2].data)[k];
+            double tol = 1e-4 * (fabs(a) + 1.0);
+            bool same_nan = isnan(a) && isnan(b);
+            if (!same_nan && !(fabs(a - b) <= tol))
                 fail_msg("output %u element %lld: ref %.7g cpu %.7g (graph node %s)", o2,
-                         (long long)k, (double)a[k], (double)b[k],
-                         g->last ? g->last->name : "?");
+                         (long long)k, a, b, g->last ? g->last->name : "?");
         }
     }
     if (info)

@@ -38,8 +38,11 @@ struct tsl_value *h_i64(struct tsl_graph *g, const char *name, int n, const int6
 struct tsl_node *h_node(struct tsl_graph *g, enum tsl_op op, const char *name, int n_in,
                         struct tsl_value *const *in);
 
-/* Infer shapes, fill inputs with uniform [lo, hi], run reference and cpu,
- * compare all outputs (failing the test with the first mismatch).  Returns
+/* Infer shapes, fill inputs by their dtype (floats uniform in [lo, hi],
+ * integers uniform in [round(lo), round(hi)] wrapped to the dtype, bool 0/1),
+ * run reference and cpu, compare all outputs: f32/f64 within the tolerance
+ * above, integer and bool outputs byte for byte (failing the test with the
+ * first mismatch).  Returns
  * the compiled module info in *info if non-NULL.  Destroys g. */
 void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
              struct tsl_cpu_module_info *info);

@@ -1,0 +1,519 @@
+/* test_cpu_typed.c - differential tests of the CPU backend's typed and
+ * multi-output lowerings against the reference interpreter: comparisons,
+ * And/Or/Xor/Not, Where with a run-time condition, the Cast matrix over
+ * f32/f64/i64/i32/i8/u8/bool, integer and f64 arithmetic, ArgMax/ArgMin,
+ * Split, TopK and QuantizeLinear/DequantizeLinear.  Integer and bool
+ * outputs must match bit for bit (harness.c); graph inputs and outputs are
+ * of the tested dtypes, so I/O by bytes is exercised too.
+ *
+ * Shapes, broadcast patterns and data are seeded random.  Not here: the f32
+ * lowerings (test_cpu_ops.c, test_cpu_ops2.c). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "tessel/util.h"
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+
+static struct tsl_value *typed_input(struct tsl_graph *g, const char *name, enum tsl_dtype dt,
+                                     int rank, const int64_t *dims)
+{
+    struct tsl_value *v = h_input(g, name, rank, dims);
+    v->type.dtype = dt;
+    return v;
+}
+
+static struct tsl_value *typed_const(struct tsl_graph *g, const char *name, enum tsl_dtype dt,
+                                     int rank, const int64_t *dims, const void *data)
+{
+    struct tsl_type t = tsl_type_make(dt, rank, dims);
+    struct tsl_value *v;
+    assert_int_equal(tsl_graph_add_dense_constant(g, name, &t, data, &v), TSL_STATUS_OK);
+    return v;
+}
+
+static struct tsl_node *multi_node(struct tsl_graph *g, enum tsl_op op, const char *name,
+                                   int n_in, struct tsl_value *const *in, int n_out)
+{
+    struct tsl_node *n;
+    assert_int_equal(tsl_graph_add_node(g, op, name, (uint32_t)n_in, in, (uint32_t)n_out, &n,
+                                        NULL),
+                     TSL_STATUS_OK);
+    return n;
+}
+
+/* A random shape and a broadcast partner: some dims 1, some leading dims dropped. */
+static void bcast_pair(struct rng *r, int *ra, int64_t *a, int *rb, int64_t *b)
+{
+    *ra = (int)rng_int(r, 1, 4);
+    for (int d = 0; d < *ra; d++)
+        a[d] = rng_int(r, 1, 5);
+    int drop = (int)rng_int(r, 0, *ra - 1);
+    *rb = *ra - drop;
+    for (int d = 0; d < *rb; d++)
+        b[d] = rng_int(r, 0, 2) == 0 ? 1 : a[d + drop];
+}
+
+static const enum tsl_dtype num_types[] = {TSL_DTYPE_F32, TSL_DTYPE_F64, TSL_DTYPE_I64,
+                                           TSL_DTYPE_I32, TSL_DTYPE_I8,  TSL_DTYPE_U8};
+#define N_NUM (sizeof num_types / sizeof num_types[0])
+
+static void test_compare(void **state)
+{
+    (void)state;
+    static const enum tsl_op ops[] = {TSL_OP_EQUAL, TSL_OP_GREATER, TSL_OP_GREATER_OR_EQUAL,
+                                      TSL_OP_LESS, TSL_OP_LESS_OR_EQUAL};
+    struct rng r = {11};
+    for (size_t o = 0; o < 5; o++)
+        for (size_t t = 0; t < N_NUM; t++) {
+            int ra, rb;
+            int64_t a[4], b[4];
+            bcast_pair(&r, &ra, a, &rb, b);
+            struct tsl_graph *g = h_graph();
+            struct tsl_value *in[2] = {typed_input(g, "a", num_types[t], ra, a),
+                                       typed_input(g, "b", num_types[t], rb, b)};
+            if (o & 1) { /* swap operands: broadcasting on the left */
+                struct tsl_value *x = in[0];
+                in[0] = in[1];
+                in[1] = x;
+            }
+            struct tsl_node *n = h_node(g, ops[o], "cmp", 2, in);
+            tsl_graph_add_output(g, n->outputs[0]);
+            /* small integer range so equal pairs are frequent */
+            h_check(g, &r, -3, 3, NULL);
+        }
+}
+
+static void test_logic(void **state)
+{
+    (void)state;
+    static const enum tsl_op ops[] = {TSL_OP_AND, TSL_OP_OR, TSL_OP_XOR};
+    struct rng r = {12};
+    for (size_t o = 0; o < 3; o++) {
+        int ra, rb;
+        int64_t a[4], b[4];
+        bcast_pair(&r, &ra, a, &rb, b);
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *in[2] = {typed_input(g, "a", TSL_DTYPE_BOOL, ra, a),
+                                   typed_input(g, "b", TSL_DTYPE_BOOL, rb, b)};
+        struct tsl_node *n = h_node(g, ops[o], "logic", 2, in);
+        struct tsl_node *m = h_node(g, TSL_OP_NOT, "not", 1, &n->outputs[0]);
+        tsl_graph_add_output(g, n->outputs[0]);
+        tsl_graph_add_output(g, m->outputs[0]);
+        h_check(g, &r, 0, 1, NULL);
+    }
+}
+
+/* Where(Greater(a, b), x, y): a run-time bool condition, f32 and i64 data. */
+static void test_where_runtime(void **state)
+{
+    (void)state;
+    struct rng r = {13};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_F32, TSL_DTYPE_I64, TSL_DTYPE_U8};
+    for (size_t t = 0; t < 3; t++)
+        for (int rep = 0; rep < 2; rep++) {
+            int ra, rb;
+            int64_t a[4], b[4];
+            bcast_pair(&r, &ra, a, &rb, b);
+            struct tsl_graph *g = h_graph();
+            struct tsl_value *c_in[2] = {typed_input(g, "a", dts[t], ra, a),
+                                         typed_input(g, "b", dts[t], rb, b)};
+            struct tsl_node *c = h_node(g, TSL_OP_GREATER, "gt", 2, c_in);
+            struct tsl_value *w_in[3] = {c->outputs[0], typed_input(g, "x", dts[t], rb, b),
+                                         typed_input(g, "y", dts[t], ra, a)};
+            struct tsl_node *w = h_node(g, TSL_OP_WHERE, "where", 3, w_in);
+            tsl_graph_add_output(g, w->outputs[0]);
+            h_check(g, &r, -50, 50, NULL);
+        }
+}
+
+static void test_cast_matrix(void **state)
+{
+    (void)state;
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_F32, TSL_DTYPE_F64, TSL_DTYPE_I64,
+                                         TSL_DTYPE_I32, TSL_DTYPE_I8,  TSL_DTYPE_U8,
+                                         TSL_DTYPE_BOOL};
+    struct rng r = {14};
+    for (size_t f = 0; f < 7; f++)
+        for (size_t t = 0; t < 7; t++) {
+            struct tsl_graph *g = h_graph();
+            struct tsl_value *x = typed_input(g, "x", dts[f], 2, D(3, 7));
+            struct tsl_node *n = h_node(g, TSL_OP_CAST, "cast", 1, &x);
+            n->attrs.cast.to = dts[t];
+            tsl_graph_add_output(g, n->outputs[0]);
+            /* beyond the i8/u8 ranges: wrap after truncation, negative to unsigned */
+            h_check(g, &r, -300, 300, NULL);
+        }
+    /* huge floats saturate at the int64 range before wrapping */
+    struct tsl_graph *g = h_graph();
+    float big[4] = {3e19f, -3e19f, 1e10f, -2.5f};
+    struct tsl_value *c = typed_const(g, "big", TSL_DTYPE_F32, 1, D(4), big);
+    struct tsl_value *x = h_input(g, "x", 1, D(4));
+    struct tsl_node *add = h_node(g, TSL_OP_ADD, "add", 2, (struct tsl_value *[]){x, c});
+    struct tsl_node *n = h_node(g, TSL_OP_CAST, "cast", 1, &add->outputs[0]);
+    n->attrs.cast.to = TSL_DTYPE_I32;
+    struct tsl_node *n2 = h_node(g, TSL_OP_CAST, "cast64", 1, &add->outputs[0]);
+    n2->attrs.cast.to = TSL_DTYPE_I64;
+    tsl_graph_add_output(g, n->outputs[0]);
+    tsl_graph_add_output(g, n2->outputs[0]);
+    h_check(g, &r, 0, 0, NULL);
+}
+
+static void test_int_arith(void **state)
+{
+    (void)state;
+    static const enum tsl_op ops[] = {TSL_OP_ADD, TSL_OP_SUB, TSL_OP_MUL, TSL_OP_DIV,
+                                      TSL_OP_MAX, TSL_OP_MIN};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_I64, TSL_DTYPE_I32, TSL_DTYPE_I8,
+                                         TSL_DTYPE_U8, TSL_DTYPE_F64};
+    struct rng r = {15};
+    for (size_t o = 0; o < 6; o++)
+        for (size_t t = 0; t < 5; t++) {
+            int ra, rb;
+            int64_t a[4], b[4];
+            bcast_pair(&r, &ra, a, &rb, b);
+            struct tsl_graph *g = h_graph();
+            struct tsl_value *x = typed_input(g, "a", dts[t], ra, a);
+            struct tsl_value *y = typed_input(g, "b", dts[t], rb, b);
+            if (ops[o] == TSL_OP_DIV) {
+                /* divisor Max(b, 1): never zero (the reference rejects it) */
+                uint8_t one[8] = {0};
+                if (dts[t] == TSL_DTYPE_F64) {
+                    double d1 = 1.0;
+                    memcpy(one, &d1, 8);
+                } else {
+                    tsl_dense_set_i64(dts[t], one, 0, 1);
+                }
+                struct tsl_value *c1 = typed_const(g, "one", dts[t], 0, NULL, one);
+                y = h_node(g, TSL_OP_MAX, "nz", 2, (struct tsl_value *[]){y, c1})->outputs[0];
+            }
+            struct tsl_node *n = h_node(g, ops[o], "op", 2, (struct tsl_value *[]){x, y});
+            struct tsl_node *neg = h_node(g, TSL_OP_NEG, "neg", 1, &n->outputs[0]);
+            struct tsl_node *ab = h_node(g, TSL_OP_ABS, "abs", 1, &neg->outputs[0]);
+            tsl_graph_add_output(g, n->outputs[0]);
+            if (dts[t] != TSL_DTYPE_U8) /* ONNX Neg has no unsigned types */
+                tsl_graph_add_output(g, ab->outputs[0]);
+            /* i8 products and sums overflow and wrap */
+            h_check(g, &r, -100, 100, NULL);
+        }
+}
+
+static void test_argreduce(void **state)
+{
+    (void)state;
+    struct rng r = {16};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_F32, TSL_DTYPE_I32, TSL_DTYPE_U8};
+    for (int rep = 0; rep < 24; rep++) {
+        int rank = (int)rng_int(&r, 1, 4);
+        int64_t dims[4];
+        for (int d = 0; d < rank; d++)
+            dims[d] = rng_int(&r, 1, 6);
+        enum tsl_dtype dt = dts[rep % 3];
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", dt, rank, dims);
+        struct tsl_node *n =
+            h_node(g, rep & 1 ? TSL_OP_ARG_MIN : TSL_OP_ARG_MAX, "arg", 1, &x);
+        n->attrs.argreduce.axis = rng_int(&r, -rank, rank - 1);
+        n->attrs.argreduce.keepdims = rng_int(&r, 0, 1);
+        n->attrs.argreduce.select_last_index = (rep >> 1) & 1;
+        tsl_graph_add_output(g, n->outputs[0]);
+        /* integers in [-3, 3]: many ties, so select_last_index matters */
+        h_check(g, &r, -3, 3, NULL);
+    }
+}
+
+static void test_split(void **state)
+{
+    (void)state;
+    struct rng r = {17};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_F32, TSL_DTYPE_I64, TSL_DTYPE_BOOL};
+    for (int rep = 0; rep < 9; rep++) {
+        int rank = (int)rng_int(&r, 1, 3);
+        int64_t dims[3];
+        for (int d = 0; d < rank; d++)
+            dims[d] = rng_int(&r, 2, 7);
+        int axis = (int)rng_int(&r, 0, rank - 1);
+        int n_out = (int)rng_int(&r, 2, 3);
+        if (rep % 3 != 2) /* equal parts: shape inference wants a multiple */
+            dims[axis] = n_out * rng_int(&r, 1, 3);
+        else if (dims[axis] < n_out)
+            dims[axis] = n_out;
+        enum tsl_dtype dt = dts[rep % 3];
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", dt, rank, dims);
+        struct tsl_node *n = multi_node(g, TSL_OP_SPLIT, "split", 1, &x, n_out);
+        n->attrs.split.axis = axis - (rep & 1 ? rank : 0);
+        if (rep % 3 == 2) { /* explicit sizes: 1, 1, ..., rest */
+            n->attrs.split.split.n = (uint32_t)n_out;
+            for (int k = 0; k < n_out; k++)
+                n->attrs.split.split.v[k] = k < n_out - 1 ? 1 : dims[axis] - (n_out - 1);
+        }
+        for (int k = 0; k < n_out; k++)
+            tsl_graph_add_output(g, n->outputs[k]);
+        if (dt == TSL_DTYPE_F32) { /* an output also consumed by a further step */
+            struct tsl_node *e = h_node(g, TSL_OP_EXP, "exp", 1, &n->outputs[1]);
+            tsl_graph_add_output(g, e->outputs[0]);
+        }
+        h_check(g, &r, -5, 5, NULL);
+    }
+}
+
+static void test_topk(void **state)
+{
+    (void)state;
+    struct rng r = {18};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_F32, TSL_DTYPE_I32, TSL_DTYPE_I64};
+    for (int rep = 0; rep < 12; rep++) {
+        int rank = (int)rng_int(&r, 1, 3);
+        int64_t dims[3];
+        for (int d = 0; d < rank; d++)
+            dims[d] = rng_int(&r, 1, 7);
+        int axis = (int)rng_int(&r, 0, rank - 1);
+        int64_t k = rng_int(&r, 0, dims[axis]);
+        enum tsl_dtype dt = dts[rep % 3];
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", dt, rank, dims);
+        struct tsl_value *kv = h_i64(g, "k", 1, &k);
+        struct tsl_node *n = multi_node(g, TSL_OP_TOPK, "topk", 2,
+                                        (struct tsl_value *[]){x, kv}, 2);
+        n->attrs.topk.axis = axis - (rep & 1 ? rank : 0);
+        n->attrs.topk.largest = (rep >> 1) & 1;
+        tsl_graph_add_output(g, n->outputs[0]);
+        tsl_graph_add_output(g, n->outputs[1]);
+        h_check(g, &r, -2, 2, NULL); /* ties: lower index first */
+    }
+}
+
+/* TopK ranks NaN above every number; Max/Min propagate NaN in f64. */
+static void test_topk_nan(void **state)
+{
+    (void)state;
+    struct rng r = {19};
+    for (int largest = 0; largest < 2; largest++) {
+        struct tsl_graph *g = h_graph();
+        float v[6] = {1.0f, NAN, -2.0f, 1.0f, NAN, 0.5f};
+        struct tsl_value *c = typed_const(g, "c", TSL_DTYPE_F32, 1, D(6), v);
+        struct tsl_value *x = h_input(g, "x", 1, D(6));
+        struct tsl_node *add = h_node(g, TSL_OP_ADD, "add", 2, (struct tsl_value *[]){x, c});
+        int64_t k = 5;
+        struct tsl_node *n = multi_node(
+            g, TSL_OP_TOPK, "topk", 2, (struct tsl_value *[]){add->outputs[0], h_i64(g, "k", 1, &k)},
+            2);
+        n->attrs.topk.largest = largest;
+        tsl_graph_add_output(g, n->outputs[0]);
+        tsl_graph_add_output(g, n->outputs[1]);
+        h_check(g, &r, 0, 0, NULL);
+    }
+}
+
+/* QuantizeLinear (per tensor u8, per axis i8) then DequantizeLinear, at run time. */
+static void test_quantize(void **state)
+{
+    (void)state;
+    struct rng r = {20};
+    for (int per_axis = 0; per_axis < 2; per_axis++) {
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = h_input(g, "x", 3, D(2, 3, 5));
+        struct tsl_value *s, *z;
+        if (per_axis) {
+            float sv[3] = {0.05f, 0.1f, 0.02f};
+            int8_t zv[3] = {0, -3, 5};
+            s = typed_const(g, "s", TSL_DTYPE_F32, 1, D(3), sv);
+            z = typed_const(g, "z", TSL_DTYPE_I8, 1, D(3), zv);
+        } else {
+            float sv = 0.04f;
+            uint8_t zv = 128;
+            s = typed_const(g, "s", TSL_DTYPE_F32, 0, NULL, &sv);
+            z = typed_const(g, "z", TSL_DTYPE_U8, 0, NULL, &zv);
+        }
+        struct tsl_node *q = h_node(g, TSL_OP_QUANTIZE_LINEAR, "q", 3,
+                                    (struct tsl_value *[]){x, s, z});
+        struct tsl_node *dq = h_node(g, TSL_OP_DEQUANTIZE_LINEAR, "dq", 3,
+                                     (struct tsl_value *[]){q->outputs[0], s, z});
+        q->attrs.axis.axis = 1;
+        dq->attrs.axis.axis = 1;
+        tsl_graph_add_output(g, q->outputs[0]);
+        tsl_graph_add_output(g, dq->outputs[0]);
+        /* beyond the representable range: saturation; many exact halves */
+        h_check(g, &r, -8, 8, NULL);
+    }
+}
+
+/* QLinearMatMul with run-time operands: per-tensor and per-column b scales,
+ * batch dims on a, b or both (broadcast), u8 and i8; bit-exact. */
+static void test_qlinear_matmul(void **state)
+{
+    (void)state;
+    struct rng r = {22};
+    for (int rep = 0; rep < 4; rep++) {
+        enum tsl_dtype at = rep & 1 ? TSL_DTYPE_I8 : TSL_DTYPE_U8;
+        enum tsl_dtype bt = rep & 2 ? TSL_DTYPE_I8 : TSL_DTYPE_U8;
+        int64_t K = rng_int(&r, 1, 9), N = rng_int(&r, 1, 7), M = rng_int(&r, 1, 5);
+        int64_t nb = rep >= 2 ? N : 1;
+        struct tsl_graph *g = h_graph();
+        /* batch: none, a only, b only (broadcast a), both */
+        struct tsl_value *a = rep & 1 ? typed_input(g, "a", at, 3, D(2, M, K))
+                                      : typed_input(g, "a", at, 2, D(M, K));
+        struct tsl_value *b = rep >= 2 ? typed_input(g, "b", bt, 3, D(2, K, N))
+                                       : typed_input(g, "b", bt, 2, D(K, N));
+        float sa = 0.02f, sy = 0.05f, sb[8];
+        uint8_t za[1], zb[8], zy[1];
+        for (int64_t j = 0; j < nb; j++) {
+            sb[j] = rng_f(&r, 0.01f, 0.2f);
+            tsl_dense_set_i64(bt, zb, j, rng_int(&r, -5, 5) + (bt == TSL_DTYPE_U8 ? 128 : 0));
+        }
+        tsl_dense_set_i64(at, za, 0, at == TSL_DTYPE_U8 ? 120 : -3);
+        enum tsl_dtype yt = rep & 1 ? TSL_DTYPE_U8 : TSL_DTYPE_I8;
+        tsl_dense_set_i64(yt, zy, 0, yt == TSL_DTYPE_U8 ? 128 : 2);
+        struct tsl_value *in[8] = {
+            a,
+            typed_const(g, "sa", TSL_DTYPE_F32, 0, NULL, &sa),
+            typed_const(g, "za", at, 0, NULL, za),
+            b,
+            typed_const(g, "sb", TSL_DTYPE_F32, nb > 1 ? 1 : 0, D(nb), sb),
+            typed_const(g, "zb", bt, nb > 1 ? 1 : 0, D(nb), zb),
+            typed_const(g, "sy", TSL_DTYPE_F32, 0, NULL, &sy),
+            typed_const(g, "zy", yt, 0, NULL, zy),
+        };
+        struct tsl_node *n = h_node(g, TSL_OP_QLINEAR_MATMUL, "qmm", 8, in);
+        tsl_graph_add_output(g, n->outputs[0]);
+        /* the full 8-bit range: saturation on both ends */
+        h_check(g, &r, -128, 255, NULL);
+    }
+}
+
+/* Gather / GatherElements with run-time i64/i32 indices (negative ones
+ * included) over f32 and i64 data. */
+static void test_gather_runtime(void **state)
+{
+    (void)state;
+    struct rng r = {23};
+    for (int rep = 0; rep < 12; rep++) {
+        bool elems = rep & 1;
+        enum tsl_dtype ddt = rep & 2 ? TSL_DTYPE_I64 : TSL_DTYPE_F32;
+        enum tsl_dtype idt = rep & 4 ? TSL_DTYPE_I32 : TSL_DTYPE_I64;
+        int rank = (int)rng_int(&r, 1, 3);
+        int64_t dims[3], idims[3];
+        for (int d = 0; d < rank; d++)
+            dims[d] = rng_int(&r, 2, 5);
+        int axis = (int)rng_int(&r, 0, rank - 1);
+        int irank = elems ? rank : (int)rng_int(&r, 0, 2);
+        for (int d = 0; d < irank; d++)
+            idims[d] = elems && d != axis ? rng_int(&r, 1, dims[d]) : rng_int(&r, 1, 4);
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", ddt, rank, dims);
+        /* indices in [-dim, dim): Abs of a small input, minus dim on odd reps */
+        struct tsl_value *iv = typed_input(g, "i", idt, irank, idims);
+        uint8_t m[8] = {0};
+        tsl_dense_set_i64(idt, m, 0, dims[axis]);
+        struct tsl_node *ab = h_node(g, TSL_OP_ABS, "abs", 1, &iv);
+        struct tsl_node *md = h_node(g, TSL_OP_MIN, "min", 2,
+                                     (struct tsl_value *[]){ab->outputs[0],
+                                                            typed_const(g, "dm", idt, 0, NULL, m)});
+        struct tsl_value *ix = md->outputs[0]; /* in [0, dim] */
+        tsl_dense_set_i64(idt, m, 0, rep & 8 ? dims[axis] : 1);
+        ix = h_node(g, TSL_OP_SUB, "sub", 2,
+                    (struct tsl_value *[]){ix, typed_const(g, "one", idt, 0, NULL, m)})
+                 ->outputs[0];
+        struct tsl_node *n = h_node(g, elems ? TSL_OP_GATHER_ELEMENTS : TSL_OP_GATHER, "gather",
+                                    2, (struct tsl_value *[]){x, ix});
+        n->attrs.axis.axis = axis - (rep & 2 ? rank : 0);
+        tsl_graph_add_output(g, n->outputs[0]);
+        h_check(g, &r, -6, 6, NULL);
+    }
+}
+
+/* One constant feeding two inputs of a compile-time-evaluated node (Slice
+ * starts == steps, as in ONNX's expanded NegativeLogLikelihoodLoss). */
+static void test_shared_const_inputs(void **state)
+{
+    (void)state;
+    struct rng r = {24};
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = h_input(g, "x", 2, D(4, 5));
+    int64_t one = 1, four = 4, zero = 0;
+    struct tsl_value *c1 = h_i64(g, "one", 1, &one);
+    struct tsl_node *n = h_node(g, TSL_OP_SLICE, "slice", 5,
+                                (struct tsl_value *[]){x, c1, h_i64(g, "four", 1, &four),
+                                                       h_i64(g, "zero", 1, &zero), c1});
+    tsl_graph_add_output(g, n->outputs[0]);
+    h_check(g, &r, -1, 1, NULL);
+}
+
+/* Pow with integer and mixed operand dtypes (exact integer powers, wrap,
+ * negative exponents; libm pow in double for a float operand). */
+static void test_pow_types(void **state)
+{
+    (void)state;
+    static const enum tsl_dtype pairs[][2] = {
+        {TSL_DTYPE_I32, TSL_DTYPE_I32}, {TSL_DTYPE_I64, TSL_DTYPE_I64},
+        {TSL_DTYPE_F32, TSL_DTYPE_I32}, {TSL_DTYPE_F32, TSL_DTYPE_I64},
+        {TSL_DTYPE_I32, TSL_DTYPE_F32}, {TSL_DTYPE_I64, TSL_DTYPE_F32},
+        {TSL_DTYPE_I8, TSL_DTYPE_I64},  {TSL_DTYPE_F64, TSL_DTYPE_I32}};
+    struct rng r = {25};
+    for (size_t t = 0; t < sizeof pairs / sizeof pairs[0]; t++) {
+        int ra, rb;
+        int64_t a[4], b[4];
+        bcast_pair(&r, &ra, a, &rb, b);
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", pairs[t][0], ra, a);
+        struct tsl_value *y = typed_input(g, "y", pairs[t][1], rb, b);
+        struct tsl_node *n = h_node(g, TSL_OP_POW, "pow", 2, (struct tsl_value *[]){x, y});
+        tsl_graph_add_output(g, n->outputs[0]);
+        h_check(g, &r, -3, 9, NULL); /* 9^9 overflows i8/i32: wraps */
+    }
+}
+
+/* Data movement of non-f32 values: Transpose, Concat, Unsqueeze, Reshape. */
+static void test_typed_movement(void **state)
+{
+    (void)state;
+    struct rng r = {21};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_I64, TSL_DTYPE_BOOL, TSL_DTYPE_F64,
+                                         TSL_DTYPE_I8};
+    for (size_t t = 0; t < 4; t++) {
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *a = typed_input(g, "a", dts[t], 3, D(2, 3, 4));
+        struct tsl_value *b = typed_input(g, "b", dts[t], 3, D(2, 5, 4));
+        struct tsl_node *tr = h_node(g, TSL_OP_TRANSPOSE, "tr", 1, &a);
+        tr->attrs.transpose.perm.n = 3;
+        tr->attrs.transpose.perm.v[0] = 0;
+        tr->attrs.transpose.perm.v[1] = 2;
+        tr->attrs.transpose.perm.v[2] = 1;
+        struct tsl_node *cat = h_node(g, TSL_OP_CONCAT, "cat", 2, (struct tsl_value *[]){a, b});
+        cat->attrs.axis.axis = -2;
+        int64_t shape[2] = {8, -1};
+        struct tsl_node *un = h_node(g, TSL_OP_UNSQUEEZE, "un", 1, &tr->outputs[0]);
+        un->attrs.axes.axes.n = 1;
+        un->attrs.axes.axes.v[0] = 0;
+        struct tsl_node *rs = h_node(g, TSL_OP_RESHAPE, "rs", 2,
+                                     (struct tsl_value *[]){cat->outputs[0], h_i64(g, "sh", 2, shape)});
+        tsl_graph_add_output(g, un->outputs[0]);
+        tsl_graph_add_output(g, rs->outputs[0]);
+        h_check(g, &r, -100, 100, NULL);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compare),   cmocka_unit_test(test_logic),
+        cmocka_unit_test(test_where_runtime), cmocka_unit_test(test_cast_matrix),
+        cmocka_unit_test(test_int_arith), cmocka_unit_test(test_argreduce),
+        cmocka_unit_test(test_split),     cmocka_unit_test(test_topk),
+        cmocka_unit_test(test_topk_nan),  cmocka_unit_test(test_quantize),
+        cmocka_unit_test(test_typed_movement), cmocka_unit_test(test_qlinear_matmul),
+        cmocka_unit_test(test_gather_runtime), cmocka_unit_test(test_shared_const_inputs),
+        cmocka_unit_test(test_pow_types),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
