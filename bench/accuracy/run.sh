@@ -6,13 +6,13 @@
 # out/results.json, out/results.md and out/curves.png.  Not part of the test
 # run (minutes of work).
 #
-# usage: bench/accuracy/run.sh [BUILD_DIR]   (default: build-opq2-rel, Release)
+# usage: bench/accuracy/run.sh [BUILD_DIR]   (default: build-release, Release)
 # env:   TASKS="digits rec cls"  KEEP=0 (pass --no-keep-first-last to all)
 #        SPECS="opq 8,opq 16,..." (method target pairs; default: the full set)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BUILD=${1:-$ROOT/build-opq2-rel}
+BUILD=${1:-$ROOT/build-release}
 OUT=$HERE/out
 PY=/usr/bin/python3
 TASKS=${TASKS:-"digits rec cls"}
