@@ -43,8 +43,8 @@ static const struct tsl_cli_opt run_opts[] = {
     {.long_name = "output", .short_name = 'o', .takes_value = true, .metavar = "DIR",
      .help = "write every output to DIR/<name>.npy (DIR is created if missing)"},
     {.long_name = "threads", .takes_value = true, .metavar = "N",
-     .help = "worker threads (the reference backend always uses 1; cpu: passed to the "
-             "compiler)"},
+     .help = "worker threads (accepted for scripts; this version runs every backend on "
+             "1 thread and warns when N > 1)"},
     {.long_name = "repeat", .takes_value = true, .metavar = "N",
      .help = "one warm-up run, then N timed runs; last stdout line is JSON timing"},
     {.long_name = "stats",
@@ -343,6 +343,9 @@ int tsl_cmd_run(int argc, char **argv)
     else if (threads && !parse_count(threads, &nthreads))
         code = tsl_cli_usage_error(run_spec.usage, "run: --threads needs a count >= 1, got '%s'",
                                    threads);
+    else if (nthreads > 1)
+        fprintf(stderr, "tessel: warning: --threads %ld: this version runs on 1 thread\n",
+                nthreads);
     struct tsl_cli_pass_flags pass_flags;
     if (code == TSL_EXIT_OK)
         code = tsl_cli_pass_flags_get(&args, &pass_flags);

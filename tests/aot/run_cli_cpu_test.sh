@@ -32,6 +32,7 @@ for r in refs:
 PYEOF
 expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --repeat 3 --threads 2
 tail -n 1 "$W/out.txt" | grep -q '^{"median_ms": ' || fail "no JSON timing line"
+grep -q 'warning: --threads 2: this version runs on 1 thread' "$W/err.txt" || fail "no --threads warning"
 expect 2 "$T" run "$MODEL" -i "$INPUT" --backend gpu
 expect 0 "$T" compile --help
 grep -q -- '--emit' "$W/out.txt" || fail "compile --help lists no --emit"
