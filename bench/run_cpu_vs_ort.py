@@ -8,7 +8,7 @@ both produce the same first output, warms both up, then times them
 INTERLEAVED (one tessel run, one ORT run, repeated --runs times) and takes
 the median of each.  Prints a Markdown table (model, tessel ms, ORT ms,
 ratio, GFLOP/s from MACs*2, compile time, peak RSS of each process) and
-writes the raw numbers as JSON (--json, default bench/results.json).
+writes the raw numbers as JSON (--json, default bench/out/results.json).
 
 Usage: /usr/bin/python3 bench/run_cpu_vs_ort.py [--build DIR] [--runs N]
            [--threads 1,2] [--models resnet50,mobilenet_v2,...] [--json FILE]
@@ -107,13 +107,20 @@ def bench_one(args, name, model, shape, threads, tmp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build-perf'))
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build-release'),
+                    help='Release build tree (configured and built here if tessel_bench is missing)')
     ap.add_argument('--runs', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--threads', default='1,2')
     ap.add_argument('--models', default=','.join(m[0] for m in MODELS))
-    ap.add_argument('--json', default=os.path.join(ROOT, 'bench', 'results.json'))
+    ap.add_argument('--json', default=os.path.join(ROOT, 'bench', 'out', 'results.json'))
     args = ap.parse_args()
+    if not os.path.exists(os.path.join(args.build, 'bench', 'tessel_bench')):
+        subprocess.run(['cmake', '-S', ROOT, '-B', args.build, '-DCMAKE_BUILD_TYPE=Release'],
+                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(['cmake', '--build', args.build, '--target', 'tessel_bench', '-j2'],
+                       check=True, stdout=subprocess.DEVNULL)
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     if args.runs < 1 or args.warmup < 0:
         sys.exit('run_cpu_vs_ort: error: --runs must be >= 1 and --warmup >= 0')
     want = args.models.split(',')
