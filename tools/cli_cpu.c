@@ -163,11 +163,6 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
         tsl_cli_report(&diag, where, st);
         goto done;
     }
-    st = tsl_cpu_fold_shapes(b, NULL, &diag);
-    if (st != TSL_STATUS_OK) {
-        tsl_cli_report(&diag, where, st);
-        goto done;
-    }
     double t1 = tsl_cli_now_ms();
     t.bind_ms = t1 - t0;
     struct tsl_pass_context pc;

@@ -75,7 +75,7 @@ static enum tsl_status arg_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
     const struct tsl_value *x = n->inputs[0];
-    int axis;
+    int axis = 0;
     if (!x || !tsl_shape_is_static(&x->type.shape) || !rankable(cg, x->type.dtype))
         return tsl_cpu_unsupported(cg, n, "input needs a static shape and a numeric dtype");
     if (!norm_axis(n->attrs.argreduce.axis, x->type.shape.rank, &axis) ||
@@ -93,7 +93,7 @@ static enum tsl_status arg_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     const struct tsl_value *x = n->inputs[0];
     enum tsl_dtype dt = x->type.dtype;
     LLVMTypeRef ty = tsl_cpu_elem_type(cg, dt);
-    int axis;
+    int axis = 0;
     norm_axis(n->attrs.argreduce.axis, x->type.shape.rank, &axis);
     int64_t outer, len, inner;
     split_dims(&x->type.shape, axis, &outer, &len, &inner);
@@ -159,7 +159,7 @@ static enum tsl_status split_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *s
 {
     const struct tsl_node *n = st->node;
     const struct tsl_value *x = n->inputs[0];
-    int axis;
+    int axis = 0;
     if (!x || !tsl_shape_is_static(&x->type.shape) || !tsl_cpu_elem_type(cg, x->type.dtype))
         return tsl_cpu_unsupported(cg, n, "input needs a static shape and a byte-sized dtype");
     if (!norm_axis(n->attrs.split.axis, x->type.shape.rank, &axis))
@@ -188,7 +188,7 @@ static enum tsl_status split_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     const struct tsl_node *n = st->node;
     const struct tsl_value *x = n->inputs[0];
     LLVMTypeRef ty = tsl_cpu_elem_type(cg, x->type.dtype);
-    int axis;
+    int axis = 0;
     norm_axis(n->attrs.split.axis, x->type.shape.rank, &axis);
     int64_t *starts = calloc(n->n_outputs + 1, sizeof *starts);
     if (!starts)
@@ -238,7 +238,7 @@ static enum tsl_status topk_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
 {
     const struct tsl_node *n = st->node;
     const struct tsl_value *x = n->inputs[0];
-    int axis;
+    int axis = 0;
     int64_t k, outer, len, inner;
     if (!x || !tsl_shape_is_static(&x->type.shape) || !rankable(cg, x->type.dtype))
         return tsl_cpu_unsupported(cg, n, "input needs a static shape and a numeric dtype");
@@ -261,7 +261,7 @@ static enum tsl_status topk_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     const struct tsl_value *x = n->inputs[0];
     enum tsl_dtype dt = x->type.dtype;
     LLVMTypeRef ty = tsl_cpu_elem_type(cg, dt);
-    int axis;
+    int axis = 0;
     int64_t k, outer, len, inner;
     norm_axis(n->attrs.topk.axis, x->type.shape.rank, &axis);
     TSL_TRY(topk_k(cg, n, &k));

@@ -61,7 +61,7 @@ static enum tsl_status norm_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     const struct tsl_node *n = st->node;
     TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
     TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
-    struct norm_geo g;
+    struct norm_geo g = {0};
     TSL_TRY(norm_geo(cg, n, &g));
     for (uint32_t i = 1; i < n->n_inputs && i < 3; i++) {
         const struct tsl_value *v = n->inputs[i];
@@ -112,7 +112,7 @@ static enum tsl_status param_ptr(struct tsl_cpu_cg *cg, const struct tsl_node *n
 static enum tsl_status norm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
-    struct norm_geo g;
+    struct norm_geo g = {0};
     TSL_TRY(norm_geo(cg, n, &g));
     LLVMValueRef x, y, sc, bi;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));

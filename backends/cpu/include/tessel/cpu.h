@@ -104,7 +104,9 @@ bool tsl_cpu_has_lowering(enum tsl_op op);
 
 /* Clone g with its inputs' shapes replaced by the given static shapes
  * (n_inputs entries, in g->inputs order, rank must match and known dims must
- * agree) and re-run shape inference.  The caller owns *out. */
+ * agree), re-run shape inference, and fold Shape/Size of the now static
+ * values (tsl_cpu_fold_shapes), so shape arithmetic becomes constant for the
+ * canonicalization passes.  The caller owns *out. */
 enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
                                     uint32_t n_inputs, struct tsl_graph **out,
                                     struct tsl_diag *diag);
