@@ -1,7 +1,11 @@
 /* fold_constants.c - evaluates nodes whose inputs are all constants and
  * replaces their outputs by constants.  The evaluation itself is the
  * caller's (ctx->eval_node, e.g. the reference backend), since passes/ may
- * not depend on a backend; without it the pass changes nothing.  Outputs
+ * not depend on a backend.  Shape and Size of a value whose inferred shape
+ * is static are folded here directly from the type (their input need not be
+ * constant, and no evaluator is needed), so shape arithmetic downstream
+ * (Gather/Concat/Reshape of shapes, common in exported models) folds too
+ * once symbolic dims are bound.  Outputs
  * keep their names; outputs larger than ctx->fold_max_bytes, or without a
  * static inferred type, are left unfolded (a memory bomb in a model such as
  * ConstantOfShape of a huge shape must not explode at compile time). */
@@ -70,15 +74,61 @@ static enum tsl_status fold_node(struct tsl_graph *g, struct tsl_node *n, void *
     return st;
 }
 
+static int64_t clamp_axis(int64_t a, int64_t rank)
+{
+    if (a < 0)
+        a += rank;
+    return a < 0 ? 0 : a > rank ? rank : a;
+}
+
+/* Shape/Size of a statically shaped input, from its type: *out is the
+ * malloc'ed i64 payload, or NULL when n is not such a node.  Shape's
+ * start/end follow ONNX: negative counts from the end, clamped to [0, rank],
+ * empty when start >= end. */
+static enum tsl_status static_shape_payload(const struct tsl_node *n, void **out)
+{
+    *out = NULL;
+    const struct tsl_value *x = n->inputs[0];
+    if ((n->op != TSL_OP_SHAPE && n->op != TSL_OP_SIZE) || !x ||
+        !tsl_shape_is_static(&x->type.shape) || n->outputs[0]->type.dtype != TSL_DTYPE_I64 ||
+        !tsl_shape_is_static(&n->outputs[0]->type.shape))
+        return TSL_STATUS_OK;
+    const struct tsl_shape *s = &x->type.shape;
+    int64_t lo = 0, hi = 0, vals[TSL_MAX_RANK], count = 0;
+    if (n->op == TSL_OP_SIZE) {
+        if (!tsl_shape_numel(s, &vals[0]))
+            return TSL_STATUS_OK;
+        count = 1;
+    } else {
+        lo = clamp_axis(n->attrs.shape.start, s->rank);
+        hi = clamp_axis(n->attrs.shape.end, s->rank);
+        for (int64_t d = lo; d < hi; d++)
+            vals[count++] = s->dims[d];
+    }
+    int64_t numel;
+    if (!tsl_shape_numel(&n->outputs[0]->type.shape, &numel) || numel != count)
+        return TSL_STATUS_OK; /* inference disagrees: leave it to the evaluator */
+    *out = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
+    if (!*out)
+        return TSL_STATUS_NOMEM;
+    if (count)
+        memcpy(*out, vals, (size_t)count * sizeof(int64_t));
+    return TSL_STATUS_OK;
+}
+
 enum tsl_status tsl_pass_fold_constants(struct tsl_graph *g, struct tsl_pass_context *ctx)
 {
-    if (!ctx->eval_node)
-        return TSL_STATUS_OK;
     for (struct tsl_node *n = g->first, *next; n; n = next) {
         next = n->next;
-        if (n->n_outputs > 8 || !foldable(n, ctx->fold_max_bytes))
-            continue;
         void *outs[8] = {0};
+        TSL_TRY(static_shape_payload(n, &outs[0]));
+        if (outs[0]) {
+            TSL_TRY(fold_node(g, n, outs));
+            ctx->n_changed++;
+            continue;
+        }
+        if (!ctx->eval_node || n->n_outputs > 8 || !foldable(n, ctx->fold_max_bytes))
+            continue;
         enum tsl_status st = ctx->eval_node(ctx->eval_user, n, outs, ctx->diag);
         if (st == TSL_STATUS_UNSUPPORTED)
             continue;

@@ -534,8 +534,6 @@ enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_
     for (uint32_t i = 0; i < n_inputs; i++)
         c->inputs[i]->type.shape = shapes[i];
     enum tsl_status st = tsl_infer_shapes(c, diag);
-    if (st == TSL_STATUS_OK)
-        st = tsl_cpu_fold_shapes(c, NULL, diag);
     if (st != TSL_STATUS_OK) {
         tsl_graph_destroy(c);
         return st;

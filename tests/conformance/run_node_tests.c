@@ -12,9 +12,9 @@
  * otherwise every test_data_set_N is run with the reference interpreter and
  * each output compared with output_N.pb (compare.c) -> "pass" or "fail".
  * With --backend cpu each data set is instead run through the LLVM CPU
- * backend: input dims bound to the data set's shapes, Shape/Size of static
- * values folded (tsl_cpu_fold_shapes), the canonicalization
- * passes (constant folding through the reference), tsl_cpu_compile and
+ * backend: input dims bound to the data set's shapes, the canonicalization
+ * passes (constant folding through the reference, Shape/Size of static
+ * values from their types), tsl_cpu_compile and
  * tsl_cpu_run; a compile that reports UNSUPPORTED (an op, dtype or
  * data-dependent shape without a lowering) makes the test "unsupported".
  * A run that reports TSL_STATUS_UNSUPPORTED (a kernel or dtype the
@@ -212,12 +212,10 @@ static enum tsl_status run_cpu(const struct tsl_graph *g, const struct tsl_tenso
         shapes[i] = in[i].shape;
     struct tsl_graph *b = NULL;
     TSL_TRY(tsl_cpu_bind_shapes(g, shapes, n, &b, diag));
-    enum tsl_status st = tsl_cpu_fold_shapes(b, NULL, diag);
     struct tsl_pass_context pc;
     tsl_pass_context_init(&pc, diag);
     pc.eval_node = tsl_ref_eval_node;
-    if (st == TSL_STATUS_OK)
-        st = tsl_pass_run_pipeline(b, TSL_PIPELINE_CANONICALIZE, &pc);
+    enum tsl_status st = tsl_pass_run_pipeline(b, TSL_PIPELINE_CANONICALIZE, &pc);
     tsl_pass_context_fini(&pc);
     struct tsl_cpu_module *m = NULL;
     if (st == TSL_STATUS_OK)

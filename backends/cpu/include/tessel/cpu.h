@@ -104,19 +104,11 @@ bool tsl_cpu_has_lowering(enum tsl_op op);
 
 /* Clone g with its inputs' shapes replaced by the given static shapes
  * (n_inputs entries, in g->inputs order, rank must match and known dims must
- * agree), re-run shape inference, and fold Shape/Size of the now static
- * values (tsl_cpu_fold_shapes), so shape arithmetic becomes constant for the
- * canonicalization passes.  The caller owns *out. */
+ * agree) and re-run shape inference.  Run the canonicalization passes
+ * afterwards: fold-constants then folds Shape/Size of the now static values
+ * and the shape arithmetic that follows.  The caller owns *out. */
 enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
                                     uint32_t n_inputs, struct tsl_graph **out,
-                                    struct tsl_diag *diag);
-
-/* Replace every Shape/Size node of g whose input has a static shape by an
- * int64 constant (run it after tsl_cpu_bind_shapes, then the
- * canonicalization passes fold the shape arithmetic that follows).  Nodes
- * whose output is a graph output are kept.  *n_folded (may be NULL) counts
- * the nodes replaced.  NOMEM, or an IR error naming the node. */
-enum tsl_status tsl_cpu_fold_shapes(struct tsl_graph *g, uint32_t *n_folded,
                                     struct tsl_diag *diag);
 
 #endif
