@@ -16,37 +16,11 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "tessel/onnx.h"
 #include "tessel/text.h"
 
-static char *read_all(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf) {
-        buf[len] = '\0';
-        *len_out = len;
-    }
-    return buf;
-}
 
 static void check_model(const char *src, const char *model, const char *golden)
 {
@@ -70,7 +44,7 @@ static void check_model(const char *src, const char *model, const char *golden)
         fclose(f);
     } else {
         size_t len = 0;
-        char *want = read_all(gpath, &len);
+        char *want = tsl_test_read_file(gpath, &len);
         if (!want)
             fail_msg("%s: no golden file %s (run with UPDATE=1)", model, gpath);
         if (strcmp(want, text) != 0) {

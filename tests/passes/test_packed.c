@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "tessel/packed.h"
 #include "tessel/passes.h"
 #include "tessel/text.h"
@@ -134,26 +136,6 @@ static void test_roundtrip_pruned_codebook(void **s)
     roundtrip(0.95, 3, false);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (p) {
-        p[n] = 0;
-        *len = (size_t)n;
-    }
-    return p;
-}
 
 static void test_bad_corpus(void **s)
 {
@@ -171,7 +153,7 @@ static void test_bad_corpus(void **s)
         char *path = tsl_asprintf("%s/%s", dir, e->d_name);
         char *epath = tsl_asprintf("%s/%.*s.expected", dir, (int)(nl - 4), e->d_name);
         size_t len, elen;
-        char *data = slurp(path, &len), *expect = slurp(epath, &elen);
+        char *data = tsl_test_read_file(path, &len), *expect = tsl_test_read_file(epath, &elen);
         assert_non_null(data);
         assert_non_null(expect);
         while (elen && (expect[elen - 1] == '\n'))

@@ -19,31 +19,13 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "tessel/passes.h"
 #include "tessel/reference.h"
 #include "tessel/text.h"
 #include "tessel/util.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    fclose(f);
-    if (s) {
-        s[n] = 0;
-        *len = (size_t)n;
-    }
-    return s;
-}
 
 /* Parse "# RUN: pipeline opts..." into ctx options; returns the pipeline. */
 static char *parse_run(const char *text, struct tsl_pass_context *ctx)
@@ -81,7 +63,7 @@ static int run_case(const char *dir, const char *name, bool update)
     char *path = tsl_asprintf("%s/%s", dir, name);
     char *exp_path = tsl_asprintf("%.*s.expected.tir", (int)(strlen(path) - 4), path);
     size_t len = 0, elen = 0;
-    char *text = slurp(path, &len);
+    char *text = tsl_test_read_file(path, &len);
     assert_non_null(text);
     struct tsl_diag diag;
     tsl_diag_init(&diag);
@@ -109,7 +91,7 @@ static int run_case(const char *dir, const char *name, bool update)
         fputs(out, f);
         fclose(f);
     } else {
-        char *expect = slurp(exp_path, &elen);
+        char *expect = tsl_test_read_file(exp_path, &elen);
         if (!expect) {
             print_error("%s: missing (run with UPDATE=1)\n", exp_path);
             bad = 1;
