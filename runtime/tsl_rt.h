@@ -1,0 +1,34 @@
+/* tsl_rt.h - tessel's own declarations of the thread pool in tsl_pool.c,
+ * compiled into tessel with the prefix `tsl_rt` (the JIT's generated code
+ * calls tsl_rt_parallel; the JIT creates and destroys the pool).  Artifacts
+ * written by `tessel compile` carry their own copy of tsl_pool.c under the
+ * model's prefix and declare it in their generated header instead.
+ *
+ * Nothing else here: the pool's behaviour is documented in tsl_pool.c and
+ * docs/cpu-backend.md. */
+#ifndef TSL_RT_H
+#define TSL_RT_H
+
+#include <stdint.h>
+
+/* A region's body: items [begin, end) on thread tid (0 = the caller). */
+typedef void (*tsl_rt_task)(void *frame, int64_t begin, int64_t end, int64_t tid);
+
+struct tsl_rt_pool;
+
+/* A pool of `threads` threads in total (the caller included: threads - 1
+ * workers are started).  threads < 1 counts as 1.  NULL when memory or a
+ * thread could not be obtained.  The caller owns it. */
+struct tsl_rt_pool *tsl_rt_pool_create(int threads);
+/* Stops and joins the workers, frees the pool.  NULL is fine.  Must not run
+ * concurrently with tsl_rt_parallel on the same pool. */
+void tsl_rt_pool_destroy(struct tsl_rt_pool *p);
+/* Threads in the pool (1 for NULL). */
+int tsl_rt_pool_threads(const struct tsl_rt_pool *p);
+/* Run fn over items [0, n_items) split into min(threads, max_parts,
+ * n_items) contiguous ranges, one per thread, and return when all are done.
+ * p NULL (or one part) runs fn(frame, 0, n_items, 0) on the caller. */
+void tsl_rt_parallel(struct tsl_rt_pool *p, tsl_rt_task fn, void *frame, int64_t n_items,
+                     int64_t max_parts);
+
+#endif
