@@ -43,8 +43,8 @@ static const struct tsl_cli_opt run_opts[] = {
     {.long_name = "output", .short_name = 'o', .takes_value = true, .metavar = "DIR",
      .help = "write every output to DIR/<name>.npy (DIR is created if missing)"},
     {.long_name = "threads", .takes_value = true, .metavar = "N",
-     .help = "worker threads (accepted for scripts; this version runs every backend on "
-             "1 thread and warns when N > 1)"},
+     .help = "threads in total, this one included (cpu backend: its steps are split over "
+             "a pool of N threads; the ref backend runs on 1 thread and warns when N > 1)"},
     {.long_name = "repeat", .takes_value = true, .metavar = "N",
      .help = "one warm-up run, then N timed runs; last stdout line is JSON timing"},
     {.long_name = "stats",
@@ -343,8 +343,9 @@ int tsl_cmd_run(int argc, char **argv)
     else if (threads && !parse_count(threads, &nthreads))
         code = tsl_cli_usage_error(run_spec.usage, "run: --threads needs a count >= 1, got '%s'",
                                    threads);
-    else if (nthreads > 1)
-        fprintf(stderr, "tessel: warning: --threads %ld: this version runs on 1 thread\n",
+    else if (nthreads > 1 && !(backend && !strcmp(backend, "cpu")))
+        fprintf(stderr,
+                "tessel: warning: --threads %ld: the reference interpreter runs on 1 thread\n",
                 nthreads);
     struct tsl_cli_pass_flags pass_flags;
     if (code == TSL_EXIT_OK)

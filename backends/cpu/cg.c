@@ -110,6 +110,17 @@ LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off)
     return byte_ptr_to_f32(cg, cg->p_arena, cg->step->scratch_off + off);
 }
 
+LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off)
+{
+    const struct tsl_cpu_step *st = cg->step;
+    int64_t shared = (st->scratch_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+    int64_t per = (st->thread_scratch_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+    LLVMValueRef idx = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, cg->p_tid, tsl_cpu_i64(cg, per), ""),
+                                       tsl_cpu_i64(cg, st->scratch_off + shared + off), "");
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->t_i8, cg->p_arena, &idx, 1, "");
+    return LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
+}
+
 static LLVMValueRef slot_ptr(struct tsl_cpu_cg *cg, LLVMValueRef arr, uint32_t i)
 {
     LLVMValueRef idx = tsl_cpu_i64(cg, i);
@@ -236,6 +247,13 @@ void tsl_cpu_copy_floats(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef s
 LLVMValueRef tsl_cpu_loop_begin(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l, int64_t start,
                                 int64_t end, int64_t step, const char *name)
 {
+    return tsl_cpu_loop_begin_v(cg, l, tsl_cpu_i64(cg, start), tsl_cpu_i64(cg, end), step, name);
+}
+
+LLVMValueRef tsl_cpu_loop_begin_v(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l,
+                                  LLVMValueRef start, LLVMValueRef end, int64_t step,
+                                  const char *name)
+{
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
     l->header = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
     l->body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "");
@@ -244,9 +262,8 @@ LLVMValueRef tsl_cpu_loop_begin(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l, i
     LLVMBuildBr(cg->b, l->header);
     LLVMPositionBuilderAtEnd(cg->b, l->header);
     l->iv = LLVMBuildPhi(cg->b, cg->t_i64, name);
-    LLVMValueRef s = tsl_cpu_i64(cg, start);
-    LLVMAddIncoming(l->iv, &s, &pre, 1);
-    LLVMValueRef c = LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, tsl_cpu_i64(cg, end), "");
+    LLVMAddIncoming(l->iv, &start, &pre, 1);
+    LLVMValueRef c = LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, end, "");
     LLVMBuildCondBr(cg->b, c, l->body, l->exit);
     LLVMPositionBuilderAtEnd(cg->b, l->body);
     return l->iv;

@@ -3,9 +3,11 @@
  * producer, when it is the only user),
  * checks every step against the lowering table, plans memory, builds one
  * internal LLVM function per step plus the exported entry
- *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out)
- * and the weight blob global <name>_weights, then verifies and optimizes the
- * module with LLVMRunPasses("default<On>") for the target machine.
+ *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out,
+ *                     struct <name>_pool *pool)
+ * (steps split their loops over the pool's threads through par.c) and the
+ * weight blob global <name>_weights, then verifies and optimizes the module
+ * with LLVMRunPasses("default<On>") for the target machine.
  *
  * Also the small public helpers (options, info, destroy, bind_shapes).
  * Not here: JIT and run (jit.c), emission to files (emit.c), op lowerings. */
@@ -228,8 +230,11 @@ static void init_types(struct tsl_cpu_cg *cg)
     cg->t_pf32 = LLVMPointerType(cg->t_f32, 0);
     cg->t_ppi8 = LLVMPointerType(cg->t_pi8, 0);
     cg->t_vec = LLVMVectorType(cg->t_f32, (unsigned)cg->tgt->vw);
-    LLVMTypeRef params[4] = {cg->t_pi8, cg->t_pi8, cg->t_ppi8, cg->t_ppi8};
-    cg->t_step = LLVMFunctionType(cg->t_void, params, 4, 0);
+    /* (weights, arena, inputs, outputs, pool) */
+    LLVMTypeRef params[5] = {cg->t_pi8, cg->t_pi8, cg->t_ppi8, cg->t_ppi8, cg->t_pi8};
+    cg->t_step = LLVMFunctionType(cg->t_void, params, 5, 0);
+    LLVMTypeRef tparams[4] = {cg->t_pi8, cg->t_i64, cg->t_i64, cg->t_i64};
+    cg->t_task = LLVMFunctionType(cg->t_void, tparams, 4, 0);
 }
 
 static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
@@ -239,6 +244,9 @@ static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
     cg->p_arena = LLVMGetParam(fn, 1);
     cg->p_inputs = LLVMGetParam(fn, 2);
     cg->p_outputs = LLVMGetParam(fn, 3);
+    cg->p_pool = LLVMGetParam(fn, 4);
+    cg->p_tid = tsl_cpu_i64(cg, 0);
+    cg->in_task = false;
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
 }
 
@@ -266,9 +274,10 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     snprintf(name, sizeof name, "%s_run", cg->prefix);
     LLVMValueRef entry = LLVMAddFunction(cg->mod, name, cg->t_step);
     bind_params(cg, entry);
-    LLVMValueRef args[4] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs};
+    LLVMValueRef args[5] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs,
+                            cg->p_pool};
     for (uint32_t i = 0; i < n; i++)
-        LLVMBuildCall2(cg->b, cg->t_step, fns[i], args, 4, "");
+        LLVMBuildCall2(cg->b, cg->t_step, fns[i], args, 5, "");
     free(fns);
     /* outputs that are inputs, constants or listed twice are copied */
     for (uint32_t i = 0; i < cg->g->n_outputs; i++) {
@@ -365,7 +374,8 @@ static enum tsl_status copy_io(struct tsl_cpu_io **out, struct tsl_value *const 
 static enum tsl_status check_graph(const struct tsl_graph *g, const struct tsl_cpu_options *o,
                                    struct tsl_diag *diag)
 {
-    if (o->threads < 1 || o->opt_level < 0 || o->opt_level > 3)
+    if (o->threads < 1 || o->threads > TSL_CPU_MAX_THREADS || o->opt_level < 0 ||
+        o->opt_level > 3)
         return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu",
                               "bad options (threads %d, opt level %d)", o->threads, o->opt_level);
     if (o->name && !valid_ident(o->name))
@@ -421,6 +431,7 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     cg.diag = diag;
     cg.tgt = &m->tgt;
     cg.prefix = m->prefix;
+    cg.threads = m->threads;
     cg.n_locs = g->next_value_id + 1;
     cg.locs = calloc(cg.n_locs, sizeof *cg.locs);
     struct tsl_cpu_step *steps = NULL;
@@ -443,6 +454,7 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     if (st != TSL_STATUS_OK)
         goto done;
     st = emit_steps(&cg, steps, n_steps);
+    m->n_parallel = cg.n_par;
     if (st == TSL_STATUS_OK)
         st = add_weights_global(&cg, &m->weight_bytes);
     if (st == TSL_STATUS_OK)
@@ -475,6 +487,8 @@ void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_i
     out->arena_naive_bytes = m->arena_naive_bytes;
     out->n_kernels = m->n_kernels;
     out->n_fused = m->n_fused;
+    out->threads = m->threads;
+    out->n_parallel = m->n_parallel;
     out->vector_width = m->tgt.vw;
     out->mr = m->tgt.mr;
     out->nr = m->tgt.vw * m->tgt.nv;
@@ -494,6 +508,8 @@ void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
 {
     if (!m)
         return;
+    tsl_rt_pool_destroy(m->pool); /* joins the workers before the code goes */
+    m->pool = NULL;
     if (m->jit)
         LLVMOrcDisposeLLJIT(m->jit);
     if (m->mod)

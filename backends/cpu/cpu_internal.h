@@ -59,7 +59,9 @@ struct tsl_cpu_step {
     uint32_t n_fused;             /* nodes absorbed into this step */
     const struct tsl_node *fused[2]; /* those nodes (residual Add, activation) */
     const struct tsl_value *res;  /* fused residual Add operand (C's shape), or NULL */
-    int64_t scratch_bytes;        /* per-step temporary, set by check() */
+    int64_t scratch_bytes;        /* per-step temporary shared by its threads, set by check() */
+    int64_t thread_scratch_bytes; /* per-thread temporary (packing buffers), set by check();
+                                   * the plan reserves one copy per thread after the shared part */
     int64_t scratch_off;          /* arena offset of the scratch */
 };
 
@@ -84,6 +86,9 @@ struct tsl_cpu_cg {
     LLVMModuleRef mod;
     LLVMBuilderRef b;
     LLVMTypeRef t_void, t_f32, t_i1, t_i8, t_i32, t_i64, t_pi8, t_pf32, t_ppi8, t_vec, t_step;
+    LLVMTypeRef t_task; /* void (i8 *frame, i64 begin, i64 end, i64 tid): a parallel region */
+    int threads;        /* threads the module is compiled for (>= 1) */
+    uint32_t n_par;     /* parallel regions emitted (par.c) */
 
     struct tsl_cpu_loc *locs; /* indexed by value id */
     uint32_t n_locs;
@@ -92,8 +97,11 @@ struct tsl_cpu_cg {
     uint8_t *blob;
     size_t blob_len, blob_cap;
 
-    /* current step function */
-    LLVMValueRef fn, p_weights, p_arena, p_inputs, p_outputs;
+    /* current step function, or the task function of a parallel region
+     * (par.c): p_pool is the step's pool argument (NULL inside a task),
+     * p_tid the i64 thread index (constant 0 outside tasks) */
+    LLVMValueRef fn, p_weights, p_arena, p_inputs, p_outputs, p_pool, p_tid;
+    bool in_task;
     const struct tsl_cpu_step *step;
     uint32_t uniq; /* counter for internal symbol names */
 
@@ -157,8 +165,10 @@ enum tsl_status tsl_cpu_const_f32(struct tsl_cpu_cg *cg, const struct tsl_value 
  * (bitcast it for other dtypes); constants of any dtype are placed in the
  * blob, in their dense storage layout, on first use. */
 enum tsl_status tsl_cpu_ptr(struct tsl_cpu_cg *cg, const struct tsl_value *v, LLVMValueRef *out);
-/* float* for the step's scratch at byte offset off within it. */
+/* float* for the step's shared scratch at byte offset off within it. */
 LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off);
+/* float* for the current thread's scratch (cg->p_tid) at byte offset off. */
+LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off);
 /* float* to weights + off. */
 LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off);
 
@@ -187,7 +197,48 @@ struct tsl_cpu_loop {
 };
 LLVMValueRef tsl_cpu_loop_begin(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l, int64_t start,
                                 int64_t end, int64_t step, const char *name);
+/* The same with run-time i64 bounds. */
+LLVMValueRef tsl_cpu_loop_begin_v(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l,
+                                  LLVMValueRef start, LLVMValueRef end, int64_t step,
+                                  const char *name);
 void tsl_cpu_loop_end(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l);
+
+/* ---- parallel regions (par.c) -------------------------------------------- */
+
+/* A loop over n_items independent items that may run on the module's
+ * threads.  Usage:
+ *     struct tsl_cpu_par par;
+ *     LLVMValueRef in[2] = {x, y};           // values of the step function
+ *     tsl_cpu_par_open(cg, &par, n, work_ns, in, 2);
+ *     x = par.vals[0], y = par.vals[1];      // the same values inside
+ *     ... per-thread prologue (runs once per thread and region) ...
+ *     LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
+ *     ... body for one item ...
+ *     tsl_cpu_par_close(cg, &par);
+ * When the region is parallel (threads > 1, n_items >= 2, estimated work >=
+ * TSL_CPU_PAR_MIN_NS, not already inside a region) the code between open and
+ * close goes into a task function called through <prefix>_parallel, with
+ * the step's arguments and `vals` (pointers or i64, at most
+ * TSL_CPU_PAR_VALS) passed in a frame; every other value of the step
+ * function must be recomputed inside (tsl_cpu_ptr works as usual).
+ * Otherwise it is an ordinary loop in place.  Items must be independent:
+ * results are then identical for every thread count. */
+#define TSL_CPU_PAR_VALS 10
+#define TSL_CPU_PAR_MIN_NS 8000.0
+struct tsl_cpu_par {
+    bool parallel;
+    int64_t n_items;
+    int n_vals;
+    LLVMValueRef vals[TSL_CPU_PAR_VALS];
+    struct tsl_cpu_loop loop;
+    LLVMValueRef task, frame, saved[7];
+    LLVMBasicBlockRef saved_bb;
+    bool saved_in_task;
+};
+void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_items,
+                      double work_ns, const LLVMValueRef *vals, int n_vals);
+LLVMValueRef tsl_cpu_par_loop(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par);
+void tsl_cpu_par_close(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par);
 
 /* A loop nest over `rank` dims (already coalesced or not) with up to
  * TSL_CPU_NEST_MAX operands, each a float* base and per-dim element strides.
@@ -205,6 +256,11 @@ typedef void (*tsl_cpu_nest_body)(struct tsl_cpu_cg *cg, LLVMValueRef *ptrs, voi
 void tsl_cpu_nest_coalesce(struct tsl_cpu_nest *n);
 void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
                        tsl_cpu_nest_body body, void *ud);
+/* (par.c) tsl_cpu_nest_emit with the outermost dim split over threads when the nest
+ * is large (ns_per_elem: estimated cost of one body).  body must use only
+ * its pointers and constants (no value of the step function). */
+void tsl_cpu_nest_emit_par(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                           tsl_cpu_nest_body body, void *ud, double ns_per_elem);
 /* Row-major strides of a shape; broadcast strides of `in` against output
  * shape `out` (numpy rules, right-aligned; 0 where broadcast). */
 void tsl_cpu_strides(const struct tsl_shape *s, int64_t *strides);
@@ -228,6 +284,10 @@ struct tsl_cpu_gemm {
     int64_t koff_off;     /* im2col: blob offset of int32 koff[K], else -1 */
     int64_t conv_ow, conv_sh, conv_sw, conv_pw; /* im2col: n -> (n/ow*sh*pw + n%ow*sw) */
     int64_t ldc;
+    int64_t batch;            /* independent problems (0 counts as 1); operand i of problem
+                               * b starts at base + b * <op>_bs elements */
+    int64_t a_bs, b_bs, c_bs, bias_bs, res_bs;
+    int64_t b_scratch_off;    /* runtime B panel: byte offset in the per-thread scratch */
     int64_t bias_rs, bias_cs; /* bias[m*bias_rs + n*bias_cs]; unused if no bias */
     bool has_bias;
     bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
@@ -240,14 +300,14 @@ enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M,
 /* Pack B (element (k,n) = w[k*b_rs + n*b_cs]) into nr panels, scaled. */
 enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K, int64_t N,
                                int64_t b_rs, int64_t b_cs, float scale, int64_t *off_out);
-/* Scratch bytes the runtime B panel needs (K x nr floats). */
+/* Per-thread scratch bytes the runtime B panel needs (K x nr floats). */
 int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K);
-/* Emit the GEMM; a, b, c, bias are float* values in the current function
+/* Emit the GEMM as one parallel region over (problem, n-panel, m-block)
+ * items; a, b, c, bias are float* values in the current function
  * (a: base of packed panels or the activation; b: packed panels or source;
- * res: the residual with C's layout when p->has_res, else ignored;
- * scratch: float* for the runtime B panel). */
+ * res: the residual with C's layout when p->has_res, else ignored).  The
+ * runtime B panel goes to the per-thread scratch at p->b_scratch_off. */
 void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
-                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res,
-                       LLVMValueRef scratch);
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res);
 
 #endif

@@ -1,6 +1,6 @@
 /* cpu_module.h - the layout of struct tsl_cpu_module (private to
  * backends/cpu): the optimized LLVM module with its thread-safe context, the
- * lazily created JIT, arena and I/O description.  Also the internal entry
+ * lazily created JIT, its thread pool, arena and I/O description.  Also the internal entry
  * points shared by compile.c, plan.c, jit.c and emit.c.
  *
  * No code generation logic here. */
@@ -11,6 +11,7 @@
 #include <llvm-c/LLJIT.h>
 
 #include "cpu_internal.h"
+#include "tsl_rt.h"
 
 struct tsl_cpu_io {
     char *name;
@@ -19,7 +20,7 @@ struct tsl_cpu_io {
 };
 
 typedef void (*tsl_cpu_entry_fn)(const void *weights, void *arena, void *const *inputs,
-                                 void *const *outputs);
+                                 void *const *outputs, void *pool);
 
 struct tsl_cpu_module {
     struct tsl_cpu_target tgt;
@@ -33,10 +34,11 @@ struct tsl_cpu_module {
     const void *ext_weights; /* JIT: bytes <name>_weights resolves to (not owned) */
     void *jit_blob;          /* aligned copy of them when needed (owned) */
     void *arena;
+    struct tsl_rt_pool *pool; /* JIT: threads - 1 workers, created with the JIT (owned) */
     int64_t arena_bytes, arena_naive_bytes, weight_bytes;
     uint32_t n_inputs, n_outputs;
     struct tsl_cpu_io *inputs, *outputs;
-    uint32_t n_kernels, n_fused;
+    uint32_t n_kernels, n_fused, n_parallel;
 };
 
 /* Assign a location to every value the steps touch and offsets in the arena

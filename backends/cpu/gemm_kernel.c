@@ -11,8 +11,14 @@
  * Micro-kernels are specialised for the static edge sizes (rows < mr,
  * columns < nr) so the main loops carry no masks.
  *
+ * The whole GEMM (and a batch of independent GEMMs: groups, MatMul batch)
+ * is one parallel region (par.c) over (problem, n-panel, m-block) items;
+ * each thread packs runtime B panels into its own scratch.  Every C tile
+ * is computed by one micro-kernel call over the full K whatever the split,
+ * so results do not depend on the thread count.
+ *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
- * K blocking for caches and threading (docs/cpu-backend.md, next steps). */
+ * K blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,34 +347,66 @@ static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMVal
     LLVMBuildCall2(cg->b, uk_type(cg), fn, args, 7, "");
 }
 
-/* One nr-wide column tile at n0 with `cols` valid columns: all row tiles. */
-static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
-                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res,
-                       LLVMValueRef scratch, LLVMValueRef n0, int cols)
+/* What one (problem, n-panel, m-block) item of the GEMM region needs. */
+struct gemm_item {
+    LLVMValueRef a, b, c, bias, res; /* the problem's operands */
+    LLVMValueRef scratch;            /* this thread's B panel (runtime B) */
+    LLVMValueRef last;               /* i64 slot: key of the panel in scratch */
+    LLVMValueRef key;                /* problem * n_panels + panel */
+    LLVMValueRef t_lo, t_hi;         /* m tiles [t_lo, t_hi) of this block */
+    int64_t n_tiles;                 /* m tiles of the whole problem */
+};
+
+/* Pack the runtime B panel unless this thread's scratch already holds it
+ * (consecutive items of a thread share panels when M is split in blocks). */
+static void emit_pack_once(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                           const struct gemm_item *it, LLVMValueRef n0, int cols)
+{
+    LLVMValueRef have = LLVMBuildLoad2(cg->b, cg->t_i64, it->last, "");
+    LLVMValueRef need = LLVMBuildICmp(cg->b, LLVMIntNE, have, it->key, "");
+    LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
+    LLVMBuildCondBr(cg->b, need, pack, done);
+    LLVMPositionBuilderAtEnd(cg->b, pack);
+    emit_pack_b(cg, p, it->b, n0, cols, it->scratch);
+    LLVMBuildStore(cg->b, it->key, it->last);
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* One nr-wide column tile at n0 with `cols` valid columns: the row tiles
+ * [t_lo, t_hi) of the item. */
+static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                       const struct gemm_item *it, LLVMValueRef n0, int cols)
 {
     const int64_t mr = cg->tgt->mr;
     LLVMValueRef panel;
     if (p->b_packed) {
         LLVMValueRef off = LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->K), "");
-        panel = tsl_cpu_gep(cg, b, off); /* (n0/nr)*K*nr == n0*K */
+        panel = tsl_cpu_gep(cg, it->b, off); /* (n0/nr)*K*nr == n0*K */
     } else {
-        emit_pack_b(cg, p, b, n0, cols, scratch);
-        panel = scratch;
+        emit_pack_once(cg, p, it, n0, cols);
+        panel = it->scratch;
     }
-    LLVMValueRef cn = tsl_cpu_gep(cg, c, n0);
-    LLVMValueRef rn = p->has_res ? tsl_cpu_gep(cg, res, n0) : res;
-    LLVMValueRef bn = bias;
+    LLVMValueRef cn = tsl_cpu_gep(cg, it->c, n0);
+    LLVMValueRef rn = p->has_res ? tsl_cpu_gep(cg, it->res, n0) : it->res;
+    LLVMValueRef bn = it->bias;
     if (p->has_bias && p->bias_cs)
-        bn = tsl_cpu_gep(cg, bias, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
-    int64_t mfull = p->M / mr * mr, mrem = p->M - mfull;
+        bn = tsl_cpu_gep(cg, it->bias, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
+    int64_t n_full = p->M / mr, mfull = n_full * mr, mrem = p->M - mfull;
     const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
-    if (mfull > 0) {
+    if (n_full > 0) {
         LLVMValueRef uk = get_ukernel(cg, p, (int)mr, cols);
+        /* full tiles of the block: [t_lo, min(t_hi, n_full)) */
+        LLVMValueRef nf = tsl_cpu_i64(cg, n_full);
+        LLVMValueRef hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, it->t_hi, nf, ""),
+                                          it->t_hi, nf, "");
         struct tsl_cpu_loop lm;
-        LLVMValueRef m0 = tsl_cpu_loop_begin(cg, &lm, 0, mfull, mr, "m");
+        LLVMValueRef t = tsl_cpu_loop_begin_v(cg, &lm, it->t_lo, hi, 1, "m");
+        LLVMValueRef m0 = LLVMBuildNSWMul(cg->b, t, tsl_cpu_i64(cg, mr), "");
         LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
         LLVMValueRef args[7] = {
-            tsl_cpu_gep(cg, a, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
+            tsl_cpu_gep(cg, it->a, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
             tsl_cpu_gep(cg, cn, mc),
             p->has_bias
                 ? tsl_cpu_gep(cg, bn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
@@ -378,32 +416,121 @@ static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
         tsl_cpu_loop_end(cg, &lm);
     }
     if (mrem > 0) {
+        /* the last tile, in the block that reaches the end */
+        LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "medge");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "mdone");
+        LLVMBuildCondBr(cg->b,
+                        LLVMBuildICmp(cg->b, LLVMIntEQ, it->t_hi, tsl_cpu_i64(cg, it->n_tiles), ""),
+                        edge, done);
+        LLVMPositionBuilderAtEnd(cg->b, edge);
         LLVMValueRef uk = get_ukernel(cg, p, (int)mrem, cols);
         LLVMValueRef mc = tsl_cpu_i64(cg, mfull * p->ldc);
         LLVMValueRef args[7] = {
-            tsl_cpu_gep(cg, a, tsl_cpu_i64(cg, mfull * a_step)), panel, tsl_cpu_gep(cg, cn, mc),
+            tsl_cpu_gep(cg, it->a, tsl_cpu_i64(cg, mfull * a_step)), panel, tsl_cpu_gep(cg, cn, mc),
             p->has_bias ? tsl_cpu_gep(cg, bn, tsl_cpu_i64(cg, mfull * p->bias_rs)) : bn,
             p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
         call_uk(cg, p, uk, args);
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
     }
 }
 
-void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
-                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res,
-                       LLVMValueRef scratch)
+static int64_t ceil_div(int64_t a, int64_t b)
 {
-    const int64_t nr = nr_of(cg);
-    int64_t nfull = p->N / nr * nr, nrem = p->N - nfull;
+    return (a + b - 1) / b;
+}
+
+/* base + idx * stride for a float* base (stride 0: base). */
+static LLVMValueRef advance(struct tsl_cpu_cg *cg, LLVMValueRef base, LLVMValueRef idx,
+                            int64_t stride)
+{
+    if (stride == 0)
+        return base;
+    return tsl_cpu_gep(cg, base, LLVMBuildNSWMul(cg->b, idx, tsl_cpu_i64(cg, stride), ""));
+}
+
+void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
+                       LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res)
+{
+    const int64_t nr = nr_of(cg), mr = cg->tgt->mr;
+    const int64_t batch = p->batch > 0 ? p->batch : 1;
+    const int64_t n_panels = ceil_div(p->N, nr), n_full = p->N / nr, n_tiles = ceil_div(p->M, mr);
+    if (p->M <= 0 || p->N <= 0)
+        return;
+    /* Items: (problem, n-panel, m-block), m-block innermost so a thread's
+     * consecutive items share their B panel.  M is split into blocks only
+     * when the panels alone give fewer than 4 items per thread. */
+    int64_t n_blocks = 1, per = batch * n_panels;
+    if (cg->threads > 1 && per < 4 * (int64_t)cg->threads)
+        n_blocks = ceil_div(4 * (int64_t)cg->threads, per);
+    if (n_blocks > n_tiles)
+        n_blocks = n_tiles;
+    const int64_t tb = ceil_div(n_tiles, n_blocks);
+    n_blocks = ceil_div(n_tiles, tb);
+    double work_ns = 2.0 * (double)batch * (double)p->M * (double)p->N * (double)p->K / 100.0;
     if (!p->has_bias)
         bias = LLVMConstNull(cg->t_pf32);
     if (!p->has_res)
         res = LLVMConstNull(cg->t_pf32);
-    if (nfull > 0) {
-        struct tsl_cpu_loop ln;
-        LLVMValueRef n0 = tsl_cpu_loop_begin(cg, &ln, 0, nfull, nr, "n");
-        emit_ntile(cg, p, a, b, c, bias, res, scratch, n0, (int)nr);
-        tsl_cpu_loop_end(cg, &ln);
+    LLVMValueRef in[5] = {a, b, c, bias, res};
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, per * n_blocks, work_ns, in, 5);
+    struct gemm_item it;
+    memset(&it, 0, sizeof it);
+    it.n_tiles = n_tiles;
+    if (!p->b_packed) {
+        it.scratch = tsl_cpu_thread_scratch(cg, p->b_scratch_off);
+        LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+        LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+        LLVMValueRef first = LLVMGetFirstInstruction(entry);
+        if (first)
+            LLVMPositionBuilderBefore(cg->b, first);
+        else
+            LLVMPositionBuilderAtEnd(cg->b, entry);
+        it.last = LLVMBuildAlloca(cg->b, cg->t_i64, "panel_in_scratch");
+        LLVMPositionBuilderAtEnd(cg->b, cur);
+        LLVMBuildStore(cg->b, tsl_cpu_i64(cg, -1), it.last);
     }
-    if (nrem > 0)
-        emit_ntile(cg, p, a, b, c, bias, res, scratch, tsl_cpu_i64(cg, nfull), (int)nrem);
+    LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
+    LLVMValueRef q = item, blk = tsl_cpu_i64(cg, 0), pi, bi = tsl_cpu_i64(cg, 0);
+    if (n_blocks > 1) {
+        blk = LLVMBuildURem(cg->b, q, tsl_cpu_i64(cg, n_blocks), "");
+        q = LLVMBuildUDiv(cg->b, q, tsl_cpu_i64(cg, n_blocks), "");
+    }
+    it.key = q;
+    pi = q;
+    if (batch > 1) {
+        pi = LLVMBuildURem(cg->b, q, tsl_cpu_i64(cg, n_panels), "");
+        bi = LLVMBuildUDiv(cg->b, q, tsl_cpu_i64(cg, n_panels), "");
+    }
+    it.a = advance(cg, par.vals[0], bi, p->a_bs);
+    it.b = advance(cg, par.vals[1], bi, p->b_bs);
+    it.c = advance(cg, par.vals[2], bi, p->c_bs);
+    it.bias = p->has_bias ? advance(cg, par.vals[3], bi, p->bias_bs) : par.vals[3];
+    it.res = p->has_res ? advance(cg, par.vals[4], bi, p->res_bs) : par.vals[4];
+    it.t_lo = LLVMBuildNSWMul(cg->b, blk, tsl_cpu_i64(cg, tb), "");
+    LLVMValueRef hi = LLVMBuildNSWAdd(cg->b, it.t_lo, tsl_cpu_i64(cg, tb), "");
+    LLVMValueRef nt = tsl_cpu_i64(cg, n_tiles);
+    it.t_hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, hi, nt, ""), hi, nt, "");
+    LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
+    int rem = (int)(p->N - n_full * nr);
+    if (rem == 0) {
+        emit_ntile(cg, p, &it, n0, (int)nr);
+    } else if (n_full == 0) {
+        emit_ntile(cg, p, &it, n0, rem);
+    } else {
+        LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "nfull");
+        LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "nedge");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "ndone");
+        LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, pi, tsl_cpu_i64(cg, n_full), ""),
+                        full, edge);
+        LLVMPositionBuilderAtEnd(cg->b, full);
+        emit_ntile(cg, p, &it, n0, (int)nr);
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, edge);
+        emit_ntile(cg, p, &it, n0, rem);
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
+    }
+    tsl_cpu_par_close(cg, &par);
 }

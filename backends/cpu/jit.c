@@ -4,7 +4,10 @@
  * resolves libm/libc symbols from the process, looks up <name>_run and
  * <name>_weights, and allocates the activation arena.  The JIT's clone does
  * not embed the weights: <name>_weights is an absolute symbol at the bytes
- * the original module already holds (one copy in memory, not three).  Each run checks the
+ * the original module already holds (one copy in memory, not three).
+ * <name>_parallel resolves to tessel's tsl_rt_parallel; with threads > 1
+ * the module's pool (threads - 1 workers) is created here, once, and lives
+ * until tsl_cpu_module_destroy.  Each run checks the
  * inputs against the compiled signature, allocates the outputs and calls the
  * entry function.
  *
@@ -51,23 +54,31 @@ static enum tsl_status external_weights(struct tsl_cpu_module *m, LLVMModuleRef 
     return TSL_STATUS_OK;
 }
 
-/* Define the external weights symbol in the JIT's main dylib. */
-static enum tsl_status define_weights(struct tsl_cpu_module *m, LLVMOrcLLJITRef jit,
+/* Define the external weights symbol, and <name>_parallel as tessel's own
+ * tsl_rt_parallel (runtime/tsl_pool.c), in the JIT's main dylib. */
+static enum tsl_status define_symbols(struct tsl_cpu_module *m, LLVMOrcLLJITRef jit,
                                       struct tsl_diag *diag)
 {
-    if (!m->ext_weights)
-        return TSL_STATUS_OK;
-    char name[96];
-    snprintf(name, sizeof name, "%s_weights", m->prefix);
-    LLVMJITCSymbolMapPair pair;
-    pair.Name = LLVMOrcLLJITMangleAndIntern(jit, name);
-    pair.Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)m->ext_weights;
-    pair.Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported;
-    pair.Sym.Flags.TargetFlags = 0;
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(&pair, 1);
+    char wname[96], pname[96];
+    snprintf(wname, sizeof wname, "%s_weights", m->prefix);
+    snprintf(pname, sizeof pname, "%s_parallel", m->prefix);
+    LLVMJITCSymbolMapPair pairs[2];
+    size_t n = 0;
+    pairs[n].Name = LLVMOrcLLJITMangleAndIntern(jit, pname);
+    pairs[n].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_parallel;
+    pairs[n].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
+                                      LLVMJITSymbolGenericFlagsCallable;
+    pairs[n++].Sym.Flags.TargetFlags = 0;
+    if (m->ext_weights) {
+        pairs[n].Name = LLVMOrcLLJITMangleAndIntern(jit, wname);
+        pairs[n].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)m->ext_weights;
+        pairs[n].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported;
+        pairs[n++].Sym.Flags.TargetFlags = 0;
+    }
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, n);
     LLVMErrorRef err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
     if (err)
-        return tsl_cpu_llvm_error(diag, err, m->prefix, "defining the weights symbol failed");
+        return tsl_cpu_llvm_error(diag, err, m->prefix, "defining the JIT's symbols failed");
     return TSL_STATUS_OK;
 }
 
@@ -99,7 +110,7 @@ static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *dia
         return st;
     }
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(clone, m->tsctx);
-    st = define_weights(m, jit, diag);
+    st = define_symbols(m, jit, diag);
     if (st != TSL_STATUS_OK) {
         LLVMOrcDisposeThreadSafeModule(tsm);
         return st;
@@ -123,6 +134,12 @@ static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *dia
     m->arena = aligned_alloc(TSL_CPU_ALIGN, arena);
     if (!m->arena)
         return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "arena of %zu bytes", arena);
+    if (m->threads > 1) {
+        m->pool = tsl_rt_pool_create(m->threads);
+        if (!m->pool)
+            return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix,
+                                  "cannot start a pool of %d threads", m->threads);
+    }
     /* the JIT's address of the entry becomes a function pointer */
     m->entry = (tsl_cpu_entry_fn)(uintptr_t)run_addr;
     m->jit_weights = (const void *)(uintptr_t)w_addr;
@@ -153,6 +170,8 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
             m->jit = NULL;
             free(m->arena);
             m->arena = NULL;
+            tsl_rt_pool_destroy(m->pool);
+            m->pool = NULL;
             free(m->jit_blob);
             m->jit_blob = NULL;
             m->ext_weights = NULL;
@@ -180,7 +199,7 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
         if (!outs[i].name || !outs[i].data)
             goto nomem;
     }
-    m->entry(m->jit_weights, m->arena, in, outp);
+    m->entry(m->jit_weights, m->arena, in, outp, m->pool);
     free(in);
     free(outp);
     *outputs_out = outs;

@@ -110,36 +110,31 @@ static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
 {
     struct conv_geo g;
     TSL_TRY(conv_geo(cg, st, &g));
-    if (g.depthwise)
-        st->scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0;
-    else
-        st->scratch_bytes = (g.padded ? align64(g.C * g.PH * g.PW * 4) : 0) +
-                            tsl_cpu_gemm_scratch(cg, g.Cg * g.KH * g.KW);
+    if (g.depthwise) {
+        st->thread_scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0; /* one padded plane */
+    } else {
+        st->scratch_bytes = g.padded ? align64(g.C * g.PH * g.PW * 4) : 0; /* padded image */
+        st->thread_scratch_bytes = tsl_cpu_gemm_scratch(cg, g.Cg * g.KH * g.KW);
+    }
     return TSL_STATUS_OK;
 }
 
-/* Zero dst (channels x PH x PW) and copy the image rows into its interior. */
+/* Zero one padded plane dst (PH x PW) and copy the src plane's rows into
+ * its interior. */
 static void emit_pad(struct tsl_cpu_cg *cg, const struct conv_geo *g, LLVMValueRef src,
-                     LLVMValueRef dst, int64_t channels)
+                     LLVMValueRef dst)
 {
     LLVMValueRef d8 = LLVMBuildBitCast(cg->b, dst, cg->t_pi8, "");
-    LLVMBuildMemSet(cg->b, d8, LLVMConstInt(cg->t_i8, 0, 0),
-                    tsl_cpu_i64(cg, channels * g->PH * g->PW * 4), 4);
-    struct tsl_cpu_loop lc, lh;
-    LLVMValueRef c = tsl_cpu_loop_begin(cg, &lc, 0, channels, 1, "pc");
+    LLVMBuildMemSet(cg->b, d8, LLVMConstInt(cg->t_i8, 0, 0), tsl_cpu_i64(cg, g->PH * g->PW * 4),
+                    4);
+    struct tsl_cpu_loop lh;
     LLVMValueRef h = tsl_cpu_loop_begin(cg, &lh, 0, g->H, 1, "ph");
-    LLVMValueRef so = LLVMBuildNSWAdd(
-        cg->b, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->H * g->W), ""),
-        LLVMBuildNSWMul(cg->b, h, tsl_cpu_i64(cg, g->W), ""), "");
+    LLVMValueRef so = LLVMBuildNSWMul(cg->b, h, tsl_cpu_i64(cg, g->W), "");
     LLVMValueRef dh = LLVMBuildNSWAdd(cg->b, h, tsl_cpu_i64(cg, g->pt), "");
-    LLVMValueRef dof = LLVMBuildNSWAdd(
-        cg->b,
-        LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->PH * g->PW), ""),
-                        LLVMBuildNSWMul(cg->b, dh, tsl_cpu_i64(cg, g->PW), ""), ""),
-        tsl_cpu_i64(cg, g->pl), "");
+    LLVMValueRef dof = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, dh, tsl_cpu_i64(cg, g->PW), ""),
+                                       tsl_cpu_i64(cg, g->pl), "");
     tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, dof), tsl_cpu_gep(cg, src, so), g->W);
     tsl_cpu_loop_end(cg, &lh);
-    tsl_cpu_loop_end(cg, &lc);
 }
 
 static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
@@ -193,30 +188,33 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
         TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
     }
     LLVMValueRef wp = tsl_cpu_weight_ptr(cg, w_off);
-    int64_t pad_bytes = g->padded ? align64(g->C * g->PH * g->PW * 4) : 0;
-    LLVMValueRef padbuf = g->padded ? tsl_cpu_scratch(cg, 0) : NULL;
-    LLVMValueRef panel = tsl_cpu_scratch(cg, pad_bytes);
+    p.batch = g->G; /* the groups are independent GEMMs of one region */
+    p.a_bs = per_group;
+    p.b_bs = g->Cg * g->PH * g->PW;
+    p.c_bs = g->Mg * g->OH * g->OW;
+    p.bias_bs = g->Mg;
+    p.res_bs = g->Mg * g->OH * g->OW;
 
-    struct tsl_cpu_loop lb, lg;
+    struct tsl_cpu_loop lb;
     LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");
     LLVMValueRef xi = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C * g->H * g->W), ""));
     LLVMValueRef yi = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""));
     LLVMValueRef src = xi;
     if (g->padded) {
-        emit_pad(cg, g, xi, padbuf, g->C);
-        src = padbuf;
+        /* one region pads the image's channels into the shared scratch, the
+         * next (after the barrier) runs the GEMMs on it */
+        struct tsl_cpu_par par;
+        tsl_cpu_par_open(cg, &par, g->C, (double)(g->C * g->PH * g->PW) / 2.0, &xi, 1);
+        LLVMValueRef c = tsl_cpu_par_loop(cg, &par);
+        emit_pad(cg, g, tsl_cpu_gep(cg, par.vals[0], LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->H * g->W), "")),
+                 tsl_cpu_gep(cg, tsl_cpu_scratch(cg, 0), LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->PH * g->PW), "")));
+        tsl_cpu_par_close(cg, &par);
+        src = tsl_cpu_scratch(cg, 0);
     }
-    LLVMValueRef gi = tsl_cpu_loop_begin(cg, &lg, 0, g->G, 1, "grp");
-    LLVMValueRef ag = tsl_cpu_gep(cg, wp, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, per_group), ""));
-    LLVMValueRef sg = tsl_cpu_gep(cg, src, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Cg * g->PH * g->PW), ""));
-    LLVMValueRef cgp = tsl_cpu_gep(cg, yi, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg * g->OH * g->OW), ""));
-    LLVMValueRef bg = p.has_bias ? tsl_cpu_gep(cg, bias, LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg), "")) : NULL;
-    LLVMValueRef rg = NULL;
+    LLVMValueRef ri = NULL;
     if (p.has_res)
-        rg = tsl_cpu_gep(cg, res, LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""),
-                                                  LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Mg * g->OH * g->OW), ""), ""));
-    tsl_cpu_gemm_emit(cg, &p, ag, sg, cgp, bg, rg, panel);
-    tsl_cpu_loop_end(cg, &lg);
+        ri = tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""));
+    tsl_cpu_gemm_emit(cg, &p, wp, src, yi, bias, ri);
     tsl_cpu_loop_end(cg, &lb);
     return TSL_STATUS_OK;
 }
@@ -226,6 +224,11 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
 {
     const struct tsl_node *n = st->node;
     const int64_t T = g->KH * g->KW;
+    /* one parallel region over the (image, channel) planes; each thread
+     * pads into its own plane of scratch */
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, g->N * g->C, 2.0 * (double)(T * g->N * g->C * g->OH * g->OW) / 8.0,
+                     NULL, 0);
     LLVMValueRef x, y, w, bias = NULL, res = NULL;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
@@ -234,17 +237,17 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
         TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
     if (n->n_inputs > 2 && n->inputs[2])
         TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
-    struct tsl_cpu_loop lb, lc, lh, lw;
-    LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");
-    LLVMValueRef c = tsl_cpu_loop_begin(cg, &lc, 0, g->C, 1, "ch");
-    LLVMValueRef bc = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C), ""), c, "");
+    LLVMValueRef plane0 = g->padded ? tsl_cpu_thread_scratch(cg, 0) : NULL;
+    struct tsl_cpu_loop lh, lw;
+    LLVMValueRef bc = tsl_cpu_par_loop(cg, &par); /* b * C + c */
+    LLVMValueRef c = LLVMBuildURem(cg->b, bc, tsl_cpu_i64(cg, g->C), "");
     LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
     LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), ""));
     LLVMValueRef rc = res ? tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), "")) : NULL;
     LLVMValueRef plane = xc;
     if (g->padded) {
-        plane = tsl_cpu_scratch(cg, 0);
-        emit_pad(cg, g, xc, plane, 1);
+        plane = plane0;
+        emit_pad(cg, g, xc, plane);
     }
     LLVMValueRef wc = tsl_cpu_gep(cg, w, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, T), ""));
     LLVMValueRef taps[256];
@@ -270,8 +273,7 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, acc), orow, ow);
     tsl_cpu_loop_end(cg, &lw);
     tsl_cpu_loop_end(cg, &lh);
-    tsl_cpu_loop_end(cg, &lc);
-    tsl_cpu_loop_end(cg, &lb);
+    tsl_cpu_par_close(cg, &par);
     return TSL_STATUS_OK;
 }
 

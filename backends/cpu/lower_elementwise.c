@@ -191,7 +191,7 @@ static enum tsl_status unary_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     struct tsl_cpu_nest nest;
     TSL_TRY(make_nest(cg, st, 0, 1, &nest));
     struct ew_ud ud = {st->node, st, 1};
-    tsl_cpu_nest_emit(cg, &nest, unary_body, &ud);
+    tsl_cpu_nest_emit_par(cg, &nest, unary_body, &ud, 0.5);
     return TSL_STATUS_OK;
 }
 
@@ -245,7 +245,7 @@ static enum tsl_status binary_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_s
     struct tsl_cpu_nest nest;
     TSL_TRY(make_nest(cg, st, 0, st->node->n_inputs, &nest));
     struct ew_ud ud = {st->node, st, (int)st->node->n_inputs};
-    tsl_cpu_nest_emit(cg, &nest, binary_body, &ud);
+    tsl_cpu_nest_emit_par(cg, &nest, binary_body, &ud, 0.5);
     return TSL_STATUS_OK;
 }
 
@@ -329,7 +329,10 @@ static enum tsl_status clip_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     }
     struct tsl_cpu_nest nest;
     TSL_TRY(make_nest(cg, st, 0, 1, &nest));
-    tsl_cpu_nest_emit(cg, &nest, clip_body, &ud);
+    if (ud.lo || ud.hi) /* run-time bounds are values of the step function */
+        tsl_cpu_nest_emit(cg, &nest, clip_body, &ud);
+    else
+        tsl_cpu_nest_emit_par(cg, &nest, clip_body, &ud, 0.25);
     return TSL_STATUS_OK;
 }
 

@@ -137,7 +137,7 @@ static enum tsl_status mm_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     struct gplan gp;
     TSL_TRY(plan_for(cg, st, &gp));
-    st->scratch_bytes = gp.p.b_packed ? 0 : tsl_cpu_gemm_scratch(cg, gp.p.K);
+    st->thread_scratch_bytes = gp.p.b_packed ? 0 : tsl_cpu_gemm_scratch(cg, gp.p.K);
     return TSL_STATUS_OK;
 }
 
@@ -184,18 +184,10 @@ static enum tsl_status mm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
         }
     }
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &c));
-    LLVMValueRef scratch = p->b_packed ? NULL : tsl_cpu_scratch(cg, 0);
-    if (gp.batch == 1) {
-        tsl_cpu_gemm_emit(cg, p, a, b, c, bias, NULL, scratch);
-        return TSL_STATUS_OK;
-    }
-    struct tsl_cpu_loop l;
-    LLVMValueRef i = tsl_cpu_loop_begin(cg, &l, 0, gp.batch, 1, "batch");
-    LLVMValueRef ai = tsl_cpu_gep(cg, a, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, gp.a_bs), ""));
-    LLVMValueRef bi = tsl_cpu_gep(cg, b, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, gp.b_bs), ""));
-    LLVMValueRef ci = tsl_cpu_gep(cg, c, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, gp.c_bs), ""));
-    tsl_cpu_gemm_emit(cg, p, ai, bi, ci, bias, NULL, scratch);
-    tsl_cpu_loop_end(cg, &l);
+    /* the batch is one parallel region with the GEMM's tiles */
+    p->batch = gp.batch;
+    p->a_bs = gp.a_bs, p->b_bs = gp.b_bs, p->c_bs = gp.c_bs;
+    tsl_cpu_gemm_emit(cg, p, a, b, c, bias, NULL);
     return TSL_STATUS_OK;
 }
 

@@ -5,7 +5,8 @@
  *
  * Window taps are unrolled with a validity mask instead of branches; the
  * count of AveragePool follows count_include_pad.  Straightforward loops:
- * these ops are memory-bound next to convolutions. */
+ * these ops are memory-bound next to convolutions.  Pooling planes are
+ * split over threads (par.c); Softmax runs on the caller. */
 #include <math.h>
 #include <string.h>
 
@@ -105,11 +106,14 @@ static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     const struct tsl_node *n = st->node;
     bool is_max = n->op == TSL_OP_MAX_POOL;
     bool incl = n->attrs.pool.count_include_pad != 0;
+    /* planes are independent: one parallel region over them */
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, g.NC, (double)(g.NC * g.OH * g.OW * g.KH * g.KW) / 2.0, NULL, 0);
     LLVMValueRef x, y;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
-    struct tsl_cpu_loop lp, lh, lw;
-    LLVMValueRef p = tsl_cpu_loop_begin(cg, &lp, 0, g.NC, 1, "plane");
+    struct tsl_cpu_loop lh, lw;
+    LLVMValueRef p = tsl_cpu_par_loop(cg, &par);
     LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.H * g.W), ""));
     LLVMValueRef yp = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.OH * g.OW), ""));
     LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g.OH, 1, "oh");
@@ -143,7 +147,7 @@ static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
                   LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g.OW), ""), ow, ""));
     tsl_cpu_loop_end(cg, &lw);
     tsl_cpu_loop_end(cg, &lh);
-    tsl_cpu_loop_end(cg, &lp);
+    tsl_cpu_par_close(cg, &par);
     return TSL_STATUS_OK;
 }
 
@@ -167,11 +171,13 @@ static enum tsl_status gpool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     const struct tsl_shape *xs = &n->inputs[0]->type.shape;
     int64_t planes = xs->dims[0] * xs->dims[1], hw = tsl_cpu_numel(n->inputs[0]) / (planes ? planes : 1);
     bool is_max = n->op == TSL_OP_GLOBAL_MAX_POOL;
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, planes, (double)(planes * hw) / 2.0, NULL, 0);
     LLVMValueRef x, y;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
-    struct tsl_cpu_loop lp, li;
-    LLVMValueRef p = tsl_cpu_loop_begin(cg, &lp, 0, planes, 1, "plane");
+    struct tsl_cpu_loop li;
+    LLVMValueRef p = tsl_cpu_par_loop(cg, &par);
     LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, hw), ""));
     LLVMValueRef s = slot(cg, tsl_cpu_f32c(cg, is_max ? -INFINITY : 0.0));
     LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, 0, hw, 1, "i");
@@ -184,7 +190,7 @@ static enum tsl_status gpool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     if (!is_max)
         r = LLVMBuildFMul(cg->b, r, tsl_cpu_f32c(cg, 1.0 / (double)hw), "");
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, r), y, p);
-    tsl_cpu_loop_end(cg, &lp);
+    tsl_cpu_par_close(cg, &par);
     return TSL_STATUS_OK;
 }
 

@@ -5,6 +5,8 @@
  * first, at the lowest 64-byte-aligned offset that does not overlap any
  * already placed buffer whose interval intersects.  The arena size is the
  * high-water mark; the naive size (no reuse) is reported for comparison.
+ * A step's scratch is its shared part followed by one per-thread part
+ * (packing buffers) for each of the module's threads.
  *
  * Constants are placed in the blob lazily by the lowerings (cg.c), not here. */
 #include <stdlib.h>
@@ -102,9 +104,18 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
             b->loc = l;
             l->kind = TSL_LOC_ARENA;
         }
-        if (steps[s].scratch_bytes > 0) {
+        /* shared scratch, then one per-thread part for each thread */
+        int64_t per = align_up(steps[s].thread_scratch_bytes), scratch;
+        if (!tsl_mul_i64(per, cg->threads, &scratch) ||
+            !tsl_add_i64(scratch, align_up(steps[s].scratch_bytes), &scratch)) {
+            free(step_of);
+            free(bufs);
+            free(placed);
+            return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, g->name, "scratch too large");
+        }
+        if (scratch > 0) {
             struct buf *b = &bufs[nb++];
-            b->size = align_up(steps[s].scratch_bytes);
+            b->size = scratch;
             b->first = b->last = s;
             b->step = &steps[s];
         }

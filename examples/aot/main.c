@@ -3,12 +3,16 @@
  * It includes the generated header, links the artifact (DIR/<model>.so or
  * DIR/<model>.o), reads one .npy file per input with the tiny reader below,
  * runs the model and prints every output; with -o OUTDIR it also writes
- * OUTDIR/<output name>.npy.  It depends only on libc: nothing from tessel.
+ * OUTDIR/<output name>.npy; with -t N it runs on a pool of N threads (the
+ * artifact's own <model>_pool_create; the arena has scratch for the
+ * --threads the model was compiled with, <MODEL>_THREADS, and a larger pool
+ * uses only that many).  It depends only on libc, libm and pthread: nothing
+ * from tessel.
  *
  * Build (the model symbol prefix is the header's file name):
  *     cc -O2 -DTSL_MODEL=tiny_cnn -DTSL_MODEL_HEADER='"tiny_cnn.h"' -I DIR \
- *        main.c DIR/tiny_cnn.o -lm -o demo
- *     ./demo [-o OUTDIR] input0.npy [input1.npy ...]
+ *        main.c DIR/tiny_cnn.o -lm -pthread -o demo
+ *     ./demo [-t THREADS] [-o OUTDIR] input0.npy [input1.npy ...]
  *
  * The .npy reader accepts little-endian float32 ('<f4'), C order, format
  * versions 1-3; anything else is rejected with a message. */
@@ -121,20 +125,26 @@ static int write_npy(const char *path, const float *d, long long n, const long l
 int main(int argc, char **argv)
 {
     const char *outdir = NULL;
-    int a = 1;
-    if (argc > 2 && !strcmp(argv[1], "-o")) {
-        outdir = argv[2];
-        a = 3;
+    int a = 1, threads = 1;
+    while (argc - a >= 2 && (!strcmp(argv[a], "-o") || !strcmp(argv[a], "-t"))) {
+        if (!strcmp(argv[a], "-o"))
+            outdir = argv[a + 1];
+        else
+            threads = atoi(argv[a + 1]);
+        a += 2;
     }
     int n_in = SYM(_num_inputs), n_out = SYM(_num_outputs);
-    if (argc - a != n_in) {
-        fprintf(stderr, "usage: %s [-o OUTDIR] <%d input .npy files>\n", argv[0], n_in);
+    if (argc - a != n_in || threads < 1) {
+        fprintf(stderr, "usage: %s [-t THREADS] [-o OUTDIR] <%d input .npy files>\n", argv[0],
+                n_in);
         return 2;
     }
     void *ins[64] = {0}, *outs[64] = {0};
     void *arena = aligned_alloc(64, ((size_t)SYM(_arena_bytes) + 63) / 64 * 64 + 64);
+    /* threads in total, this one included; NULL (or 1) runs on this thread */
+    struct SYM(_pool) *pool = threads > 1 ? SYM(_pool_create)(threads) : NULL;
     int rc = 1;
-    if (!arena || n_in > 64 || n_out > 64)
+    if (!arena || n_in > 64 || n_out > 64 || (threads > 1 && !pool))
         goto done;
     for (int i = 0; i < n_in; i++) {
         long long n = 0;
@@ -150,7 +160,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_out; i++)
         if (!(outs[i] = malloc((size_t)(SYM(_output_numel)[i] ? SYM(_output_numel)[i] : 1) * 4)))
             goto done;
-    SYM(_run)(SYM(_weights), arena, ins, outs);
+    SYM(_run)(SYM(_weights), arena, ins, outs, pool);
     for (int i = 0; i < n_out; i++) {
         const float *y = outs[i];
         printf("%s:", SYM(_output_names)[i]);
@@ -181,6 +191,7 @@ done:
         free(ins[i]);
         free(outs[i]);
     }
+    SYM(_pool_destroy)(pool);
     free(arena);
     return rc;
 }

@@ -32,7 +32,14 @@ for r in refs:
 PYEOF
 expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --repeat 3 --threads 2
 tail -n 1 "$W/out.txt" | grep -q '^{"median_ms": ' || fail "no JSON timing line"
-grep -q 'warning: --threads 2: this version runs on 1 thread' "$W/err.txt" || fail "no --threads warning"
+! grep -q 'warning' "$W/err.txt" || fail "cpu --threads 2 warned"
+expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --threads 3 -o "$W/cpu3"
+for f in "$W"/cpu/*.npy; do
+    cmp -s "$f" "$W/cpu3/$(basename "$f")" || fail "--threads 3 changed $(basename "$f")"
+done
+expect 0 "$T" run "$MODEL" -i "$INPUT" --backend ref --threads 2
+grep -q 'warning: --threads 2: the reference interpreter runs on 1 thread' "$W/err.txt" ||
+    fail "no --threads warning for the ref backend"
 expect 2 "$T" run "$MODEL" -i "$INPUT" --backend gpu
 expect 0 "$T" compile --help
 grep -q -- '--emit' "$W/out.txt" || fail "compile --help lists no --emit"

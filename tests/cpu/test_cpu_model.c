@@ -150,7 +150,9 @@ static void test_symbolic_needs_binding(void **state)
     tsl_graph_destroy(g);
 }
 
-typedef void (*run_fn)(const void *, void *, void *const *, void *const *);
+typedef void (*run_fn)(const void *, void *, void *const *, void *const *, void *);
+typedef void *(*pool_create_fn)(int);
+typedef void (*pool_destroy_fn)(void *);
 
 static bool file_nonempty(const char *p)
 {
@@ -169,6 +171,7 @@ static void test_emit_and_dlopen(void **state)
     struct tsl_cpu_options o;
     tsl_cpu_options_default(&o);
     o.name = "cnn";
+    o.threads = 2;
     struct tsl_cpu_module *m = NULL;
     assert_int_equal(tsl_cpu_compile(g, &o, &m, &d), TSL_STATUS_OK);
     char dir[] = "/tmp/tessel_cpu_XXXXXX";
@@ -195,6 +198,8 @@ static void test_emit_and_dlopen(void **state)
     buf[n] = 0;
     fclose(hf);
     assert_non_null(strstr(buf, "void cnn_run(const void *weights, void *arena"));
+    assert_non_null(strstr(buf, "struct cnn_pool *cnn_pool_create(int threads);"));
+    assert_non_null(strstr(buf, "#define CNN_THREADS 2"));
     assert_non_null(strstr(buf, "#define CNN_ARENA_BYTES"));
     assert_non_null(strstr(buf, "\"image\""));
     /* bad path: error, nothing left behind */
@@ -202,7 +207,9 @@ static void test_emit_and_dlopen(void **state)
     snprintf(p_bad, sizeof p_bad, "%s/missing/dir/x.o", dir);
     assert_int_equal(tsl_cpu_emit(m, TSL_CPU_EMIT_OBJ, p_bad, &d), TSL_STATUS_IO);
 
-    /* run through the JIT and through the shared library: same bits */
+    /* run through the JIT and through the shared library (with its own
+     * pool of 2 threads, with a pool of 3 that uses 2, and without a pool):
+     * same bits */
     float *img = malloc(3 * 32 * 32 * sizeof *img);
     assert_non_null(img);
     for (int i = 0; i < 3 * 32 * 32; i++)
@@ -216,18 +223,31 @@ static void test_emit_and_dlopen(void **state)
     assert_non_null(h);
     void *sym = dlsym(h, "cnn_run");
     const void *w = dlsym(h, "cnn_weights");
+    void *sym_create = dlsym(h, "cnn_pool_create"), *sym_destroy = dlsym(h, "cnn_pool_destroy");
     assert_non_null(sym);
     assert_non_null(w);
+    assert_non_null(sym_create);
+    assert_non_null(sym_destroy);
     run_fn fn;
+    pool_create_fn pool_create;
+    pool_destroy_fn pool_destroy;
     memcpy(&fn, &sym, sizeof fn);
+    memcpy(&pool_create, &sym_create, sizeof pool_create);
+    memcpy(&pool_destroy, &sym_destroy, sizeof pool_destroy);
     struct tsl_cpu_module_info info;
     tsl_cpu_module_info(m, &info);
+    assert_int_equal(info.threads, 2);
     void *arena = aligned_alloc(64, (size_t)info.arena_bytes);
-    float prob[10], logits[10];
-    void *ins[1] = {img}, *os[2] = {prob, logits};
-    fn(w, arena, ins, os);
-    assert_memory_equal(prob, outs[0].data, sizeof prob);
-    assert_memory_equal(logits, outs[1].data, sizeof logits);
+    for (int threads = 0; threads <= 3; threads++) {
+        void *pool = threads ? pool_create(threads) : NULL;
+        assert_true(pool || !threads);
+        float prob[10], logits[10];
+        void *ins[1] = {img}, *os[2] = {prob, logits};
+        fn(w, arena, ins, os, pool);
+        assert_memory_equal(prob, outs[0].data, sizeof prob);
+        assert_memory_equal(logits, outs[1].data, sizeof logits);
+        pool_destroy(pool);
+    }
     free(arena);
     dlclose(h);
     tsl_tensors_free(outs, nout);

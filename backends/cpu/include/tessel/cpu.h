@@ -19,12 +19,19 @@
  * packed once, at compile time, into one blob; activations live in one arena
  * planned by liveness.  The generated entry point is
  *     void <name>_run(const void *weights, void *arena,
- *                     void *const *inputs, void *const *outputs);
+ *                     void *const *inputs, void *const *outputs,
+ *                     struct <name>_pool *pool);
  * (see docs/cpu-backend.md).  An op without a lowering makes compilation fail
  * with an UNSUPPORTED error naming the op and the node.
  *
- * Not here: the thread pool (threads > 1 is accepted and currently runs on
- * one thread), int8 kernels.  No LLVM type appears in this header. */
+ * With threads = N > 1 the large loops of each step (GEMM/conv tiles,
+ * groups and batches, depthwise channels, pooling planes, big elementwise
+ * loops) are split statically over a pool of N threads, the caller
+ * included; small steps run on the caller.  Outputs are bitwise identical
+ * for every N.  The JIT creates the pool once per module; artifacts carry
+ * their own pool (docs/cpu-backend.md, "Threads").
+ *
+ * Not here: int8 kernels.  No LLVM type appears in this header. */
 #ifndef TESSEL_CPU_H
 #define TESSEL_CPU_H
 
@@ -37,17 +44,21 @@
 
 struct tsl_cpu_options {
     const char *name;     /* symbol prefix ([A-Za-z_][A-Za-z0-9_]*); NULL: "model" */
-    int threads;          /* >= 1; work splitting is not implemented yet */
+    int threads;          /* 1..TSL_CPU_MAX_THREADS: threads in total (the caller
+                           * included) that steps split their work over */
     int opt_level;        /* 0..3: LLVMRunPasses("default<On>") and codegen level */
     const char *cpu;      /* target CPU override; NULL: the host CPU */
     const char *features; /* target features override ("+avx2,-avx512f"); NULL: host */
 };
 
+#define TSL_CPU_MAX_THREADS 1024
+
 /* name NULL, threads 1, opt_level 3, cpu and features NULL (host). */
 void tsl_cpu_options_default(struct tsl_cpu_options *o);
 
 /* An opaque compiled module: LLVM module, weight blob, arena plan, lazily
- * created JIT.  Not safe for concurrent tsl_cpu_run calls (one arena). */
+ * created JIT and thread pool.  Not safe for concurrent tsl_cpu_run calls
+ * (one arena, one pool). */
 struct tsl_cpu_module;
 
 /* Compile g (not modified).  Inputs must have static shapes and every value
@@ -60,7 +71,8 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
 
 /* Run the module on n_inputs dense tensors bound to the graph inputs in
  * order (dtype and shape must match exactly).  The first call creates the
- * JIT.  On success *outputs_out is a malloc'ed array the caller frees with
+ * JIT and, for threads > 1, the pool's threads - 1 workers (NOMEM if they
+ * cannot be started); tsl_cpu_module_destroy joins them.  On success *outputs_out is a malloc'ed array the caller frees with
  * tsl_tensors_free. */
 enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *inputs,
                             uint32_t n_inputs, struct tsl_tensor **outputs_out,
@@ -91,6 +103,8 @@ struct tsl_cpu_module_info {
     int64_t arena_naive_bytes; /* sum of all buffers without reuse */
     uint32_t n_kernels;   /* generated step functions */
     uint32_t n_fused;     /* nodes fused into a producer's epilogue */
+    int threads;          /* threads the module was compiled for */
+    uint32_t n_parallel;  /* loops split over the threads (0 when threads is 1) */
     int vector_width;     /* f32 lanes of the GEMM micro-kernel */
     int mr, nr;           /* micro-kernel register tile */
     const char *cpu;      /* target CPU name (owned by the module) */
