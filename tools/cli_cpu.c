@@ -117,11 +117,11 @@ enum tsl_status tsl_cli_cpu_run(struct tsl_cpu_module *m, const struct tsl_tenso
     return tsl_cpu_run(m, ins, n_ins, outs, n_outs, diag);
 }
 
-void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m)
+void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
 {
     struct tsl_cpu_module_info in;
     tsl_cpu_module_info(m, &in);
-    printf("stats: arena_bytes=%lld (%.2f MiB, %lld without reuse) weight_bytes=%lld "
+    fprintf(f, "stats: arena_bytes=%lld (%.2f MiB, %lld without reuse) weight_bytes=%lld "
            "kernels=%u fused=%u threads=%d parallel_loops=%u\n",
            (long long)in.arena_bytes, (double)in.arena_bytes / (1024.0 * 1024.0),
            (long long)in.arena_naive_bytes, (long long)in.weight_bytes, in.n_kernels,
@@ -217,9 +217,9 @@ enum tsl_status tsl_cli_cpu_run(struct tsl_cpu_module *m, const struct tsl_tenso
     return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, "cpu", "backend not built");
 }
 
-void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m)
+void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
 {
-    (void)m;
+    (void)m, (void)f;
 }
 
 enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char *path,

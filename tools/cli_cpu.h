@@ -10,6 +10,7 @@
 #ifndef TESSEL_CLI_CPU_H
 #define TESSEL_CLI_CPU_H
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "tessel/ir.h"
@@ -55,8 +56,9 @@ enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char 
 /* True when s is a C identifier of at most 63 characters. */
 bool tsl_cli_valid_ident(const char *s);
 
-/* Print one `stats:` line (arena, weights, kernels, fused nodes) to stdout. */
-void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m);
+/* Print one `stats:` line (arena, weights, kernels, fused nodes, threads,
+ * loops split over them) to f. */
+void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f);
 
 /* Parse "1x3x224x224" (a lone "scalar" or empty string is rank 0) into s.
  * Returns false on bad syntax (nothing printed). */

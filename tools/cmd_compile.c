@@ -9,7 +9,8 @@
  * outputs with shapes and dtypes, weight and arena sizes).  Both files are
  * produced in a private temporary directory inside DIR and renamed into
  * place only when both exist, so a failure leaves no partial output.  -v
- * prints the time of each phase on stderr.  Errors are one line
+ * prints the time of each phase and the module stats (arena, threads, loops
+ * split) on stderr.  Errors are one line
  * `tessel: error: <where>: <what>`, exit 1; usage errors exit 2. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -41,7 +42,8 @@ static const struct tsl_cli_opt compile_opts[] = {
     {.long_name = "name", .takes_value = true, .metavar = "SYM",
      .help = "symbol prefix of the generated code (default: the model's file name)"},
     {.long_name = "threads", .takes_value = true, .metavar = "N",
-     .help = "worker threads the code may use (default 1)"},
+     .help = "threads in total the code splits its work over, the caller included "
+             "(default 1); the artifact's arena has scratch for N threads"},
     {.long_name = "verbose", .short_name = 'v',
      .help = "print the time of each compilation phase on stderr"},
 };
@@ -289,6 +291,8 @@ int tsl_cmd_compile(int argc, char **argv)
                 "tessel: compile: import %.1f ms, bind+infer %.1f ms, passes %.1f ms, "
                 "codegen+llvm-opt %.1f ms, emit (%s) %.1f ms\n",
                 t_import, tm.bind_ms, tm.passes_ms, tm.codegen_ms, ek->name, t_emit);
+    if (verbose)
+        tsl_cli_cpu_print_stats(m, stderr);
     printf("%s/%s.%s\n%s/%s.h\n", outdir, ident, ek->ext, outdir, ident);
     rc = TSL_EXIT_OK;
 done:

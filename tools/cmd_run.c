@@ -428,7 +428,7 @@ int tsl_cmd_run(int argc, char **argv)
             print_summary(&outs[i]);
     }
     if (tsl_cli_flag(&args, "stats") && cpu)
-        tsl_cli_cpu_print_stats(cm);
+        tsl_cli_cpu_print_stats(cm, stdout);
     else if (tsl_cli_flag(&args, "stats"))
         printf("stats: peak_activation_bytes=%lld (%.2f MiB) nodes_run=%lld\n",
                (long long)stats.peak_bytes, (double)stats.peak_bytes / (1024.0 * 1024.0),

@@ -432,6 +432,9 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     cg.tgt = &m->tgt;
     cg.prefix = m->prefix;
     cg.threads = m->threads;
+    cg.min_par_ns = opts->min_parallel_ns == 0.0 ? TSL_CPU_MIN_PARALLEL_NS
+                    : opts->min_parallel_ns < 0.0 ? 0.0
+                                                  : opts->min_parallel_ns;
     cg.n_locs = g->next_value_id + 1;
     cg.locs = calloc(cg.n_locs, sizeof *cg.locs);
     struct tsl_cpu_step *steps = NULL;

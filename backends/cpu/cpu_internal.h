@@ -89,6 +89,7 @@ struct tsl_cpu_cg {
     LLVMTypeRef t_task; /* void (i8 *frame, i64 begin, i64 end, i64 tid): a parallel region */
     int threads;        /* threads the module is compiled for (>= 1) */
     uint32_t n_par;     /* parallel regions emitted (par.c) */
+    double min_par_ns;  /* cost-model threshold of a parallel region */
 
     struct tsl_cpu_loc *locs; /* indexed by value id */
     uint32_t n_locs;
@@ -216,7 +217,7 @@ void tsl_cpu_loop_end(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l);
  *     ... body for one item ...
  *     tsl_cpu_par_close(cg, &par);
  * When the region is parallel (threads > 1, n_items >= 2, estimated work >=
- * TSL_CPU_PAR_MIN_NS, not already inside a region) the code between open and
+ * cg->min_par_ns, not already inside a region) the code between open and
  * close goes into a task function called through <prefix>_parallel, with
  * the step's arguments and `vals` (pointers or i64, at most
  * TSL_CPU_PAR_VALS) passed in a frame; every other value of the step
@@ -224,7 +225,6 @@ void tsl_cpu_loop_end(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l);
  * Otherwise it is an ordinary loop in place.  Items must be independent:
  * results are then identical for every thread count. */
 #define TSL_CPU_PAR_VALS 10
-#define TSL_CPU_PAR_MIN_NS 8000.0
 struct tsl_cpu_par {
     bool parallel;
     int64_t n_items;

@@ -1,6 +1,7 @@
 /* par.c - parallel regions in generated code.  A region is a loop over
  * independent items; when it is worth splitting (threads > 1, at least two
- * items, estimated work >= TSL_CPU_PAR_MIN_NS) its body becomes an internal
+ * items, estimated work >= the threshold, TSL_CPU_MIN_PARALLEL_NS by
+ * default: a region costs a few microseconds) its body becomes an internal
  * task function
  *     void task(i8 *frame, i64 begin, i64 end, i64 tid)
  * and the step function stores its own arguments (weights, arena, inputs,
@@ -72,7 +73,7 @@ void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_
     for (int i = 0; i < par->n_vals; i++)
         par->vals[i] = vals[i];
     par->parallel = cg->threads > 1 && !cg->in_task && n_items >= 2 &&
-                    work_ns >= TSL_CPU_PAR_MIN_NS && n_vals <= TSL_CPU_PAR_VALS;
+                    work_ns >= cg->min_par_ns && n_vals <= TSL_CPU_PAR_VALS;
     if (!par->parallel)
         return;
     cg->n_par++;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run_aot_test.sh TESSEL CC PYTHON WORKDIR MODEL.onnx INPUT.npy
-# End-to-end check of ahead-of-time compilation: `tessel compile` the model
+# End-to-end check of ahead-of-time compilation (on a batch of 4 made from
+# INPUT): `tessel compile` the model
 # into a shared library (--threads 2) and an object (1 thread), build
 # examples/aot/main.c against each with the system C compiler, run the .so
 # on its own pool of 2 threads (and of 3, which uses 2) and the .o on the
@@ -17,7 +18,19 @@ STEM=$(basename "$MODEL" .onnx | sed 's/[^A-Za-z0-9_]/_/g')
 STEM_UP=$(printf '%s' "$STEM" | tr '[:lower:]' '[:upper:]')
 rm -rf "$W"
 mkdir -p "$W/out_so" "$W/out_so3" "$W/out_o" "$W/ref"
-"$TESSEL" compile "$MODEL" --target cpu -i "$INPUT" -o "$W/so" --emit so --threads 2 -v
+# four perturbed copies of INPUT as one batch: big enough for the cost model
+# to split loops over 2 threads (the -v stats line must show it)
+"$PY" - "$INPUT" "$W/input4.npy" <<'PYEOF'
+import sys
+import numpy as np
+x = np.load(sys.argv[1])
+np.save(sys.argv[2], np.concatenate([x * (1 + 0.25 * i) for i in range(4)]).astype(np.float32))
+PYEOF
+INPUT="$W/input4.npy"
+"$TESSEL" compile "$MODEL" --target cpu -i "$INPUT" -o "$W/so" --emit so --threads 2 -v \
+    2> "$W/compile_so.txt"
+cat "$W/compile_so.txt"
+grep -q 'threads=2 parallel_loops=[1-9]' "$W/compile_so.txt" || { echo "no loop split"; exit 1; }
 "$TESSEL" compile "$MODEL" --target cpu -i "$INPUT" -o "$W/obj" --emit obj
 for f in "$W/so/$STEM.so" "$W/so/$STEM.h" "$W/obj/$STEM.o" "$W/obj/$STEM.h"; do
     [ -f "$f" ] || { echo "missing $f"; exit 1; }

@@ -2,7 +2,8 @@
  * (conv+relu, maxpool, depthwise conv, 1x1 conv, residual add, global
  * average pool, flatten, gemm, softmax) against the reference; AOT emission
  * of .ll/.s/.o/.so + header, with the shared library loaded by dlopen and
- * run without tessel's JIT; arena reuse by liveness; the error for an op
+ * run without tessel's JIT (on its own pool of 2 and 3 threads, and without
+ * a pool); arena reuse by liveness; the error for an op
  * without a lowering; symbolic-dim binding. */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
@@ -172,6 +173,7 @@ static void test_emit_and_dlopen(void **state)
     tsl_cpu_options_default(&o);
     o.name = "cnn";
     o.threads = 2;
+    o.min_parallel_ns = -1.0; /* split every loop: the artifact's pool really runs */
     struct tsl_cpu_module *m = NULL;
     assert_int_equal(tsl_cpu_compile(g, &o, &m, &d), TSL_STATUS_OK);
     char dir[] = "/tmp/tessel_cpu_XXXXXX";
@@ -237,6 +239,7 @@ static void test_emit_and_dlopen(void **state)
     struct tsl_cpu_module_info info;
     tsl_cpu_module_info(m, &info);
     assert_int_equal(info.threads, 2);
+    assert_true(info.n_parallel > 0);
     void *arena = aligned_alloc(64, (size_t)info.arena_bytes);
     for (int threads = 0; threads <= 3; threads++) {
         void *pool = threads ? pool_create(threads) : NULL;

@@ -49,11 +49,17 @@ struct tsl_cpu_options {
     int opt_level;        /* 0..3: LLVMRunPasses("default<On>") and codegen level */
     const char *cpu;      /* target CPU override; NULL: the host CPU */
     const char *features; /* target features override ("+avx2,-avx512f"); NULL: host */
+    double min_parallel_ns; /* cost model: a loop whose estimated work is below this many
+                             * ns runs on the caller only; 0: TSL_CPU_MIN_PARALLEL_NS;
+                             * < 0: split every loop of >= 2 items (tests) */
 };
+
+#define TSL_CPU_MIN_PARALLEL_NS 8000.0
 
 #define TSL_CPU_MAX_THREADS 1024
 
-/* name NULL, threads 1, opt_level 3, cpu and features NULL (host). */
+/* name NULL, threads 1, opt_level 3, cpu and features NULL (host),
+ * min_parallel_ns 0 (the default threshold). */
 void tsl_cpu_options_default(struct tsl_cpu_options *o);
 
 /* An opaque compiled module: LLVM module, weight blob, arena plan, lazily
