@@ -7,17 +7,23 @@
  *
  * A pool has N threads in total: the caller of <prefix>_parallel is thread 0
  * and N-1 workers are created once, by <prefix>_pool_create.  A parallel
- * region splits items [0, n) statically into min(N, max_parts) contiguous
- * ranges, one per thread; thread t calls task(frame, begin, end, t).  Workers
- * wait for a region by spinning briefly on a generation counter, then block
- * on a condition variable; the caller runs its own range, then waits the
- * same way until every worker has finished (the barrier between steps).
+ * region runs task(frame, begin, end, tid) over items [0, n) cut into
+ * contiguous chunks (about 8 per thread); threads 0 .. parts-1 (parts =
+ * min(N, max_parts)) take chunks in order from one atomic word until none is
+ * left, so a thread the OS does not schedule (a loaded machine) delays the
+ * region by at most its chunk.  Which thread runs an item never changes
+ * what the item computes: generated code splits independent items only.
+ * Workers wait for a region by spinning briefly on a generation counter
+ * (pause, with a sched_yield now and then), then block on a condition
+ * variable; the caller takes chunks too, then waits the same way until
+ * every chunk is finished (the barrier between steps).
  *
- * It does not schedule dynamically, steal work, nest regions, or allow two
- * threads to run regions on the same pool at once (one pool per concurrent
- * caller).  It never prints and never exits. */
+ * It does not nest regions, or allow two threads to run regions on the
+ * same pool at once (one pool per concurrent caller).  It never prints and
+ * never exits. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,8 +39,22 @@
 #include "tsl_rt.h" /* tessel's own build: the declarations must match */
 #endif
 
-/* Spin iterations (each a pause) before blocking on a condition variable. */
+/* Wait iterations (each a pause; every 32nd a sched_yield) before blocking
+ * on a condition variable: tens of microseconds, longer than the gap
+ * between two regions of a running model. */
 #define TSL_RT_SPIN 4000
+
+/* The work word: region tag (low 24 bits of the generation), parts (12
+ * bits), chunks (14 bits), next chunk (14 bits, lowest, so +1 takes one). */
+#define TSL_RT_MAX_CHUNKS 16383
+#define TSL_RT_MAX_PARTS 4095
+#define TSL_RT_WORD(tag, parts, chunks, next)                                                  \
+    (((uint64_t)(tag) & 0xFFFFFFu) << 40 | ((uint64_t)(parts) & 0xFFFu) << 28 |              \
+     ((uint64_t)(chunks) & 0x3FFFu) << 14 | ((uint64_t)(next) & 0x3FFFu))
+#define TSL_RT_TAG(w) ((uint32_t)((w) >> 40) & 0xFFFFFFu)
+#define TSL_RT_PARTS(w) ((int)((w) >> 28) & 0xFFF)
+#define TSL_RT_CHUNKS(w) ((int64_t)((w) >> 14) & 0x3FFF)
+#define TSL_RT_NEXT(w) ((int64_t)(w) & 0x3FFF)
 
 typedef void (*TSL_RT(task))(void *frame, int64_t begin, int64_t end, int64_t tid);
 
@@ -44,16 +64,18 @@ struct TSL_RT(pool) {
     int n_started;
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    atomic_uint_fast64_t gen; /* bumped once per region (and to stop) */
-    atomic_int remaining;     /* workers that have not finished the region */
-    atomic_int sleepers;      /* workers blocked (or about to block) on `wake` */
-    atomic_int caller_waits;  /* the caller is blocked (or about to) on `done` */
+    atomic_uint_fast64_t gen;  /* bumped once per region (and to stop) */
+    atomic_uint_fast64_t work; /* TSL_RT_WORD of the current region */
+    atomic_int_fast64_t finished; /* chunks of the current region done */
+    atomic_int sleepers;       /* workers blocked (or about to block) on `wake` */
+    atomic_int caller_waits;   /* the caller is blocked (or about to) on `done` */
     atomic_int stop;
-    /* the current region, written by the caller before `gen` is bumped */
+    /* the current region, written by the caller before `gen` is bumped; a
+     * thread reads them only while it holds an unfinished chunk, when the
+     * caller cannot have moved on to the next region */
     TSL_RT(task) fn;
     void *frame;
     int64_t n_items;
-    int parts;
 };
 
 struct TSL_RT(pool) *TSL_RT(pool_create)(int threads);
@@ -62,8 +84,14 @@ int TSL_RT(pool_threads)(const struct TSL_RT(pool) *p);
 void TSL_RT(parallel)(struct TSL_RT(pool) *p, TSL_RT(task) fn, void *frame, int64_t n_items,
                       int64_t max_parts);
 
-static void tsl_rt_relax(void)
+/* One step of a wait loop: pause, and let other threads run now and then
+ * (a loaded machine: the thread we wait for may need this core). */
+static void tsl_rt_relax(int i)
 {
+    if ((i & 31) == 31) {
+        sched_yield();
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __asm__ __volatile__("pause");
 #elif defined(__aarch64__)
@@ -71,12 +99,26 @@ static void tsl_rt_relax(void)
 #endif
 }
 
-/* Items [begin, end) of part t out of parts. */
-static void tsl_rt_range(int64_t n, int parts, int t, int64_t *begin, int64_t *end)
+/* Take and run chunks of the region tagged `tag` until none is left. */
+static void tsl_rt_take_chunks(struct TSL_RT(pool) *p, uint32_t tag, int tid)
 {
-    int64_t q = n / parts, r = n % parts;
-    *begin = t * q + (t < r ? t : r);
-    *end = *begin + q + (t < r ? 1 : 0);
+    for (;;) {
+        uint_fast64_t w = atomic_load(&p->work);
+        if (TSL_RT_TAG(w) != tag || tid >= TSL_RT_PARTS(w) || TSL_RT_NEXT(w) >= TSL_RT_CHUNKS(w))
+            return;
+        if (!atomic_compare_exchange_weak(&p->work, &w, w + 1))
+            continue;
+        /* chunk c is ours and unfinished: the region's fields are stable */
+        int64_t c = TSL_RT_NEXT(w), chunks = TSL_RT_CHUNKS(w), n = p->n_items;
+        int64_t b = n / chunks * c + (c < n % chunks ? c : n % chunks);
+        int64_t e = b + n / chunks + (c < n % chunks ? 1 : 0);
+        p->fn(p->frame, b, e, tid);
+        if (atomic_fetch_add(&p->finished, 1) + 1 == chunks && atomic_load(&p->caller_waits)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
 }
 
 struct tsl_rt_worker_arg {
@@ -95,7 +137,7 @@ static void *tsl_rt_worker(void *varg)
         int spins = 0;
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen) {
             if (++spins < TSL_RT_SPIN) {
-                tsl_rt_relax();
+                tsl_rt_relax(spins);
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -109,19 +151,7 @@ static void *tsl_rt_worker(void *varg)
         seen = g;
         if (atomic_load(&p->stop))
             return NULL;
-        if (tid < p->parts) {
-            int64_t b, e;
-            tsl_rt_range(p->n_items, p->parts, tid, &b, &e);
-            if (b < e)
-                p->fn(p->frame, b, e, tid);
-        }
-        /* every worker acknowledges every region, so none can lag behind
-         * and read the next region's description as this one's */
-        if (atomic_fetch_sub(&p->remaining, 1) == 1 && atomic_load(&p->caller_waits)) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        tsl_rt_take_chunks(p, (uint32_t)(g & 0xFFFFFFu), tid);
     }
 }
 
@@ -140,12 +170,15 @@ struct TSL_RT(pool) *TSL_RT(pool_create)(int threads)
 {
     if (threads < 1)
         threads = 1;
+    if (threads > TSL_RT_MAX_PARTS)
+        threads = TSL_RT_MAX_PARTS;
     struct TSL_RT(pool) *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->n = threads;
     atomic_init(&p->gen, 0);
-    atomic_init(&p->remaining, 0);
+    atomic_init(&p->work, 0);
+    atomic_init(&p->finished, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->caller_waits, 0);
     atomic_init(&p->stop, 0);
@@ -225,24 +258,28 @@ void TSL_RT(parallel)(struct TSL_RT(pool) *p, TSL_RT(task) fn, void *frame, int6
         fn(frame, 0, n_items, 0);
         return;
     }
+    int64_t chunks = 8 * parts;
+    if (chunks > n_items)
+        chunks = n_items;
+    if (chunks > TSL_RT_MAX_CHUNKS)
+        chunks = TSL_RT_MAX_CHUNKS;
     p->fn = fn;
     p->frame = frame;
     p->n_items = n_items;
-    p->parts = (int)parts;
-    atomic_store(&p->remaining, p->n_started);
+    atomic_store(&p->finished, 0);
+    uint32_t tag = (uint32_t)((atomic_load(&p->gen) + 1) & 0xFFFFFFu);
+    atomic_store(&p->work, TSL_RT_WORD(tag, parts, chunks, 0));
     tsl_rt_publish(p);
-    int64_t b, e;
-    tsl_rt_range(n_items, (int)parts, 0, &b, &e);
-    fn(frame, b, e, 0);
+    tsl_rt_take_chunks(p, tag, 0);
     int spins = 0;
-    while (atomic_load_explicit(&p->remaining, memory_order_acquire) != 0) {
+    while (atomic_load_explicit(&p->finished, memory_order_acquire) != chunks) {
         if (++spins < TSL_RT_SPIN) {
-            tsl_rt_relax();
+            tsl_rt_relax(spins);
             continue;
         }
         pthread_mutex_lock(&p->mu);
         atomic_store(&p->caller_waits, 1);
-        while (atomic_load(&p->remaining) != 0)
+        while (atomic_load(&p->finished) != chunks)
             pthread_cond_wait(&p->done, &p->mu);
         atomic_store(&p->caller_waits, 0);
         pthread_mutex_unlock(&p->mu);

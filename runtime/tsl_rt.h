@@ -25,9 +25,10 @@ struct tsl_rt_pool *tsl_rt_pool_create(int threads);
 void tsl_rt_pool_destroy(struct tsl_rt_pool *p);
 /* Threads in the pool (1 for NULL). */
 int tsl_rt_pool_threads(const struct tsl_rt_pool *p);
-/* Run fn over items [0, n_items) split into min(threads, max_parts,
- * n_items) contiguous ranges, one per thread, and return when all are done.
- * p NULL (or one part) runs fn(frame, 0, n_items, 0) on the caller. */
+/* Run fn over items [0, n_items) cut into contiguous chunks that threads
+ * 0 .. min(threads, max_parts) - 1 take in turn (tid < max_parts always),
+ * and return when all are done.  p NULL (or one part) runs
+ * fn(frame, 0, n_items, 0) on the caller. */
 void tsl_rt_parallel(struct tsl_rt_pool *p, tsl_rt_task fn, void *frame, int64_t n_items,
                      int64_t max_parts);
 

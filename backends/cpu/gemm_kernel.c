@@ -457,8 +457,8 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
     const int64_t n_panels = ceil_div(p->N, nr), n_full = p->N / nr, n_tiles = ceil_div(p->M, mr);
     if (p->M <= 0 || p->N <= 0)
         return;
-    /* Items: (problem, n-panel, m-block), m-block innermost so a thread's
-     * consecutive items share their B panel.  M is split into blocks only
+    /* Items: (problem, n-panel, m-block), m-block innermost so the
+     * consecutive items of a chunk share their B panel.  M is split into blocks only
      * when the panels alone give fewer than 4 items per thread. */
     int64_t n_blocks = 1, per = batch * n_panels;
     if (cg->threads > 1 && per < 4 * (int64_t)cg->threads)

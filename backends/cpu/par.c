@@ -7,8 +7,9 @@
  * and the step function stores its own arguments (weights, arena, inputs,
  * outputs) plus the region's values in a frame on its stack and calls
  *     <prefix>_parallel(pool, task, frame, n_items, threads)
- * (runtime/tsl_pool.c: static contiguous ranges, one per thread, returns
- * when all are done, so consecutive regions are separated by a barrier).
+ * (runtime/tsl_pool.c: contiguous chunks of items taken by threads
+ * 0 .. threads-1, so the per-thread scratch exists; returns when all are
+ * done, so consecutive regions are separated by a barrier).
  * Inside the task, cg's step arguments are rebound to the frame's copies and
  * cg->p_tid to the thread index, so tsl_cpu_ptr and tsl_cpu_thread_scratch
  * work unchanged.  Small regions stay an ordinary loop on the caller.

@@ -1,7 +1,7 @@
 /* test_cpu_pool.c - the thread pool of runtime/tsl_pool.c on its own:
  * create/destroy cycles, many tiny regions (every item run exactly once, by
- * the thread owning its static range), regions after the workers went to
- * sleep (the condition-variable path), part limits, and the NULL pool.
+ * a thread below the part limit), regions after the workers went to sleep
+ * (the condition-variable path), part limits, and the NULL pool.
  * Under ASan the test also shows the pool leaks nothing and joins cleanly. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -41,8 +41,8 @@ static void task(void *vf, int64_t begin, int64_t end, int64_t tid)
     }
 }
 
-/* Run one region and check every item ran once, by a thread whose ranges
- * are contiguous and increasing (static partition), within `parts`. */
+/* Run one region and check every item ran once, by a thread below
+ * min(pool threads, max_parts). */
 static void region(struct tsl_rt_pool *p, struct frame *f, int64_t n, int64_t max_parts)
 {
     f->n_items = n;
@@ -57,8 +57,6 @@ static void region(struct tsl_rt_pool *p, struct frame *f, int64_t n, int64_t ma
         assert_int_equal(f->count[i], 1);
         assert_int_equal(f->stamp[i], f->region);
         assert_true(f->tid_of[i] >= 0 && f->tid_of[i] < parts);
-        if (i > 0)
-            assert_true(f->tid_of[i] >= f->tid_of[i - 1]);
     }
 }
 
@@ -124,10 +122,8 @@ static void test_part_limits(void **state)
     region(p, f, 1000, 1); /* compiled for one thread: all on the caller */
     for (int64_t i = 0; i < 1000; i++)
         assert_int_equal(f->tid_of[i], 0);
-    region(p, f, 1000, 2);
-    assert_int_equal(f->tid_of[999], 1);
+    region(p, f, 1000, 2); /* threads 2 and 3 stay out (region() checks tid < 2) */
     region(p, f, 1000, 64);
-    assert_int_equal(f->tid_of[999], 3);
     f->n_items = 0;
     tsl_rt_parallel(p, task, f, 0, 4); /* no items: nothing runs */
     assert_int_equal(f->bad, 0);
