@@ -120,6 +120,8 @@ struct tsl_cpu_uk {
     float alpha;
     struct tsl_cpu_act act;
     bool has_res;
+    int kmode; /* K blocking: 0 whole K, 1 first block (store partial sums), 2 middle
+                * (C in, partial out), 3 last (C in, epilogue) */
     LLVMValueRef fn;
 };
 
@@ -212,7 +214,7 @@ void tsl_cpu_loop_end(struct tsl_cpu_cg *cg, struct tsl_cpu_loop *l);
  *     LLVMValueRef in[2] = {x, y};           // values of the step function
  *     tsl_cpu_par_open(cg, &par, n, work_ns, in, 2);
  *     x = par.vals[0], y = par.vals[1];      // the same values inside
- *     ... per-thread prologue (runs once per thread and region) ...
+ *     ... prologue (runs at the start of every chunk of items a thread takes) ...
  *     LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
  *     ... body for one item ...
  *     tsl_cpu_par_close(cg, &par);
@@ -288,6 +290,8 @@ struct tsl_cpu_gemm {
                                * b starts at base + b * <op>_bs elements */
     int64_t a_bs, b_bs, c_bs, bias_bs, res_bs;
     int64_t b_scratch_off;    /* runtime B panel: byte offset in the per-thread scratch */
+    int64_t b_shared_off;     /* runtime B packed before the region (few panels, several
+                               * items each): byte offset in the shared scratch */
     int64_t bias_rs, bias_cs; /* bias[m*bias_rs + n*bias_cs]; unused if no bias */
     bool has_bias;
     bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
@@ -300,8 +304,12 @@ enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M,
 /* Pack B (element (k,n) = w[k*b_rs + n*b_cs]) into nr panels, scaled. */
 enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K, int64_t N,
                                int64_t b_rs, int64_t b_cs, float scale, int64_t *off_out);
-/* Per-thread scratch bytes the runtime B panel needs (K x nr floats). */
+/* Per-thread scratch bytes the runtime B panel needs (a K block x nr floats). */
 int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K);
+/* Shared scratch bytes for p's runtime B when it is packed by a region of
+ * its own before the GEMM (threads > 1 and several items per panel), else 0
+ * (p's M, N, K, batch and b_packed must be final). */
+int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p);
 /* Emit the GEMM as one parallel region over (problem, n-panel, m-block)
  * items; a, b, c, bias are float* values in the current function
  * (a: base of packed panels or the activation; b: packed panels or source;

@@ -17,8 +17,11 @@
  * is computed by one micro-kernel call over the full K whatever the split,
  * so results do not depend on the thread count.
  *
+ * K is cut into blocks of at most 256 so the B panel block stays in L1;
+ * partial sums go through C between blocks (bitwise the same results).
+ *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
- * K blocking for caches (docs/cpu-backend.md, next steps). */
+ * N blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +68,25 @@ enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K,
     return st;
 }
 
+/* K blocking: K is cut into nkb = ceil(K / TSL_CPU_KC) balanced blocks of
+ * at most TSL_CPU_KC, so the block of the B panel a micro-kernel streams
+ * (kc x nr floats, 32 KiB for kc = 256, nr = 32) stays in L1 while every row
+ * tile of the item uses it.  Partial sums go through C between blocks: the
+ * fma chain of every accumulator is the same as without blocking, so the
+ * results are bitwise unchanged. */
+#define TSL_CPU_KC 256
+static int64_t kc_of(int64_t K)
+{
+    int64_t nkb = (K + TSL_CPU_KC - 1) / TSL_CPU_KC;
+    if (nkb <= 1)
+        return K;
+    int64_t kc = (K + nkb - 1) / nkb;
+    return (nkb - 1) * kc < K ? kc : TSL_CPU_KC; /* the last block is never empty */
+}
+
 int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K)
 {
-    return K * nr_of(cg) * (int64_t)sizeof(float) + (int64_t)nr_of(cg) * 8;
+    return kc_of(K) * nr_of(cg) * (int64_t)sizeof(float) + (int64_t)nr_of(cg) * 8;
 }
 
 static LLVMValueRef splat(struct tsl_cpu_cg *cg, LLVMValueRef s)
@@ -107,13 +126,48 @@ static LLVMValueRef vload_partial(struct tsl_cpu_cg *cg, LLVMValueRef p, int64_t
     return v;
 }
 
+/* Element offset of vector j of row r in a C tile: r * ldc + j * vw. */
+static LLVMValueRef tile_off(struct tsl_cpu_cg *cg, LLVMValueRef ldc, int r, int j)
+{
+    return LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, ldc, tsl_cpu_i64(cg, r), ""),
+                           tsl_cpu_i64(cg, (int64_t)j * cg->tgt->vw), "");
+}
+
+/* Load / store the first `valid` lanes of a C vector at p[off] (the rest of
+ * a partial vector is zero / untouched). */
+static LLVMValueRef tile_load(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef off, int valid)
+{
+    if (valid == cg->tgt->vw)
+        return vload(cg, p, off);
+    LLVMValueRef v = LLVMConstNull(cg->t_vec);
+    for (int l = 0; l < valid; l++)
+        v = LLVMBuildInsertElement(
+            cg->b, v, tsl_cpu_load(cg, p, LLVMBuildNSWAdd(cg->b, off, tsl_cpu_i64(cg, l), "")),
+            LLVMConstInt(cg->t_i32, (unsigned)l, 0), "");
+    return v;
+}
+
+static void tile_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off,
+                       int valid)
+{
+    if (valid == cg->tgt->vw) {
+        vstore(cg, v, p, off);
+        return;
+    }
+    for (int l = 0; l < valid; l++)
+        tsl_cpu_store(cg,
+                      LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->t_i32, (unsigned)l, 0), ""),
+                      p, LLVMBuildNSWAdd(cg->b, off, tsl_cpu_i64(cg, l), ""));
+}
+
 /* Parameters of struct tsl_cpu_uk taken from p for a rows x cols tile. */
 static struct tsl_cpu_uk uk_key(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                                int rows, int cols)
+                                int rows, int cols, int kmode)
 {
     struct tsl_cpu_uk k;
     memset(&k, 0, sizeof k);
     k.rows = rows, k.cols = cols;
+    k.kmode = kmode;
     k.a_packed = p->a_packed;
     k.a_rs = p->a_packed ? 1 : p->a_rs;
     k.a_cs = p->a_packed ? cg->tgt->mr : p->a_cs;
@@ -132,7 +186,7 @@ static bool uk_same(const struct tsl_cpu_uk *x, const struct tsl_cpu_uk *y)
            x->has_bias == y->has_bias && x->a_rs == y->a_rs && x->a_cs == y->a_cs &&
            x->bias_rs == y->bias_rs && x->bias_cs == y->bias_cs && x->alpha == y->alpha &&
            x->act.kind == y->act.kind && x->act.lo == y->act.lo && x->act.hi == y->act.hi &&
-           x->has_res == y->has_res;
+           x->has_res == y->has_res && x->kmode == y->kmode;
 }
 
 static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)
@@ -146,7 +200,9 @@ static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)
  *   void uk(float *a, float *bpanel, float *c, float *bias, float *res,
  *           i64 K, i64 ldc)
  * a/c/bias/res already point at the tile's origin; res (the fused residual
- * Add operand) has C's layout.  K >= 1. */
+ * Add operand) has C's layout.  K >= 1.  With K blocking (key->kmode) the
+ * accumulators start from C's partial sums (middle, last blocks) and all
+ * but the last block store them raw, without the epilogue. */
 static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk *key)
 {
     const int vw = cg->tgt->vw, nr = vw * cg->tgt->nv, rows = key->rows, cols = key->cols;
@@ -174,19 +230,25 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
     LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(cg->ctx, fn, "k");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "epilogue");
     LLVMPositionBuilderAtEnd(cg->b, entry);
+    int nvu = (cols + vw - 1) / vw; /* vectors actually needed */
+    LLVMValueRef init[16][8];
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < nvu; j++) {
+            int valid = cols - j * vw < vw ? cols - j * vw : vw;
+            init[r][j] = key->kmode >= 2 ? tile_load(cg, c, tile_off(cg, ldc, r, j), valid)
+                                         : LLVMConstNull(cg->t_vec);
+        }
     LLVMBuildBr(cg->b, loop);
 
     LLVMPositionBuilderAtEnd(cg->b, loop);
     LLVMValueRef k = LLVMBuildPhi(cg->b, cg->t_i64, "k");
     LLVMValueRef zero64 = tsl_cpu_i64(cg, 0);
     LLVMAddIncoming(k, &zero64, &entry, 1);
-    int nvu = (cols + vw - 1) / vw; /* vectors actually needed */
     LLVMValueRef acc[16][8], phi[16][8];
-    LLVMValueRef vzero = LLVMConstNull(cg->t_vec);
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < nvu; j++) {
             phi[r][j] = LLVMBuildPhi(cg->b, cg->t_vec, "acc");
-            LLVMAddIncoming(phi[r][j], &vzero, &entry, 1);
+            LLVMAddIncoming(phi[r][j], &init[r][j], &entry, 1);
         }
     LLVMValueRef kb = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
     LLVMValueRef bv[8];
@@ -211,6 +273,17 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
     LLVMBuildCondBr(cg->b, more, loop, exit);
 
     LLVMPositionBuilderAtEnd(cg->b, exit);
+    if (key->kmode == 1 || key->kmode == 2) { /* partial sums of a K block */
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < nvu; j++) {
+                int valid = cols - j * vw < vw ? cols - j * vw : vw;
+                tile_store(cg, acc[r][j], c, tile_off(cg, ldc, r, j), valid);
+            }
+        LLVMBuildRetVoid(cg->b);
+        cg->fn = saved_fn;
+        LLVMPositionBuilderAtEnd(cg->b, saved_bb);
+        return fn;
+    }
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < nvu; j++) {
             int valid = cols - j * vw < vw ? cols - j * vw : vw;
@@ -266,9 +339,9 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
 /* The module's micro-kernel for p's rows x cols tile, built on first use.
  * NULL only when out of memory (then a fresh, unshared kernel is built). */
 static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, int rows,
-                                int cols)
+                                int cols, int kmode)
 {
-    struct tsl_cpu_uk key = uk_key(cg, p, rows, cols);
+    struct tsl_cpu_uk key = uk_key(cg, p, rows, cols, kmode);
     for (uint32_t i = 0; i < cg->n_uks; i++)
         if (uk_same(&cg->uks[i], &key))
             return cg->uks[i].fn;
@@ -285,13 +358,16 @@ static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm
     return key.fn;
 }
 
-/* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
+/* Pack rows [k0, k0 + klen) of the runtime B panel starting at column n0
+ * (cols valid) into dst (klen x nr floats; the columns' base offsets, nr
+ * i64, go to dst + base_at floats). */
 static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
-                        LLVMValueRef n0, int cols, LLVMValueRef dst)
+                        LLVMValueRef n0, int cols, LLVMValueRef dst, LLVMValueRef k0,
+                        int64_t klen, int64_t base_at)
 {
     const int nr = nr_of(cg);
-    /* base[j] for j < cols: offset of column n0 + j in src */
-    LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, p->K * nr)),
+    /* base[j] for j < cols: offset of column n0 + j in src, kept at dst + base_at */
+    LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, base_at)),
                                           LLVMPointerType(cg->t_i64, 0), "");
     struct tsl_cpu_loop lj;
     LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, 0, cols, 1, "pj");
@@ -313,17 +389,18 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
     tsl_cpu_loop_end(cg, &lj);
 
     struct tsl_cpu_loop lk, lj2;
-    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pk");
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pk");
+    LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
     LLVMValueRef koff;
     if (p->koff_off >= 0) {
         LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
                                            LLVMPointerType(cg->t_i32, 0), "");
         LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
+                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
         LLVMSetAlignment(kv, 4);
         koff = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
     } else {
-        koff = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, p->b_rs), "");
+        koff = LLVMBuildNSWMul(cg->b, kabs, tsl_cpu_i64(cg, p->b_rs), "");
     }
     LLVMValueRef drow = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
     LLVMValueRef j2 = tsl_cpu_loop_begin(cg, &lj2, 0, cols, 1, "pj");
@@ -340,9 +417,9 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
 }
 
 static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef fn,
-                    LLVMValueRef *args)
+                    LLVMValueRef *args, int64_t klen)
 {
-    args[5] = tsl_cpu_i64(cg, p->K);
+    args[5] = tsl_cpu_i64(cg, klen);
     args[6] = tsl_cpu_i64(cg, p->ldc);
     LLVMBuildCall2(cg->b, uk_type(cg), fn, args, 7, "");
 }
@@ -350,6 +427,7 @@ static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMVal
 /* What one (problem, n-panel, m-block) item of the GEMM region needs. */
 struct gemm_item {
     LLVMValueRef a, b, c, bias, res; /* the problem's operands */
+    LLVMValueRef bpanel;             /* B packed before the region: the item's panel */
     LLVMValueRef scratch;            /* this thread's B panel (runtime B) */
     LLVMValueRef last;               /* i64 slot: key of the panel in scratch */
     LLVMValueRef key;                /* problem * n_panels + panel */
@@ -357,35 +435,40 @@ struct gemm_item {
     int64_t n_tiles;                 /* m tiles of the whole problem */
 };
 
-/* Pack the runtime B panel unless this thread's scratch already holds it
- * (consecutive items of a thread share panels when M is split in blocks). */
+/* Pack K block [k0, k0 + klen) of the runtime B panel unless this thread's
+ * scratch already holds it (`key` names panel and block; consecutive items
+ * of a chunk share panels when M is split in blocks). */
 static void emit_pack_once(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                           const struct gemm_item *it, LLVMValueRef n0, int cols)
+                           const struct gemm_item *it, LLVMValueRef n0, int cols,
+                           LLVMValueRef key, LLVMValueRef k0, int64_t klen)
 {
     LLVMValueRef have = LLVMBuildLoad2(cg->b, cg->t_i64, it->last, "");
-    LLVMValueRef need = LLVMBuildICmp(cg->b, LLVMIntNE, have, it->key, "");
+    LLVMValueRef need = LLVMBuildICmp(cg->b, LLVMIntNE, have, key, "");
     LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
     LLVMBuildCondBr(cg->b, need, pack, done);
     LLVMPositionBuilderAtEnd(cg->b, pack);
-    emit_pack_b(cg, p, it->b, n0, cols, it->scratch);
-    LLVMBuildStore(cg->b, it->key, it->last);
+    emit_pack_b(cg, p, it->b, n0, cols, it->scratch, k0, klen, kc_of(p->K) * nr_of(cg));
+    LLVMBuildStore(cg->b, key, it->last);
     LLVMBuildBr(cg->b, done);
     LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
-/* One nr-wide column tile at n0 with `cols` valid columns: the row tiles
- * [t_lo, t_hi) of the item. */
-static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                       const struct gemm_item *it, LLVMValueRef n0, int cols)
+/* Rows [k0, k0 + klen) of K for the row tiles [t_lo, t_hi) of the item, on
+ * the nr-wide column tile at n0 (cols valid); kmode as struct tsl_cpu_uk. */
+static void emit_kblock(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                        const struct gemm_item *it, LLVMValueRef n0, int cols, LLVMValueRef k0,
+                        int64_t klen, int kmode, LLVMValueRef kb)
 {
-    const int64_t mr = cg->tgt->mr;
+    const int64_t mr = cg->tgt->mr, nr = nr_of(cg);
     LLVMValueRef panel;
-    if (p->b_packed) {
-        LLVMValueRef off = LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->K), "");
-        panel = tsl_cpu_gep(cg, it->b, off); /* (n0/nr)*K*nr == n0*K */
+    if (it->bpanel) { /* k-major: block k0 starts k0 * nr floats in */
+        panel = tsl_cpu_gep(cg, it->bpanel, LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, nr), ""));
     } else {
-        emit_pack_once(cg, p, it, n0, cols);
+        int64_t nkb = (p->K + kc_of(p->K) - 1) / kc_of(p->K);
+        LLVMValueRef key = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, it->key, tsl_cpu_i64(cg, nkb), ""),
+                                           kb, "");
+        emit_pack_once(cg, p, it, n0, cols, key, k0, klen);
         panel = it->scratch;
     }
     LLVMValueRef cn = tsl_cpu_gep(cg, it->c, n0);
@@ -393,10 +476,12 @@ static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     LLVMValueRef bn = it->bias;
     if (p->has_bias && p->bias_cs)
         bn = tsl_cpu_gep(cg, it->bias, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
+    /* A's K block: packed panels are k-major (k * mr), in place a_cs per k */
+    LLVMValueRef ak = tsl_cpu_gep(cg, it->a, LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? mr : p->a_cs), ""));
     int64_t n_full = p->M / mr, mfull = n_full * mr, mrem = p->M - mfull;
     const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
     if (n_full > 0) {
-        LLVMValueRef uk = get_ukernel(cg, p, (int)mr, cols);
+        LLVMValueRef uk = get_ukernel(cg, p, (int)mr, cols, kmode);
         /* full tiles of the block: [t_lo, min(t_hi, n_full)) */
         LLVMValueRef nf = tsl_cpu_i64(cg, n_full);
         LLVMValueRef hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, it->t_hi, nf, ""),
@@ -406,13 +491,13 @@ static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
         LLVMValueRef m0 = LLVMBuildNSWMul(cg->b, t, tsl_cpu_i64(cg, mr), "");
         LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
         LLVMValueRef args[7] = {
-            tsl_cpu_gep(cg, it->a, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
+            tsl_cpu_gep(cg, ak, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
             tsl_cpu_gep(cg, cn, mc),
             p->has_bias
                 ? tsl_cpu_gep(cg, bn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
                 : bn,
             p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
-        call_uk(cg, p, uk, args);
+        call_uk(cg, p, uk, args, klen);
         tsl_cpu_loop_end(cg, &lm);
     }
     if (mrem > 0) {
@@ -423,16 +508,38 @@ static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                         LLVMBuildICmp(cg->b, LLVMIntEQ, it->t_hi, tsl_cpu_i64(cg, it->n_tiles), ""),
                         edge, done);
         LLVMPositionBuilderAtEnd(cg->b, edge);
-        LLVMValueRef uk = get_ukernel(cg, p, (int)mrem, cols);
+        LLVMValueRef uk = get_ukernel(cg, p, (int)mrem, cols, kmode);
         LLVMValueRef mc = tsl_cpu_i64(cg, mfull * p->ldc);
         LLVMValueRef args[7] = {
-            tsl_cpu_gep(cg, it->a, tsl_cpu_i64(cg, mfull * a_step)), panel, tsl_cpu_gep(cg, cn, mc),
+            tsl_cpu_gep(cg, ak, tsl_cpu_i64(cg, mfull * a_step)), panel, tsl_cpu_gep(cg, cn, mc),
             p->has_bias ? tsl_cpu_gep(cg, bn, tsl_cpu_i64(cg, mfull * p->bias_rs)) : bn,
             p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
-        call_uk(cg, p, uk, args);
+        call_uk(cg, p, uk, args, klen);
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, done);
     }
+}
+
+/* One nr-wide column tile at n0 with `cols` valid columns: the row tiles
+ * [t_lo, t_hi) of the item, K block by K block (first, middle loop, last). */
+static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                       const struct gemm_item *it, LLVMValueRef n0, int cols)
+{
+    const int64_t kc = kc_of(p->K), nkb = (p->K + kc - 1) / kc;
+    if (nkb == 1) {
+        emit_kblock(cg, p, it, n0, cols, tsl_cpu_i64(cg, 0), p->K, 0, tsl_cpu_i64(cg, 0));
+        return;
+    }
+    emit_kblock(cg, p, it, n0, cols, tsl_cpu_i64(cg, 0), kc, 1, tsl_cpu_i64(cg, 0));
+    if (nkb > 2) {
+        struct tsl_cpu_loop lk;
+        LLVMValueRef kb = tsl_cpu_loop_begin(cg, &lk, 1, nkb - 1, 1, "kb");
+        emit_kblock(cg, p, it, n0, cols, LLVMBuildNSWMul(cg->b, kb, tsl_cpu_i64(cg, kc), ""), kc,
+                    2, kb);
+        tsl_cpu_loop_end(cg, &lk);
+    }
+    emit_kblock(cg, p, it, n0, cols, tsl_cpu_i64(cg, (nkb - 1) * kc), p->K - (nkb - 1) * kc, 3,
+                tsl_cpu_i64(cg, nkb - 1));
 }
 
 static int64_t ceil_div(int64_t a, int64_t b)
@@ -449,24 +556,98 @@ static LLVMValueRef advance(struct tsl_cpu_cg *cg, LLVMValueRef base, LLVMValueR
     return tsl_cpu_gep(cg, base, LLVMBuildNSWMul(cg->b, idx, tsl_cpu_i64(cg, stride), ""));
 }
 
+/* How the GEMM region is cut: items (problem, n-panel, m-block), m-block
+ * innermost so the consecutive items of a chunk share their B panel.  M is
+ * split into blocks only when the panels alone give fewer than 4 items per
+ * thread (ResNet's 7x7 layers have 2 panels). */
+struct gemm_split {
+    int64_t batch, n_panels, n_full, n_tiles, n_blocks, tb;
+    bool shared_b; /* run-time B packed by its own region into the shared scratch */
+};
+
+static void gemm_split(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                       struct gemm_split *s)
+{
+    const int64_t nr = nr_of(cg), mr = cg->tgt->mr;
+    s->batch = p->batch > 0 ? p->batch : 1;
+    s->n_panels = ceil_div(p->N, nr);
+    s->n_full = p->N / nr;
+    s->n_tiles = ceil_div(p->M, mr);
+    s->n_blocks = 1;
+    int64_t per = s->batch * s->n_panels;
+    if (cg->threads > 1 && per < 4 * (int64_t)cg->threads)
+        s->n_blocks = ceil_div(4 * (int64_t)cg->threads, per);
+    if (s->n_blocks > s->n_tiles)
+        s->n_blocks = s->n_tiles;
+    s->tb = ceil_div(s->n_tiles, s->n_blocks);
+    s->n_blocks = ceil_div(s->n_tiles, s->tb);
+    /* several items per panel: pack each panel once, before, not per item */
+    s->shared_b = !p->b_packed && s->n_blocks > 1;
+}
+
+/* Floats of one pre-packed panel: K x nr, then nr i64 column bases. */
+static int64_t shared_slot(const struct tsl_cpu_cg *cg, int64_t K)
+{
+    return K * nr_of(cg) + 2 * (int64_t)nr_of(cg);
+}
+
+int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p)
+{
+    struct gemm_split s;
+    gemm_split(cg, p, &s);
+    return s.shared_b ? s.batch * s.n_panels * shared_slot(cg, p->K) * (int64_t)sizeof(float)
+                      : 0;
+}
+
+/* The region that packs every panel of every problem into the shared
+ * scratch (items: problem x panel, independent). */
+static void emit_prepack(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                         const struct gemm_split *s, LLVMValueRef b)
+{
+    const int64_t nr = nr_of(cg), slot = shared_slot(cg, p->K);
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, s->batch * s->n_panels,
+                     (double)(s->batch * s->n_panels * p->K * nr), &b, 1);
+    LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
+    LLVMValueRef pi = LLVMBuildURem(cg->b, item, tsl_cpu_i64(cg, s->n_panels), "");
+    LLVMValueRef q = LLVMBuildUDiv(cg->b, item, tsl_cpu_i64(cg, s->n_panels), "");
+    LLVMValueRef src = advance(cg, par.vals[0], q, p->b_bs);
+    LLVMValueRef dst = tsl_cpu_gep(cg, tsl_cpu_scratch(cg, p->b_shared_off),
+                                   LLVMBuildNSWMul(cg->b, item, tsl_cpu_i64(cg, slot), ""));
+    LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
+    int rem = (int)(p->N - s->n_full * nr);
+    if (rem == 0 || s->n_full == 0) {
+        emit_pack_b(cg, p, src, n0, rem == 0 ? (int)nr : rem, dst, tsl_cpu_i64(cg, 0), p->K,
+                    p->K * nr);
+    } else {
+        LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pfull");
+        LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pedge");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pdone");
+        LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, pi, tsl_cpu_i64(cg, s->n_full), ""),
+                        full, edge);
+        LLVMPositionBuilderAtEnd(cg->b, full);
+        emit_pack_b(cg, p, src, n0, (int)nr, dst, tsl_cpu_i64(cg, 0), p->K, p->K * nr);
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, edge);
+        emit_pack_b(cg, p, src, n0, rem, dst, tsl_cpu_i64(cg, 0), p->K, p->K * nr);
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
+    }
+    tsl_cpu_par_close(cg, &par);
+}
+
 void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
                        LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res)
 {
-    const int64_t nr = nr_of(cg), mr = cg->tgt->mr;
-    const int64_t batch = p->batch > 0 ? p->batch : 1;
-    const int64_t n_panels = ceil_div(p->N, nr), n_full = p->N / nr, n_tiles = ceil_div(p->M, mr);
+    const int64_t nr = nr_of(cg);
     if (p->M <= 0 || p->N <= 0)
         return;
-    /* Items: (problem, n-panel, m-block), m-block innermost so the
-     * consecutive items of a chunk share their B panel.  M is split into blocks only
-     * when the panels alone give fewer than 4 items per thread. */
-    int64_t n_blocks = 1, per = batch * n_panels;
-    if (cg->threads > 1 && per < 4 * (int64_t)cg->threads)
-        n_blocks = ceil_div(4 * (int64_t)cg->threads, per);
-    if (n_blocks > n_tiles)
-        n_blocks = n_tiles;
-    const int64_t tb = ceil_div(n_tiles, n_blocks);
-    n_blocks = ceil_div(n_tiles, tb);
+    struct gemm_split s;
+    gemm_split(cg, p, &s);
+    const int64_t batch = s.batch, n_panels = s.n_panels, n_full = s.n_full;
+    const int64_t n_tiles = s.n_tiles, n_blocks = s.n_blocks, tb = s.tb;
+    if (s.shared_b)
+        emit_prepack(cg, p, &s, b); /* then a barrier: the GEMM reads every panel */
     double work_ns = 2.0 * (double)batch * (double)p->M * (double)p->N * (double)p->K / 100.0;
     if (!p->has_bias)
         bias = LLVMConstNull(cg->t_pf32);
@@ -474,11 +655,11 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
         res = LLVMConstNull(cg->t_pf32);
     LLVMValueRef in[5] = {a, b, c, bias, res};
     struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, per * n_blocks, work_ns, in, 5);
+    tsl_cpu_par_open(cg, &par, batch * n_panels * n_blocks, work_ns, in, 5);
     struct gemm_item it;
     memset(&it, 0, sizeof it);
     it.n_tiles = n_tiles;
-    if (!p->b_packed) {
+    if (!p->b_packed && !s.shared_b) {
         it.scratch = tsl_cpu_thread_scratch(cg, p->b_scratch_off);
         LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
         LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
@@ -491,6 +672,7 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
         LLVMPositionBuilderAtEnd(cg->b, cur);
         LLVMBuildStore(cg->b, tsl_cpu_i64(cg, -1), it.last);
     }
+    LLVMValueRef shared = s.shared_b ? tsl_cpu_scratch(cg, p->b_shared_off) : NULL;
     LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
     LLVMValueRef q = item, blk = tsl_cpu_i64(cg, 0), pi, bi = tsl_cpu_i64(cg, 0);
     if (n_blocks > 1) {
@@ -513,6 +695,11 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
     LLVMValueRef nt = tsl_cpu_i64(cg, n_tiles);
     it.t_hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, hi, nt, ""), hi, nt, "");
     LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
+    if (p->b_packed) /* panel n0/nr is (n0/nr)*K*nr == n0*K floats in */
+        it.bpanel = tsl_cpu_gep(cg, it.b, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->K), ""));
+    else if (s.shared_b) /* slot q (= problem * n_panels + panel) */
+        it.bpanel = tsl_cpu_gep(cg, shared,
+                                LLVMBuildNSWMul(cg->b, q, tsl_cpu_i64(cg, shared_slot(cg, p->K)), ""));
     int rem = (int)(p->N - n_full * nr);
     if (rem == 0) {
         emit_ntile(cg, p, &it, n0, (int)nr);

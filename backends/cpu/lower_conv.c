@@ -113,8 +113,13 @@ static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     if (g.depthwise) {
         st->thread_scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0; /* one padded plane */
     } else {
-        st->scratch_bytes = g.padded ? align64(g.C * g.PH * g.PW * 4) : 0; /* padded image */
-        st->thread_scratch_bytes = tsl_cpu_gemm_scratch(cg, g.Cg * g.KH * g.KW);
+        /* shared: the padded image, then B packed once when threads share
+         * panels; per thread: a B panel block otherwise */
+        struct tsl_cpu_gemm p = {.M = g.Mg, .N = g.OH * g.OW, .K = g.Cg * g.KH * g.KW,
+                                 .batch = g.G};
+        int64_t shared_b = tsl_cpu_gemm_shared_scratch(cg, &p);
+        st->scratch_bytes = (g.padded ? align64(g.C * g.PH * g.PW * 4) : 0) + shared_b;
+        st->thread_scratch_bytes = shared_b ? 0 : tsl_cpu_gemm_scratch(cg, p.K);
     }
     return TSL_STATUS_OK;
 }
@@ -194,6 +199,7 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     p.c_bs = g->Mg * g->OH * g->OW;
     p.bias_bs = g->Mg;
     p.res_bs = g->Mg * g->OH * g->OW;
+    p.b_shared_off = g->padded ? align64(g->C * g->PH * g->PW * 4) : 0; /* after the image */
 
     struct tsl_cpu_loop lb;
     LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");

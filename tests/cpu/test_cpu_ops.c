@@ -148,6 +148,42 @@ static void test_gemm_random(void **state)
     }
 }
 
+/* K above the micro-kernel's K block (256): two, three and more blocks, the
+ * middle-block loop, every A/B/C form, edge rows and columns. */
+static void test_gemm_kblocks(void **state)
+{
+    (void)state;
+    struct rng r = {4242};
+    const int64_t shapes[5][3] = {{19, 45, 700}, {10, 33, 300}, {17, 40, 600}, {8, 32, 1100},
+                                  {3, 5, 257}};
+    for (int it = 0; it < 5; it++) {
+        int64_t M = shapes[it][0], N = shapes[it][1], K = shapes[it][2];
+        int ta = it == 1, tb = it == 1 || it == 3;
+        struct tsl_graph *g = h_graph();
+        const int64_t *as = ta ? D(K, M) : D(M, K);
+        const int64_t *bs = tb ? D(N, K) : D(K, N);
+        struct tsl_value *a = it == 2 ? h_const(g, &r, "A", 2, as, -1, 1) : h_input(g, "a", 2, as);
+        struct tsl_value *b = it == 0 || it == 3 ? h_const(g, &r, "B", 2, bs, -1, 1)
+                                                 : h_input(g, "b", 2, bs);
+        struct tsl_value *in[3] = {a, b, h_const(g, &r, "C", 1, D(N), -1, 1)};
+        struct tsl_node *n = h_node(g, TSL_OP_GEMM, "gemm", 3, in);
+        n->attrs.gemm.transA = ta;
+        n->attrs.gemm.transB = tb;
+        n->attrs.gemm.alpha = it == 3 ? 0.5f : 1.0f;
+        n->attrs.gemm.beta = 1.0f;
+        struct tsl_value *y = n->outputs[0];
+        if (it % 2 == 0)
+            y = h_node(g, TSL_OP_RELU, "relu", 1, &y)->outputs[0];
+        tsl_graph_add_output(g, y);
+        h_check(g, &r, -1, 1, NULL);
+    }
+    /* batched MatMul with a run-time B of K = 513 (three blocks) */
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *a = h_input(g, "a", 3, D(2, 9, 513)), *b = h_input(g, "b", 3, D(2, 513, 20));
+    tsl_graph_add_output(g, h_node(g, TSL_OP_MATMUL, "mm", 2, (struct tsl_value *[]){a, b})->outputs[0]);
+    h_check(g, &r, -1, 1, NULL);
+}
+
 static void test_matmul_batched(void **state)
 {
     (void)state;
@@ -214,6 +250,9 @@ static void test_conv_random(void **state)
     /* exact micro-kernel tile multiples and a 1x1 conv reading the input in place */
     conv_case(&r, 1, 16, 8, 8, 16, 1, 1, 1, 0, 1, 1, true, 0);
     conv_case(&r, 1, 8, 7, 9, 24, 3, 3, 1, 1, 1, 1, true, 1);
+    /* K = Cg*kh*kw above the K block: 576 (3 blocks), grouped 360 (2 blocks) */
+    conv_case(&r, 1, 64, 6, 7, 20, 3, 3, 1, 1, 1, 1, true, 1);
+    conv_case(&r, 2, 80, 5, 5, 18, 3, 3, 2, 1, 1, 2, false, 2);
 }
 
 static void test_conv_depthwise(void **state)
@@ -328,7 +367,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary),           cmocka_unit_test(test_clip),
         cmocka_unit_test(test_binary_broadcast), cmocka_unit_test(test_variadic),
-        cmocka_unit_test(test_gemm_random),     cmocka_unit_test(test_matmul_batched),
+        cmocka_unit_test(test_gemm_random),     cmocka_unit_test(test_gemm_kblocks),
+        cmocka_unit_test(test_matmul_batched),
         cmocka_unit_test(test_conv_random),     cmocka_unit_test(test_conv_depthwise),
         cmocka_unit_test(test_conv1d_and_autopad), cmocka_unit_test(test_pool),
         cmocka_unit_test(test_softmax),         cmocka_unit_test(test_data_movement),

@@ -70,7 +70,8 @@ static struct tsl_graph *mixed_graph(struct rng *r)
     struct tsl_value *pw = conv(g, r, "pw", dw, 40, 40, 1, 1, 1, false);
     struct tsl_node *add = h_node(g, TSL_OP_ADD, "res", 2, (struct tsl_value *[]){pw, c2});
     struct tsl_value *a = h_node(g, TSL_OP_RELU, NULL, 1, &add->outputs[0])->outputs[0];
-    struct tsl_value *mp = pool(g, TSL_OP_MAX_POOL, a, 3, 2, 1);     /* [2,40,10,10] */
+    struct tsl_value *c3 = conv(g, r, "c3", a, 40, 40, 3, 1, 1, true); /* K = 360: 2 K blocks */
+    struct tsl_value *mp = pool(g, TSL_OP_MAX_POOL, c3, 3, 2, 1);    /* [2,40,10,10] */
     struct tsl_value *ap = pool(g, TSL_OP_AVERAGE_POOL, mp, 2, 1, 0); /* [2,40,9,9] */
     struct tsl_value *sg = h_node(g, TSL_OP_SIGMOID, NULL, 1, &ap)->outputs[0];
     struct tsl_value *mul = h_node(g, TSL_OP_MUL, NULL, 2, (struct tsl_value *[]){ap, sg})->outputs[0];
