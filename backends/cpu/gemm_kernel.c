@@ -389,6 +389,13 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
     tsl_cpu_loop_end(cg, &lj);
 
     struct tsl_cpu_loop lk, lj2;
+    /* columns n0 .. n0+cols-1 adjacent in src (a strided B with unit column
+     * stride, a 1x1 / stride-1 unpadded conv): one vector copy per row */
+    bool contig = p->koff_off >= 0 ? p->conv_sw == 1 && p->conv_sh * p->conv_pw == p->conv_ow
+                                   : p->b_cs == 1;
+    LLVMValueRef base0 = NULL;
+    if (contig)
+        base0 = LLVMBuildLoad2(cg->b, cg->t_i64, basep, "");
     LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pk");
     LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
     LLVMValueRef koff;
@@ -403,6 +410,15 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
         koff = LLVMBuildNSWMul(cg->b, kabs, tsl_cpu_i64(cg, p->b_rs), "");
     }
     LLVMValueRef drow = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    if (contig) {
+        tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, drow),
+                            tsl_cpu_gep(cg, src, LLVMBuildNSWAdd(cg->b, koff, base0, "")), cols);
+        for (int z = cols; z < nr; z++)
+            tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
+                          LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
+        tsl_cpu_loop_end(cg, &lk);
+        return;
+    }
     LLVMValueRef j2 = tsl_cpu_loop_begin(cg, &lj2, 0, cols, 1, "pj");
     LLVMValueRef bj = LLVMBuildLoad2(cg->b, cg->t_i64,
                                      LLVMBuildInBoundsGEP2(cg->b, cg->t_i64, basep, &j2, 1, ""), "");
