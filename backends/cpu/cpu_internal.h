@@ -304,8 +304,10 @@ enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M,
 /* Pack B (element (k,n) = w[k*b_rs + n*b_cs]) into nr panels, scaled. */
 enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K, int64_t N,
                                int64_t b_rs, int64_t b_cs, float scale, int64_t *off_out);
-/* Per-thread scratch bytes the runtime B panel needs (a K block x nr floats). */
-int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K);
+/* Per-thread scratch bytes for p's run-time B (a K block of an n-group of
+ * panels), 0 when B is packed at compile time or into the shared scratch
+ * (p's M, N, K, batch and b_packed must be final). */
+int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p);
 /* Shared scratch bytes for p's runtime B when it is packed by a region of
  * its own before the GEMM (threads > 1 and several items per panel), else 0
  * (p's M, N, K, batch and b_packed must be final). */

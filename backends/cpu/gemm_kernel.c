@@ -12,16 +12,20 @@
  * columns < nr) so the main loops carry no masks.
  *
  * The whole GEMM (and a batch of independent GEMMs: groups, MatMul batch)
- * is one parallel region (par.c) over (problem, n-panel, m-block) items;
- * each thread packs runtime B panels into its own scratch.  Every C tile
- * is computed by one micro-kernel call over the full K whatever the split,
- * so results do not depend on the thread count.
+ * is one parallel region (par.c) over (problem, n-group, m-block) items;
+ * each thread packs runtime B panels into its own scratch (or, when M is
+ * split, a region of its own packs them once into the shared scratch).
+ * Every C tile goes through the same sequence of micro-kernel calls, K
+ * block by K block, whatever the split, so results do not depend on the
+ * thread count.
  *
- * K is cut into blocks of at most 256 so the B panel block stays in L1;
- * partial sums go through C between blocks (bitwise the same results).
+ * K is cut into blocks of at most 256 and N into groups of up to 8 panels:
+ * per K block, a group's B blocks are packed together (L2) and every row
+ * tile runs against all of them (its A block stays in L1); partial sums go
+ * through C between K blocks (bitwise the same results).
  *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
- * N blocking for caches (docs/cpu-backend.md, next steps). */
+ * M blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +88,10 @@ static int64_t kc_of(int64_t K)
     return (nkb - 1) * kc < K ? kc : TSL_CPU_KC; /* the last block is never empty */
 }
 
-int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, int64_t K)
+/* Floats of one pre-packed panel: K x nr, then nr i64 column bases. */
+static int64_t shared_slot(const struct tsl_cpu_cg *cg, int64_t K)
 {
-    return kc_of(K) * nr_of(cg) * (int64_t)sizeof(float) + (int64_t)nr_of(cg) * 8;
+    return K * nr_of(cg) + 2 * (int64_t)nr_of(cg);
 }
 
 static LLVMValueRef splat(struct tsl_cpu_cg *cg, LLVMValueRef s)
@@ -360,15 +365,14 @@ static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm
 
 /* Pack rows [k0, k0 + klen) of the runtime B panel starting at column n0
  * (cols valid) into dst (klen x nr floats; the columns' base offsets, nr
- * i64, go to dst + base_at floats). */
+ * i64, are kept at the float* `bases`). */
 static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
                         LLVMValueRef n0, int cols, LLVMValueRef dst, LLVMValueRef k0,
-                        int64_t klen, int64_t base_at)
+                        int64_t klen, LLVMValueRef bases)
 {
     const int nr = nr_of(cg);
-    /* base[j] for j < cols: offset of column n0 + j in src, kept at dst + base_at */
-    LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, base_at)),
-                                          LLVMPointerType(cg->t_i64, 0), "");
+    /* base[j] for j < cols: offset of column n0 + j in src, kept at `bases` */
+    LLVMValueRef basep = LLVMBuildBitCast(cg->b, bases, LLVMPointerType(cg->t_i64, 0), "");
     struct tsl_cpu_loop lj;
     LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, 0, cols, 1, "pj");
     LLVMValueRef n = LLVMBuildNSWAdd(cg->b, n0, j, "");
@@ -440,122 +444,176 @@ static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMVal
     LLVMBuildCall2(cg->b, uk_type(cg), fn, args, 7, "");
 }
 
-/* What one (problem, n-panel, m-block) item of the GEMM region needs. */
+/* What one (problem, n-group, m-block) item of the GEMM region needs. */
 struct gemm_item {
     LLVMValueRef a, b, c, bias, res; /* the problem's operands */
-    LLVMValueRef bpanel;             /* B packed before the region: the item's panel */
-    LLVMValueRef scratch;            /* this thread's B panel (runtime B) */
-    LLVMValueRef last;               /* i64 slot: key of the panel in scratch */
-    LLVMValueRef key;                /* problem * n_panels + panel */
-    LLVMValueRef t_lo, t_hi;         /* m tiles [t_lo, t_hi) of this block */
-    int64_t n_tiles;                 /* m tiles of the whole problem */
+    LLVMValueRef slot0;              /* shared B: problem * n_panels (slot of its panel 0) */
+    LLVMValueRef shared;             /* B packed before the region (shared scratch), or NULL */
+    LLVMValueRef scratch;            /* this thread's B blocks (packed per K block), or NULL */
+    LLVMValueRef p_lo, p_hi;         /* n panels [p_lo, p_hi) of the group */
+    LLVMValueRef t_lo, t_hi;         /* m tiles [t_lo, t_hi) of the block */
+    int64_t n_tiles, n_panels, n_full; /* of the problem; n_full: panels of nr columns */
+    int edge_cols;                   /* valid columns of the last panel, 0 if it is full */
 };
 
-/* Pack K block [k0, k0 + klen) of the runtime B panel unless this thread's
- * scratch already holds it (`key` names panel and block; consecutive items
- * of a chunk share panels when M is split in blocks). */
-static void emit_pack_once(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                           const struct gemm_item *it, LLVMValueRef n0, int cols,
-                           LLVMValueRef key, LLVMValueRef k0, int64_t klen)
+/* Per-thread B: one K block of nc panels, then nr i64 column bases. */
+static int64_t group_floats(const struct tsl_cpu_cg *cg, int64_t K, int64_t nc)
 {
-    LLVMValueRef have = LLVMBuildLoad2(cg->b, cg->t_i64, it->last, "");
-    LLVMValueRef need = LLVMBuildICmp(cg->b, LLVMIntNE, have, key, "");
-    LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
-    LLVMBuildCondBr(cg->b, need, pack, done);
-    LLVMPositionBuilderAtEnd(cg->b, pack);
-    emit_pack_b(cg, p, it->b, n0, cols, it->scratch, k0, klen, kc_of(p->K) * nr_of(cg));
-    LLVMBuildStore(cg->b, key, it->last);
-    LLVMBuildBr(cg->b, done);
-    LLVMPositionBuilderAtEnd(cg->b, done);
+    return nc * kc_of(K) * nr_of(cg);
 }
 
-/* Rows [k0, k0 + klen) of K for the row tiles [t_lo, t_hi) of the item, on
- * the nr-wide column tile at n0 (cols valid); kmode as struct tsl_cpu_uk. */
-static void emit_kblock(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                        const struct gemm_item *it, LLVMValueRef n0, int cols, LLVMValueRef k0,
-                        int64_t klen, int kmode, LLVMValueRef kb)
+/* Block k0 of B panel pi: packed weights, the shared pre-packed slot, or
+ * the thread's scratch (which holds the group's current K block). */
+static LLVMValueRef b_block(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                           const struct gemm_item *it, LLVMValueRef pi, LLVMValueRef k0)
+{
+    const int64_t nr = nr_of(cg);
+    LLVMValueRef kofs = LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, nr), "");
+    if (p->b_packed) /* panel pi starts pi*K*nr floats in, k-major */
+        return tsl_cpu_gep(cg, it->b, LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, p->K * nr), ""), kofs, ""));
+    if (it->shared)
+        return tsl_cpu_gep(cg, it->shared,
+                           LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, LLVMBuildNSWAdd(cg->b, it->slot0, pi, ""),
+                                                                  tsl_cpu_i64(cg, shared_slot(cg, p->K)), ""),
+                                           kofs, ""));
+    LLVMValueRef local = LLVMBuildNSWSub(cg->b, pi, it->p_lo, "");
+    return tsl_cpu_gep(cg, it->scratch, LLVMBuildNSWMul(cg->b, local, tsl_cpu_i64(cg, kc_of(p->K) * nr), ""));
+}
+
+/* min(x, c) for an i64 value and a constant */
+static LLVMValueRef min_c(struct tsl_cpu_cg *cg, LLVMValueRef x, int64_t c)
+{
+    LLVMValueRef cv = tsl_cpu_i64(cg, c);
+    return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, x, cv, ""), x, cv, "");
+}
+
+/* Run `then` code only when the group holds the last, partial panel:
+ * returns the block to continue in (caller positions and branches). */
+static LLVMBasicBlockRef if_edge_panel(struct tsl_cpu_cg *cg, const struct gemm_item *it)
+{
+    LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "nedge");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "ndone");
+    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, it->p_hi, tsl_cpu_i64(cg, it->n_panels), ""),
+                    edge, done);
+    LLVMPositionBuilderAtEnd(cg->b, edge);
+    return done;
+}
+
+/* Pack K block [k0, k0 + klen) of every panel of the group into the
+ * thread's scratch. */
+static void emit_pack_group(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                            const struct gemm_item *it, int64_t nc, LLVMValueRef k0, int64_t klen)
+{
+    const int64_t nr = nr_of(cg), base_at = group_floats(cg, p->K, nc);
+    LLVMValueRef bases = tsl_cpu_gep(cg, it->scratch, tsl_cpu_i64(cg, base_at));
+    struct tsl_cpu_loop lp;
+    LLVMValueRef pi = tsl_cpu_loop_begin_v(cg, &lp, it->p_lo, min_c(cg, it->p_hi, it->n_full), 1, "pp");
+    emit_pack_b(cg, p, it->b, LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), ""), (int)nr,
+                b_block(cg, p, it, pi, k0), k0, klen, bases);
+    tsl_cpu_loop_end(cg, &lp);
+    if (it->edge_cols) {
+        LLVMBasicBlockRef done = if_edge_panel(cg, it);
+        LLVMValueRef pe = tsl_cpu_i64(cg, it->n_full);
+        emit_pack_b(cg, p, it->b, tsl_cpu_i64(cg, it->n_full * nr), it->edge_cols,
+                    b_block(cg, p, it, pe, k0), k0, klen, bases);
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
+    }
+}
+
+/* The row tile at m0 (rows rows) against every panel of the group, for
+ * K block [k0, k0 + klen) in mode kmode. */
+static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                     const struct gemm_item *it, LLVMValueRef m0, int rows, LLVMValueRef k0,
+                     int64_t klen, int kmode)
 {
     const int64_t mr = cg->tgt->mr, nr = nr_of(cg);
-    LLVMValueRef panel;
-    if (it->bpanel) { /* k-major: block k0 starts k0 * nr floats in */
-        panel = tsl_cpu_gep(cg, it->bpanel, LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, nr), ""));
-    } else {
-        int64_t nkb = (p->K + kc_of(p->K) - 1) / kc_of(p->K);
-        LLVMValueRef key = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, it->key, tsl_cpu_i64(cg, nkb), ""),
-                                           kb, "");
-        emit_pack_once(cg, p, it, n0, cols, key, k0, klen);
-        panel = it->scratch;
-    }
-    LLVMValueRef cn = tsl_cpu_gep(cg, it->c, n0);
-    LLVMValueRef rn = p->has_res ? tsl_cpu_gep(cg, it->res, n0) : it->res;
-    LLVMValueRef bn = it->bias;
-    if (p->has_bias && p->bias_cs)
-        bn = tsl_cpu_gep(cg, it->bias, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
-    /* A's K block: packed panels are k-major (k * mr), in place a_cs per k */
-    LLVMValueRef ak = tsl_cpu_gep(cg, it->a, LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? mr : p->a_cs), ""));
-    int64_t n_full = p->M / mr, mfull = n_full * mr, mrem = p->M - mfull;
     const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
-    if (n_full > 0) {
-        LLVMValueRef uk = get_ukernel(cg, p, (int)mr, cols, kmode);
-        /* full tiles of the block: [t_lo, min(t_hi, n_full)) */
-        LLVMValueRef nf = tsl_cpu_i64(cg, n_full);
-        LLVMValueRef hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, it->t_hi, nf, ""),
-                                          it->t_hi, nf, "");
-        struct tsl_cpu_loop lm;
-        LLVMValueRef t = tsl_cpu_loop_begin_v(cg, &lm, it->t_lo, hi, 1, "m");
-        LLVMValueRef m0 = LLVMBuildNSWMul(cg->b, t, tsl_cpu_i64(cg, mr), "");
-        LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
+    /* A's K block: packed panels are k-major (k * mr), in place a_cs per k */
+    LLVMValueRef at = tsl_cpu_gep(cg, it->a, LLVMBuildNSWAdd(cg->b,
+        LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? mr : p->a_cs), ""),
+        LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), ""), ""));
+    LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
+    LLVMValueRef ct = tsl_cpu_gep(cg, it->c, mc);
+    LLVMValueRef rt = p->has_res ? tsl_cpu_gep(cg, it->res, mc) : it->res;
+    LLVMValueRef bt = p->has_bias ? tsl_cpu_gep(cg, it->bias, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
+                                  : it->bias;
+    for (int edge = 0; edge < 2; edge++) {
+        if (edge && !it->edge_cols)
+            break;
+        struct tsl_cpu_loop lp;
+        LLVMBasicBlockRef done = NULL;
+        LLVMValueRef pi;
+        if (!edge) {
+            pi = tsl_cpu_loop_begin_v(cg, &lp, it->p_lo, min_c(cg, it->p_hi, it->n_full), 1, "np");
+        } else {
+            done = if_edge_panel(cg, it);
+            pi = tsl_cpu_i64(cg, it->n_full);
+        }
+        LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
         LLVMValueRef args[7] = {
-            tsl_cpu_gep(cg, ak, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), "")), panel,
-            tsl_cpu_gep(cg, cn, mc),
-            p->has_bias
-                ? tsl_cpu_gep(cg, bn, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
-                : bn,
-            p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
-        call_uk(cg, p, uk, args, klen);
+            at, b_block(cg, p, it, pi, k0), tsl_cpu_gep(cg, ct, n0),
+            p->has_bias && p->bias_cs ? tsl_cpu_gep(cg, bt, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""))
+                                      : bt,
+            p->has_res ? tsl_cpu_gep(cg, rt, n0) : rt, NULL, NULL};
+        call_uk(cg, p, get_ukernel(cg, p, rows, edge ? it->edge_cols : (int)nr, kmode), args, klen);
+        if (!edge) {
+            tsl_cpu_loop_end(cg, &lp);
+        } else {
+            LLVMBuildBr(cg->b, done);
+            LLVMPositionBuilderAtEnd(cg->b, done);
+        }
+    }
+}
+
+/* K block [k0, k0 + klen): pack the group's B block (per-thread path),
+ * then every row tile of the item against every panel of the group, so the
+ * A tile's block is reused from L1 across the group's panels. */
+static void emit_kblock(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                        const struct gemm_item *it, int64_t nc, LLVMValueRef k0, int64_t klen,
+                        int kmode)
+{
+    const int64_t mr = cg->tgt->mr;
+    if (it->scratch)
+        emit_pack_group(cg, p, it, nc, k0, klen);
+    int64_t n_full = p->M / mr, mfull = n_full * mr, mrem = p->M - mfull;
+    if (n_full > 0) {
+        struct tsl_cpu_loop lm;
+        LLVMValueRef t = tsl_cpu_loop_begin_v(cg, &lm, it->t_lo, min_c(cg, it->t_hi, n_full), 1, "m");
+        emit_row(cg, p, it, LLVMBuildNSWMul(cg->b, t, tsl_cpu_i64(cg, mr), ""), (int)mr, k0, klen,
+                 kmode);
         tsl_cpu_loop_end(cg, &lm);
     }
-    if (mrem > 0) {
-        /* the last tile, in the block that reaches the end */
+    if (mrem > 0) { /* the last row tile, in the block that reaches the end */
         LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "medge");
         LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "mdone");
         LLVMBuildCondBr(cg->b,
                         LLVMBuildICmp(cg->b, LLVMIntEQ, it->t_hi, tsl_cpu_i64(cg, it->n_tiles), ""),
                         edge, done);
         LLVMPositionBuilderAtEnd(cg->b, edge);
-        LLVMValueRef uk = get_ukernel(cg, p, (int)mrem, cols, kmode);
-        LLVMValueRef mc = tsl_cpu_i64(cg, mfull * p->ldc);
-        LLVMValueRef args[7] = {
-            tsl_cpu_gep(cg, ak, tsl_cpu_i64(cg, mfull * a_step)), panel, tsl_cpu_gep(cg, cn, mc),
-            p->has_bias ? tsl_cpu_gep(cg, bn, tsl_cpu_i64(cg, mfull * p->bias_rs)) : bn,
-            p->has_res ? tsl_cpu_gep(cg, rn, mc) : rn, NULL, NULL};
-        call_uk(cg, p, uk, args, klen);
+        emit_row(cg, p, it, tsl_cpu_i64(cg, mfull), (int)mrem, k0, klen, kmode);
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, done);
     }
 }
 
-/* One nr-wide column tile at n0 with `cols` valid columns: the row tiles
- * [t_lo, t_hi) of the item, K block by K block (first, middle loop, last). */
-static void emit_ntile(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                       const struct gemm_item *it, LLVMValueRef n0, int cols)
+/* One item: K block by K block (whole, or first, middle loop, last). */
+static void emit_item(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                      const struct gemm_item *it, int64_t nc)
 {
     const int64_t kc = kc_of(p->K), nkb = (p->K + kc - 1) / kc;
     if (nkb == 1) {
-        emit_kblock(cg, p, it, n0, cols, tsl_cpu_i64(cg, 0), p->K, 0, tsl_cpu_i64(cg, 0));
+        emit_kblock(cg, p, it, nc, tsl_cpu_i64(cg, 0), p->K, 0);
         return;
     }
-    emit_kblock(cg, p, it, n0, cols, tsl_cpu_i64(cg, 0), kc, 1, tsl_cpu_i64(cg, 0));
+    emit_kblock(cg, p, it, nc, tsl_cpu_i64(cg, 0), kc, 1);
     if (nkb > 2) {
         struct tsl_cpu_loop lk;
         LLVMValueRef kb = tsl_cpu_loop_begin(cg, &lk, 1, nkb - 1, 1, "kb");
-        emit_kblock(cg, p, it, n0, cols, LLVMBuildNSWMul(cg->b, kb, tsl_cpu_i64(cg, kc), ""), kc,
-                    2, kb);
+        emit_kblock(cg, p, it, nc, LLVMBuildNSWMul(cg->b, kb, tsl_cpu_i64(cg, kc), ""), kc, 2);
         tsl_cpu_loop_end(cg, &lk);
     }
-    emit_kblock(cg, p, it, n0, cols, tsl_cpu_i64(cg, (nkb - 1) * kc), p->K - (nkb - 1) * kc, 3,
-                tsl_cpu_i64(cg, nkb - 1));
+    emit_kblock(cg, p, it, nc, tsl_cpu_i64(cg, (nkb - 1) * kc), p->K - (nkb - 1) * kc, 3);
 }
 
 static int64_t ceil_div(int64_t a, int64_t b)
@@ -572,27 +630,38 @@ static LLVMValueRef advance(struct tsl_cpu_cg *cg, LLVMValueRef base, LLVMValueR
     return tsl_cpu_gep(cg, base, LLVMBuildNSWMul(cg->b, idx, tsl_cpu_i64(cg, stride), ""));
 }
 
-/* How the GEMM region is cut: items (problem, n-panel, m-block), m-block
- * innermost so the consecutive items of a chunk share their B panel.  M is
- * split into blocks only when the panels alone give fewer than 4 items per
- * thread (ResNet's 7x7 layers have 2 panels). */
+/* How the GEMM region is cut: items (problem, n-group, m-block), m-block
+ * innermost.  An n-group is nc consecutive panels whose K block is packed
+ * together, so each A tile block is reused across nc panels; nc is at most
+ * TSL_CPU_NC, and smaller when that leaves fewer than 4 items per thread.
+ * M is split into blocks only when the groups alone give fewer than 4
+ * items per thread (ResNet's 7x7 layers have 2 panels); then a run-time B
+ * is packed once, before, into the shared scratch (shared_b). */
+#define TSL_CPU_NC 8
 struct gemm_split {
-    int64_t batch, n_panels, n_full, n_tiles, n_blocks, tb;
-    bool shared_b; /* run-time B packed by its own region into the shared scratch */
+    int64_t batch, n_panels, n_full, n_tiles, nc, n_groups, n_blocks, tb;
+    bool shared_b;
 };
 
 static void gemm_split(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                        struct gemm_split *s)
 {
-    const int64_t nr = nr_of(cg), mr = cg->tgt->mr;
+    const int64_t nr = nr_of(cg), mr = cg->tgt->mr, T = cg->threads;
     s->batch = p->batch > 0 ? p->batch : 1;
     s->n_panels = ceil_div(p->N, nr);
     s->n_full = p->N / nr;
     s->n_tiles = ceil_div(p->M, mr);
+    int64_t want = T > 1 ? ceil_div(4 * T, s->batch) : 1; /* groups per problem */
+    s->nc = s->n_panels / want;
+    if (s->nc > TSL_CPU_NC)
+        s->nc = TSL_CPU_NC;
+    if (s->nc < 1)
+        s->nc = 1;
+    s->n_groups = ceil_div(s->n_panels, s->nc);
     s->n_blocks = 1;
-    int64_t per = s->batch * s->n_panels;
-    if (cg->threads > 1 && per < 4 * (int64_t)cg->threads)
-        s->n_blocks = ceil_div(4 * (int64_t)cg->threads, per);
+    int64_t per = s->batch * s->n_groups;
+    if (T > 1 && per < 4 * T)
+        s->n_blocks = ceil_div(4 * T, per);
     if (s->n_blocks > s->n_tiles)
         s->n_blocks = s->n_tiles;
     s->tb = ceil_div(s->n_tiles, s->n_blocks);
@@ -601,10 +670,13 @@ static void gemm_split(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p
     s->shared_b = !p->b_packed && s->n_blocks > 1;
 }
 
-/* Floats of one pre-packed panel: K x nr, then nr i64 column bases. */
-static int64_t shared_slot(const struct tsl_cpu_cg *cg, int64_t K)
+int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p)
 {
-    return K * nr_of(cg) + 2 * (int64_t)nr_of(cg);
+    struct gemm_split s;
+    gemm_split(cg, p, &s);
+    if (p->b_packed || s.shared_b)
+        return 0;
+    return (group_floats(cg, p->K, s.nc) + 2 * (int64_t)nr_of(cg)) * (int64_t)sizeof(float);
 }
 
 int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p)
@@ -631,10 +703,11 @@ static void emit_prepack(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     LLVMValueRef dst = tsl_cpu_gep(cg, tsl_cpu_scratch(cg, p->b_shared_off),
                                    LLVMBuildNSWMul(cg->b, item, tsl_cpu_i64(cg, slot), ""));
     LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
+    LLVMValueRef bases = tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, p->K * nr));
     int rem = (int)(p->N - s->n_full * nr);
     if (rem == 0 || s->n_full == 0) {
         emit_pack_b(cg, p, src, n0, rem == 0 ? (int)nr : rem, dst, tsl_cpu_i64(cg, 0), p->K,
-                    p->K * nr);
+                    bases);
     } else {
         LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pfull");
         LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pedge");
@@ -642,10 +715,10 @@ static void emit_prepack(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
         LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, pi, tsl_cpu_i64(cg, s->n_full), ""),
                         full, edge);
         LLVMPositionBuilderAtEnd(cg->b, full);
-        emit_pack_b(cg, p, src, n0, (int)nr, dst, tsl_cpu_i64(cg, 0), p->K, p->K * nr);
+        emit_pack_b(cg, p, src, n0, (int)nr, dst, tsl_cpu_i64(cg, 0), p->K, bases);
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, edge);
-        emit_pack_b(cg, p, src, n0, rem, dst, tsl_cpu_i64(cg, 0), p->K, p->K * nr);
+        emit_pack_b(cg, p, src, n0, rem, dst, tsl_cpu_i64(cg, 0), p->K, bases);
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, done);
     }
@@ -660,80 +733,47 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
         return;
     struct gemm_split s;
     gemm_split(cg, p, &s);
-    const int64_t batch = s.batch, n_panels = s.n_panels, n_full = s.n_full;
-    const int64_t n_tiles = s.n_tiles, n_blocks = s.n_blocks, tb = s.tb;
     if (s.shared_b)
         emit_prepack(cg, p, &s, b); /* then a barrier: the GEMM reads every panel */
-    double work_ns = 2.0 * (double)batch * (double)p->M * (double)p->N * (double)p->K / 100.0;
+    double work_ns = 2.0 * (double)s.batch * (double)p->M * (double)p->N * (double)p->K / 100.0;
     if (!p->has_bias)
         bias = LLVMConstNull(cg->t_pf32);
     if (!p->has_res)
         res = LLVMConstNull(cg->t_pf32);
     LLVMValueRef in[5] = {a, b, c, bias, res};
     struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, batch * n_panels * n_blocks, work_ns, in, 5);
+    tsl_cpu_par_open(cg, &par, s.batch * s.n_groups * s.n_blocks, work_ns, in, 5);
     struct gemm_item it;
     memset(&it, 0, sizeof it);
-    it.n_tiles = n_tiles;
-    if (!p->b_packed && !s.shared_b) {
+    it.n_tiles = s.n_tiles;
+    it.n_panels = s.n_panels;
+    it.n_full = s.n_full;
+    it.edge_cols = (int)(p->N - s.n_full * nr);
+    if (!p->b_packed && !s.shared_b)
         it.scratch = tsl_cpu_thread_scratch(cg, p->b_scratch_off);
-        LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
-        LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
-        LLVMValueRef first = LLVMGetFirstInstruction(entry);
-        if (first)
-            LLVMPositionBuilderBefore(cg->b, first);
-        else
-            LLVMPositionBuilderAtEnd(cg->b, entry);
-        it.last = LLVMBuildAlloca(cg->b, cg->t_i64, "panel_in_scratch");
-        LLVMPositionBuilderAtEnd(cg->b, cur);
-        LLVMBuildStore(cg->b, tsl_cpu_i64(cg, -1), it.last);
-    }
-    LLVMValueRef shared = s.shared_b ? tsl_cpu_scratch(cg, p->b_shared_off) : NULL;
+    if (s.shared_b)
+        it.shared = tsl_cpu_scratch(cg, p->b_shared_off);
     LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
-    LLVMValueRef q = item, blk = tsl_cpu_i64(cg, 0), pi, bi = tsl_cpu_i64(cg, 0);
-    if (n_blocks > 1) {
-        blk = LLVMBuildURem(cg->b, q, tsl_cpu_i64(cg, n_blocks), "");
-        q = LLVMBuildUDiv(cg->b, q, tsl_cpu_i64(cg, n_blocks), "");
+    LLVMValueRef q = item, blk = tsl_cpu_i64(cg, 0), grp, bi = tsl_cpu_i64(cg, 0);
+    if (s.n_blocks > 1) {
+        blk = LLVMBuildURem(cg->b, q, tsl_cpu_i64(cg, s.n_blocks), "");
+        q = LLVMBuildUDiv(cg->b, q, tsl_cpu_i64(cg, s.n_blocks), "");
     }
-    it.key = q;
-    pi = q;
-    if (batch > 1) {
-        pi = LLVMBuildURem(cg->b, q, tsl_cpu_i64(cg, n_panels), "");
-        bi = LLVMBuildUDiv(cg->b, q, tsl_cpu_i64(cg, n_panels), "");
+    grp = q;
+    if (s.batch > 1) {
+        grp = LLVMBuildURem(cg->b, q, tsl_cpu_i64(cg, s.n_groups), "");
+        bi = LLVMBuildUDiv(cg->b, q, tsl_cpu_i64(cg, s.n_groups), "");
     }
     it.a = advance(cg, par.vals[0], bi, p->a_bs);
     it.b = advance(cg, par.vals[1], bi, p->b_bs);
     it.c = advance(cg, par.vals[2], bi, p->c_bs);
     it.bias = p->has_bias ? advance(cg, par.vals[3], bi, p->bias_bs) : par.vals[3];
     it.res = p->has_res ? advance(cg, par.vals[4], bi, p->res_bs) : par.vals[4];
-    it.t_lo = LLVMBuildNSWMul(cg->b, blk, tsl_cpu_i64(cg, tb), "");
-    LLVMValueRef hi = LLVMBuildNSWAdd(cg->b, it.t_lo, tsl_cpu_i64(cg, tb), "");
-    LLVMValueRef nt = tsl_cpu_i64(cg, n_tiles);
-    it.t_hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, hi, nt, ""), hi, nt, "");
-    LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
-    if (p->b_packed) /* panel n0/nr is (n0/nr)*K*nr == n0*K floats in */
-        it.bpanel = tsl_cpu_gep(cg, it.b, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->K), ""));
-    else if (s.shared_b) /* slot q (= problem * n_panels + panel) */
-        it.bpanel = tsl_cpu_gep(cg, shared,
-                                LLVMBuildNSWMul(cg->b, q, tsl_cpu_i64(cg, shared_slot(cg, p->K)), ""));
-    int rem = (int)(p->N - n_full * nr);
-    if (rem == 0) {
-        emit_ntile(cg, p, &it, n0, (int)nr);
-    } else if (n_full == 0) {
-        emit_ntile(cg, p, &it, n0, rem);
-    } else {
-        LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "nfull");
-        LLVMBasicBlockRef edge = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "nedge");
-        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "ndone");
-        LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, pi, tsl_cpu_i64(cg, n_full), ""),
-                        full, edge);
-        LLVMPositionBuilderAtEnd(cg->b, full);
-        emit_ntile(cg, p, &it, n0, (int)nr);
-        LLVMBuildBr(cg->b, done);
-        LLVMPositionBuilderAtEnd(cg->b, edge);
-        emit_ntile(cg, p, &it, n0, rem);
-        LLVMBuildBr(cg->b, done);
-        LLVMPositionBuilderAtEnd(cg->b, done);
-    }
+    it.slot0 = LLVMBuildNSWMul(cg->b, bi, tsl_cpu_i64(cg, s.n_panels), "");
+    it.t_lo = LLVMBuildNSWMul(cg->b, blk, tsl_cpu_i64(cg, s.tb), "");
+    it.t_hi = min_c(cg, LLVMBuildNSWAdd(cg->b, it.t_lo, tsl_cpu_i64(cg, s.tb), ""), s.n_tiles);
+    it.p_lo = LLVMBuildNSWMul(cg->b, grp, tsl_cpu_i64(cg, s.nc), "");
+    it.p_hi = min_c(cg, LLVMBuildNSWAdd(cg->b, it.p_lo, tsl_cpu_i64(cg, s.nc), ""), s.n_panels);
+    emit_item(cg, p, &it, s.nc);
     tsl_cpu_par_close(cg, &par);
 }

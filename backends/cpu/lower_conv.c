@@ -119,7 +119,7 @@ static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
                                  .batch = g.G};
         int64_t shared_b = tsl_cpu_gemm_shared_scratch(cg, &p);
         st->scratch_bytes = (g.padded ? align64(g.C * g.PH * g.PW * 4) : 0) + shared_b;
-        st->thread_scratch_bytes = shared_b ? 0 : tsl_cpu_gemm_scratch(cg, p.K);
+        st->thread_scratch_bytes = tsl_cpu_gemm_scratch(cg, &p);
     }
     return TSL_STATUS_OK;
 }

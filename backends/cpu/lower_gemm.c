@@ -141,8 +141,7 @@ static enum tsl_status mm_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
     /* a run-time B is packed per thread and panel, or once into the shared
      * scratch when several threads share a panel (few panels) */
     st->scratch_bytes = tsl_cpu_gemm_shared_scratch(cg, &gp.p);
-    st->thread_scratch_bytes =
-        gp.p.b_packed || st->scratch_bytes ? 0 : tsl_cpu_gemm_scratch(cg, gp.p.K);
+    st->thread_scratch_bytes = tsl_cpu_gemm_scratch(cg, &gp.p);
     return TSL_STATUS_OK;
 }
 
