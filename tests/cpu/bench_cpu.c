@@ -1,7 +1,8 @@
 /* bench_cpu.c - micro-benchmark of the CPU backend's heavy kernels (not part
  * of ctest): a square f32 MatMul with a constant right operand (GFLOP/s) and
- * a 3x3 convolution, both at one thread, median of repeated runs after one
- * warm-up.  Usage: tessel_cpu_bench [gemm N] [conv C OC HW] [reps R] */
+ * a 3x3 convolution, compiled for `threads` threads (default 1), median of
+ * repeated runs after one warm-up.
+ * Usage: tessel_cpu_bench [gemm N] [conv C OC HW] [reps R] [threads T] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,13 @@ static float *rnd(int64_t n)
     return p;
 }
 
-static double time_graph(struct tsl_graph *g, int reps, struct tsl_diag *d)
+static double time_graph(struct tsl_graph *g, int reps, int threads, struct tsl_diag *d)
 {
     struct tsl_cpu_module *m;
-    if (tsl_infer_shapes(g, d) || tsl_cpu_compile(g, NULL, &m, d))
+    struct tsl_cpu_options opt;
+    tsl_cpu_options_default(&opt);
+    opt.threads = threads;
+    if (tsl_infer_shapes(g, d) || tsl_cpu_compile(g, &opt, &m, d))
         return -1;
     int64_t n;
     tsl_shape_numel(&g->inputs[0]->type.shape, &n);
@@ -63,12 +67,14 @@ static double time_graph(struct tsl_graph *g, int reps, struct tsl_diag *d)
 int main(int argc, char **argv)
 {
     int64_t N = 512, C = 64, OC = 64, HW = 56;
-    int reps = 20;
+    int reps = 20, threads = 1;
     for (int i = 1; i + 1 < argc; i++) {
         if (!strcmp(argv[i], "gemm"))
             N = atoll(argv[++i]);
         else if (!strcmp(argv[i], "reps"))
             reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "threads"))
+            threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "conv") && i + 3 < argc) {
             C = atoll(argv[++i]);
             OC = atoll(argv[++i]);
@@ -77,6 +83,8 @@ int main(int argc, char **argv)
     }
     if (reps < 1)
         reps = 1;
+    if (threads < 1)
+        threads = 1;
     struct tsl_diag d;
     tsl_diag_init(&d);
     struct tsl_graph *g;
@@ -90,7 +98,7 @@ int main(int argc, char **argv)
     free(w);
     tsl_graph_add_node(g, TSL_OP_MATMUL, "mm", 2, (struct tsl_value *[]){a, b}, 1, &n, NULL);
     tsl_graph_add_output(g, n->outputs[0]);
-    double tg = time_graph(g, reps, &d);
+    double tg = time_graph(g, reps, threads, &d);
     tsl_graph_destroy(g);
 
     tsl_graph_create("conv", &g);
@@ -104,7 +112,7 @@ int main(int argc, char **argv)
     n->attrs.conv.kernel_shape = (struct tsl_ints){2, {3, 3}};
     n->attrs.conv.pads = (struct tsl_ints){4, {1, 1, 1, 1}};
     tsl_graph_add_output(g, n->outputs[0]);
-    double tc = time_graph(g, reps, &d);
+    double tc = time_graph(g, reps, threads, &d);
     tsl_graph_destroy(g);
     if (tg < 0 || tc < 0) {
         const struct tsl_diag_entry *e = tsl_diag_first_error(&d);
@@ -117,9 +125,9 @@ int main(int argc, char **argv)
     double cf = 2.0 * (double)OC * (double)C * 9.0 * (double)(HW * HW) / tc * 1e-9;
     printf("{\"matmul_n\": %lld, \"matmul_ms\": %.3f, \"matmul_gflops\": %.1f, "
            "\"conv\": \"3x3 %lld->%lld %lldx%lld pad 1\", \"conv_ms\": %.3f, "
-           "\"conv_gflops\": %.1f, \"reps\": %d}\n",
+           "\"conv_gflops\": %.1f, \"reps\": %d, \"threads\": %d}\n",
            (long long)N, tg * 1e3, gf, (long long)C, (long long)OC, (long long)HW,
-           (long long)HW, tc * 1e3, cf, reps);
+           (long long)HW, tc * 1e3, cf, reps, threads);
     tsl_diag_fini(&d);
     return 0;
 }
