@@ -658,6 +658,16 @@ static void gemm_split(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p
     if (s->nc < 1)
         s->nc = 1;
     s->n_groups = ceil_div(s->n_panels, s->nc);
+    if (T > 1 && (s->batch * s->n_groups) % T) {
+        /* a multiple of T items balances equal items exactly (98 panels,
+         * 2 threads: 14 groups of 7, not 13 of up to 8) */
+        int64_t g = ceil_div(ceil_div(s->batch * s->n_groups, T) * T, s->batch);
+        int64_t nc = ceil_div(s->n_panels, g);
+        if (nc >= 1 && (s->batch * ceil_div(s->n_panels, nc)) % T == 0) {
+            s->nc = nc;
+            s->n_groups = ceil_div(s->n_panels, nc);
+        }
+    }
     s->n_blocks = 1;
     int64_t per = s->batch * s->n_groups;
     if (T > 1 && per < 4 * T)
