@@ -469,15 +469,19 @@ static LLVMValueRef b_block(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
 {
     const int64_t nr = nr_of(cg);
     LLVMValueRef kofs = LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, nr), "");
-    if (p->b_packed) /* panel pi starts pi*K*nr floats in, k-major */
-        return tsl_cpu_gep(cg, it->b, LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, p->K * nr), ""), kofs, ""));
-    if (it->shared)
-        return tsl_cpu_gep(cg, it->shared,
-                           LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, LLVMBuildNSWAdd(cg->b, it->slot0, pi, ""),
-                                                                  tsl_cpu_i64(cg, shared_slot(cg, p->K)), ""),
-                                           kofs, ""));
+    LLVMValueRef start;
+    if (p->b_packed) { /* panel pi starts pi*K*nr floats in, k-major */
+        start = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, p->K * nr), "");
+        return tsl_cpu_gep(cg, it->b, LLVMBuildNSWAdd(cg->b, start, kofs, ""));
+    }
+    if (it->shared) { /* slot problem * n_panels + pi */
+        LLVMValueRef slot = LLVMBuildNSWAdd(cg->b, it->slot0, pi, "");
+        start = LLVMBuildNSWMul(cg->b, slot, tsl_cpu_i64(cg, shared_slot(cg, p->K)), "");
+        return tsl_cpu_gep(cg, it->shared, LLVMBuildNSWAdd(cg->b, start, kofs, ""));
+    }
     LLVMValueRef local = LLVMBuildNSWSub(cg->b, pi, it->p_lo, "");
-    return tsl_cpu_gep(cg, it->scratch, LLVMBuildNSWMul(cg->b, local, tsl_cpu_i64(cg, kc_of(p->K) * nr), ""));
+    return tsl_cpu_gep(cg, it->scratch,
+                       LLVMBuildNSWMul(cg->b, local, tsl_cpu_i64(cg, kc_of(p->K) * nr), ""));
 }
 
 /* min(x, c) for an i64 value and a constant */
@@ -536,8 +540,9 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
     LLVMValueRef ct = tsl_cpu_gep(cg, it->c, mc);
     LLVMValueRef rt = p->has_res ? tsl_cpu_gep(cg, it->res, mc) : it->res;
-    LLVMValueRef bt = p->has_bias ? tsl_cpu_gep(cg, it->bias, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""))
-                                  : it->bias;
+    LLVMValueRef bt = it->bias;
+    if (p->has_bias)
+        bt = tsl_cpu_gep(cg, it->bias, LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->bias_rs), ""));
     for (int edge = 0; edge < 2; edge++) {
         if (edge && !it->edge_cols)
             break;
@@ -551,11 +556,11 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
             pi = tsl_cpu_i64(cg, it->n_full);
         }
         LLVMValueRef n0 = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), "");
-        LLVMValueRef args[7] = {
-            at, b_block(cg, p, it, pi, k0), tsl_cpu_gep(cg, ct, n0),
-            p->has_bias && p->bias_cs ? tsl_cpu_gep(cg, bt, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""))
-                                      : bt,
-            p->has_res ? tsl_cpu_gep(cg, rt, n0) : rt, NULL, NULL};
+        LLVMValueRef bn = bt;
+        if (p->has_bias && p->bias_cs)
+            bn = tsl_cpu_gep(cg, bt, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
+        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0), tsl_cpu_gep(cg, ct, n0), bn,
+                                p->has_res ? tsl_cpu_gep(cg, rt, n0) : rt, NULL, NULL};
         call_uk(cg, p, get_ukernel(cg, p, rows, edge ? it->edge_cols : (int)nr, kmode), args, klen);
         if (!edge) {
             tsl_cpu_loop_end(cg, &lp);
