@@ -1,12 +1,14 @@
 /* compile.c - tsl_cpu_compile: schedules the graph into steps (fusing a
- * residual Add into a Conv, and a Relu/Clip into the epilogue of the
- * producer, when it is the only user),
+ * residual Add into a Conv, and the elementwise chain after a producer into
+ * its epilogue through fuse.c),
  * checks every step against the lowering table, plans memory, builds one
  * internal LLVM function per step plus the exported entry
  *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out)
  * and the weight blob global <name>_weights, then verifies and optimizes the
  * module with LLVMRunPasses("default<On>") for the target machine.
  *
+ * With options.profile the entry also stores a cycle counter between steps
+ * (profile.c).
  * Also the small public helpers (options, info, destroy, bind_shapes).
  * Not here: JIT and run (jit.c), emission to files (emit.c), op lowerings. */
 #include <ctype.h>
@@ -42,50 +44,6 @@ static bool valid_ident(const char *s)
         if (!(isalnum((unsigned char)*p) || *p == '_'))
             return false;
     return strlen(s) < 64;
-}
-
-/* Constant scalar bound of a Clip input, or the default. */
-static bool clip_bound(const struct tsl_value *v, float def, float *out)
-{
-    if (!v) {
-        *out = def;
-        return true;
-    }
-    if (!v->constant || v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != 1)
-        return false;
-    void *d = NULL;
-    if (tsl_const_decode(v, &d, NULL) != TSL_STATUS_OK)
-        return false;
-    *out = ((float *)d)[0];
-    free(d);
-    return true;
-}
-
-/* Activation node that can be fused after `v`'s producer, or NULL. */
-static const struct tsl_node *fusable_act(const struct tsl_graph *g, const struct tsl_value *v,
-                                          struct tsl_cpu_act *act)
-{
-    if (v->n_uses != 1 || v->n_output_refs != 0)
-        return NULL;
-    const struct tsl_node *u = v->uses[0].node;
-    if (v->uses[0].index != 0 || u->outputs[0]->type.dtype != TSL_DTYPE_F32)
-        return NULL;
-    (void)g;
-    if (u->op == TSL_OP_RELU) {
-        act->kind = TSL_CPU_ACT_RELU;
-        return u;
-    }
-    if (u->op == TSL_OP_CLIP) {
-        float lo, hi;
-        if (!clip_bound(u->n_inputs > 1 ? u->inputs[1] : NULL, -INFINITY, &lo) ||
-            !clip_bound(u->n_inputs > 2 ? u->inputs[2] : NULL, INFINITY, &hi))
-            return NULL;
-        act->kind = TSL_CPU_ACT_CLIP;
-        act->lo = lo;
-        act->hi = hi;
-        return u;
-    }
-    return NULL;
 }
 
 static bool same_static_shape(const struct tsl_value *a, const struct tsl_value *b)
@@ -187,11 +145,11 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
             skip[f->id] = true;
             (*n_fused)++;
         }
-        if (low->epilogue && (f = fusable_act(g, s->out, &s->act)) != NULL) {
-            s->out = f->outputs[0];
-            s->fused[s->n_fused++] = f;
-            skip[f->id] = true;
-            (*n_fused)++;
+        if (low->epilogue) {
+            uint32_t first = s->n_fused;
+            *n_fused += tsl_cpu_fuse_epilogue(s, skip);
+            for (uint32_t k = first; k < s->n_fused; k++)
+                skip[s->fused[k]->id] = true;
         }
         done[nd->id] = true;
         for (uint32_t k = 0; k < s->n_fused; k++)
@@ -242,7 +200,9 @@ static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
 }
 
-static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n)
+/* prof_off >= 0: profiling counters at that arena offset (profile.c). */
+static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n,
+                                  int64_t prof_off)
 {
     LLVMValueRef *fns = calloc(n + 1, sizeof *fns);
     if (!fns)
@@ -267,8 +227,13 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     LLVMValueRef entry = LLVMAddFunction(cg->mod, name, cg->t_step);
     bind_params(cg, entry);
     LLVMValueRef args[4] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs};
-    for (uint32_t i = 0; i < n; i++)
+    if (prof_off >= 0)
+        tsl_cpu_profile_emit_tick(cg, prof_off, 0);
+    for (uint32_t i = 0; i < n; i++) {
         LLVMBuildCall2(cg->b, cg->t_step, fns[i], args, 4, "");
+        if (prof_off >= 0)
+            tsl_cpu_profile_emit_tick(cg, prof_off, i + 1);
+    }
     free(fns);
     /* outputs that are inputs, constants or listed twice are copied */
     for (uint32_t i = 0; i < cg->g->n_outputs; i++) {
@@ -442,7 +407,16 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     st = tsl_cpu_plan(&cg, steps, n_steps, &m->arena_bytes, &m->arena_naive_bytes);
     if (st != TSL_STATUS_OK)
         goto done;
-    st = emit_steps(&cg, steps, n_steps);
+    m->prof_off = -1;
+    if (opts->profile) { /* n_steps + 1 counters after everything else */
+        m->prof_off = (m->arena_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+        m->arena_bytes = m->prof_off + (8 * ((int64_t)n_steps + 1) + TSL_CPU_ALIGN - 1) /
+                                           TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+        st = tsl_cpu_profile_init(m, steps, n_steps, diag);
+        if (st != TSL_STATUS_OK)
+            goto done;
+    }
+    st = emit_steps(&cg, steps, n_steps, m->prof_off);
     if (st == TSL_STATUS_OK)
         st = add_weights_global(&cg, &m->weight_bytes);
     if (st == TSL_STATUS_OK)
@@ -502,6 +476,7 @@ void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
         LLVMOrcDisposeThreadSafeContext(m->tsctx);
     free(m->arena);
     free(m->jit_blob);
+    tsl_cpu_profile_free(m);
     free_io(m->inputs, m->n_inputs);
     free_io(m->outputs, m->n_outputs);
     tsl_cpu_target_fini(&m->tgt);

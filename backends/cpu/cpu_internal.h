@@ -40,13 +40,41 @@ enum tsl_status tsl_cpu_target_machine(const struct tsl_cpu_target *t, int opt_l
 enum tsl_status tsl_cpu_llvm_error(struct tsl_diag *diag, LLVMErrorRef err, const char *where,
                                    const char *what);
 
-/* ---- fused epilogue activation ----------------------------------------- */
+/* ---- fused epilogue: a small elementwise program ------------------------ */
 
-enum tsl_cpu_act_kind { TSL_CPU_ACT_NONE, TSL_CPU_ACT_RELU, TSL_CPU_ACT_CLIP };
-struct tsl_cpu_act {
-    enum tsl_cpu_act_kind kind;
-    float lo, hi; /* CLIP bounds */
+/* The elementwise nodes fused after a producer (Conv, Gemm, MatMul, an
+ * elementwise op, ...) run in its epilogue as a straight-line program over
+ * the value in registers (scalar or vector).  v0 is the producer's result;
+ * op i computes v(i+1) from v(i) and, for binary ops, a second operand: the
+ * constant `a` (src < 0) or an earlier value v(src) (x * HardSigmoid(x),
+ * x * Clip(x + 3, 0, 6) / 6, x * Sigmoid(x)).  `rev` swaps the operands of a
+ * binary op (c - x, c / x).  Formulas match the reference's elementwise
+ * kernels (same operations, same order). */
+enum tsl_cpu_act_kind {
+    TSL_CPU_ACT_RELU,         /* x > 0 ? x : 0 */
+    TSL_CPU_ACT_CLIP,         /* min(max(x, a), b), NaN kept */
+    TSL_CPU_ACT_HARD_SIGMOID, /* clip(a * x + b, 0, 1) */
+    TSL_CPU_ACT_LEAKY_RELU,   /* x < 0 ? a * x : x */
+    TSL_CPU_ACT_SIGMOID,      /* 1 / (1 + exp(-x)) */
+    TSL_CPU_ACT_ADD, TSL_CPU_ACT_SUB, TSL_CPU_ACT_MUL, TSL_CPU_ACT_DIV,
+    TSL_CPU_ACT_MAX, TSL_CPU_ACT_MIN,
 };
+struct tsl_cpu_act_op {
+    enum tsl_cpu_act_kind kind;
+    float a, b;  /* parameters or the constant operand */
+    int8_t src;  /* binary: -1 constant a, else index of an earlier value */
+    bool rev;    /* binary: constant/src operand first */
+};
+#define TSL_CPU_ACT_MAX_OPS 6
+struct tsl_cpu_act {
+    uint32_t n; /* 0: no epilogue */
+    struct tsl_cpu_act_op op[TSL_CPU_ACT_MAX_OPS];
+};
+/* A program of one Relu / one Clip(lo, hi). */
+struct tsl_cpu_act tsl_cpu_act_relu(void);
+struct tsl_cpu_act tsl_cpu_act_clip(float lo, float hi);
+bool tsl_cpu_act_none(const struct tsl_cpu_act *a);
+bool tsl_cpu_act_equal(const struct tsl_cpu_act *x, const struct tsl_cpu_act *y);
 
 /* ---- steps: one generated kernel each ---------------------------------- */
 
@@ -55,9 +83,10 @@ struct tsl_cpu_step {
     const struct tsl_value *out;  /* value written (last node of a fused chain; output 0
                                    * of a multi-output node, whose other outputs
                                    * are node->outputs[k]) */
-    struct tsl_cpu_act act;       /* fused activation */
+    struct tsl_cpu_act act;       /* fused epilogue program */
     uint32_t n_fused;             /* nodes absorbed into this step */
-    const struct tsl_node *fused[2]; /* those nodes (residual Add, activation) */
+    const struct tsl_node *fused[TSL_CPU_ACT_MAX_OPS + 1]; /* those nodes (residual Add,
+                                                            * then the epilogue's) */
     const struct tsl_value *res;  /* fused residual Add operand (C's shape), or NULL */
     int64_t scratch_bytes;        /* per-step temporary, set by check() */
     int64_t scratch_off;          /* arena offset of the scratch */
@@ -121,10 +150,16 @@ struct tsl_cpu_uk {
 struct tsl_cpu_lowering {
     enum tsl_status (*check)(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st);
     enum tsl_status (*emit)(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st);
-    bool epilogue; /* a following Relu/Clip may be fused into this step */
+    bool epilogue; /* following elementwise nodes may be fused into this step */
     bool any_dtype;    /* check() validates the output dtypes itself (else: f32 only) */
     bool multi_output; /* the node may have several outputs, one buffer each */
 };
+
+/* Fuse the elementwise nodes following step s's output into its epilogue
+ * (fuse.c): appends them to s->fused and s->act, moves s->out to the last
+ * one and returns how many were fused.  skip[node id] marks nodes already
+ * taken by another step. */
+uint32_t tsl_cpu_fuse_epilogue(struct tsl_cpu_step *s, const bool *skip);
 
 /* NULL when op has no lowering. */
 const struct tsl_cpu_lowering *tsl_cpu_lowering_for(enum tsl_op op);
@@ -174,7 +209,7 @@ LLVMValueRef tsl_cpu_intrinsic(struct tsl_cpu_cg *cg, const char *name, LLVMType
 /* Call an external libm function float f(float...) (declared on demand). */
 LLVMValueRef tsl_cpu_libm(struct tsl_cpu_cg *cg, const char *name, LLVMValueRef *args,
                           unsigned n);
-/* Apply a fused activation to a scalar or vector value. */
+/* Run a fused epilogue program on a scalar or vector f32 value. */
 LLVMValueRef tsl_cpu_apply_act(struct tsl_cpu_cg *cg, const struct tsl_cpu_act *act,
                                LLVMValueRef x);
 /* memcpy of n floats from src to dst. */

@@ -7,7 +7,8 @@
  * keeps mr x nv accumulators of type <vw x float> in registers across the
  * whole K loop (phi nodes) and updates them with llvm.fma on a broadcast
  * element of A and nv vectors of the B panel.  The epilogue (alpha, bias,
- * Relu/Clip) runs on the registers before the single store of each tile.
+ * the fused elementwise program of cpu_internal.h) runs on the registers
+ * before the single store of each tile.
  * Micro-kernels are specialised for the static edge sizes (rows < mr,
  * columns < nr) so the main loops carry no masks.
  *
@@ -125,8 +126,7 @@ static bool uk_same(const struct tsl_cpu_uk *x, const struct tsl_cpu_uk *y)
     return x->rows == y->rows && x->cols == y->cols && x->a_packed == y->a_packed &&
            x->has_bias == y->has_bias && x->a_rs == y->a_rs && x->a_cs == y->a_cs &&
            x->bias_rs == y->bias_rs && x->bias_cs == y->bias_cs && x->alpha == y->alpha &&
-           x->act.kind == y->act.kind && x->act.lo == y->act.lo && x->act.hi == y->act.hi &&
-           x->has_res == y->has_res;
+           tsl_cpu_act_equal(&x->act, &y->act) && x->has_res == y->has_res;
 }
 
 static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)

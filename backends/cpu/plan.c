@@ -73,7 +73,7 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
         const struct tsl_node *n = steps[s].node;
         step_of[n->id] = s;
         /* fused nodes (residual Add, activation) run inside the step */
-        for (uint32_t f = 0; f < steps[s].n_fused && f < 2; f++)
+        for (uint32_t f = 0; f < steps[s].n_fused; f++)
             step_of[steps[s].fused[f]->id] = s;
     }
     size_t nb = 0;
