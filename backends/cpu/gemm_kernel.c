@@ -279,11 +279,75 @@ static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm
     return key.fn;
 }
 
+/* Contiguous fast path of emit_pack_b for a full panel whose nr columns
+ * are nr consecutive source elements for every k: B with unit column
+ * stride, or the im2col view with column stride 1 when the panel does not
+ * wrap an output row (tested at run time).  Each k row is one nr-float
+ * copy (vector moves) instead of nr scalar gathers.  Returns the block the
+ * generic packing continues in (or NULL when the fast path does not apply);
+ * the fast path jumps to *done. */
+static LLVMBasicBlockRef emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                                          LLVMValueRef src, LLVMValueRef n0, int cols,
+                                          LLVMValueRef dst, LLVMBasicBlockRef *done)
+{
+    const int nr = nr_of(cg);
+    bool conv = p->koff_off >= 0;
+    if (cols != nr || (conv ? p->conv_sw != 1 || p->conv_ow < nr : p->b_cs != 1))
+        return NULL;
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_fast");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_slow");
+    *done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
+    LLVMValueRef base;
+    if (conv) {
+        LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow);
+        LLVMValueRef ox = LLVMBuildSRem(cg->b, n0, ow, "");
+        LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE,
+                                          LLVMBuildNSWAdd(cg->b, ox, tsl_cpu_i64(cg, nr), ""), ow, "");
+        base = LLVMBuildNSWAdd(
+            cg->b,
+            LLVMBuildNSWMul(cg->b, LLVMBuildSDiv(cg->b, n0, ow, ""),
+                            tsl_cpu_i64(cg, p->conv_sh * p->conv_pw), ""),
+            ox, "");
+        LLVMBuildCondBr(cg->b, fits, fast, slow);
+    } else {
+        base = n0;
+        LLVMBuildBr(cg->b, fast);
+    }
+    LLVMPositionBuilderAtEnd(cg->b, fast);
+    struct tsl_cpu_loop lk;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pkf");
+    LLVMValueRef koff;
+    if (conv) {
+        LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                           LLVMPointerType(cg->t_i32, 0), "");
+        LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
+        LLVMSetAlignment(kv, 4);
+        koff = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
+    } else {
+        koff = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, p->b_rs), "");
+    }
+    tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "")),
+                        tsl_cpu_gep(cg, src, LLVMBuildNSWAdd(cg->b, koff, base, "")), nr);
+    tsl_cpu_loop_end(cg, &lk);
+    LLVMBuildBr(cg->b, *done);
+    LLVMPositionBuilderAtEnd(cg->b, slow);
+    if (!conv) { /* unreachable: the branch above is unconditional */
+        LLVMBuildBr(cg->b, *done);
+        LLVMPositionBuilderAtEnd(cg->b, *done);
+        return NULL;
+    }
+    return slow;
+}
+
 /* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
 static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
                         LLVMValueRef n0, int cols, LLVMValueRef dst)
 {
     const int nr = nr_of(cg);
+    LLVMBasicBlockRef done = NULL;
+    if (!emit_pack_b_fast(cg, p, src, n0, cols, dst, &done) && done)
+        return; /* unit-stride B: the fast path is the whole packing */
     /* base[j] for j < cols: offset of column n0 + j in src */
     LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, p->K * nr)),
                                           LLVMPointerType(cg->t_i64, 0), "");
@@ -331,6 +395,10 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
         tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
                       LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
     tsl_cpu_loop_end(cg, &lk);
+    if (done) {
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
+    }
 }
 
 static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef fn,

@@ -214,6 +214,11 @@ static void test_conv_random(void **state)
     /* exact micro-kernel tile multiples and a 1x1 conv reading the input in place */
     conv_case(&r, 1, 16, 8, 8, 16, 1, 1, 1, 0, 1, 1, true, 0);
     conv_case(&r, 1, 8, 7, 9, 24, 3, 3, 1, 1, 1, 1, true, 1);
+    /* wide rows: the contiguous im2col panel copy (a panel within one output
+     * row) mixed with panels that wrap a row, dilated, and a wide 1x1 */
+    conv_case(&r, 2, 5, 4, 70, 9, 3, 3, 1, 1, 1, 1, true, 0);
+    conv_case(&r, 1, 3, 6, 64, 4, 3, 3, 1, 2, 2, 1, false, 1);
+    conv_case(&r, 1, 8, 4, 48, 16, 1, 1, 1, 0, 1, 1, true, 0);
 }
 
 static void test_conv_depthwise(void **state)
