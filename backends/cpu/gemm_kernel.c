@@ -279,65 +279,97 @@ static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm
     return key.fn;
 }
 
-/* Contiguous fast path of emit_pack_b for a full panel whose nr columns
- * are nr consecutive source elements for every k: B with unit column
- * stride, or the im2col view with column stride 1 when the panel does not
- * wrap an output row (tested at run time).  Each k row is one nr-float
- * copy (vector moves) instead of nr scalar gathers.  Returns the block the
- * generic packing continues in (or NULL when the fast path does not apply);
- * the fast path jumps to *done. */
-static LLVMBasicBlockRef emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                                          LLVMValueRef src, LLVMValueRef n0, int cols,
-                                          LLVMValueRef dst, LLVMBasicBlockRef *done)
+/* Row k of a contiguous panel: nr floats from src[at] (vector moves). */
+static void pack_row_copy(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef k,
+                          LLVMValueRef src, LLVMValueRef at)
+{
+    const int nr = nr_of(cg);
+    tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "")),
+                        tsl_cpu_gep(cg, src, at), nr);
+}
+
+/* Row k of a panel that wraps one output row: lanes j < len from
+ * src[at + j], the others from src[at + delta + j] (two vector loads per
+ * vector and a lane select). */
+static void pack_row_blend(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef k,
+                           LLVMValueRef src, LLVMValueRef at, LLVMValueRef delta,
+                           LLVMValueRef len)
+{
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    LLVMTypeRef iv = LLVMVectorType(cg->t_i64, (unsigned)vw);
+    LLVMValueRef lenv = LLVMBuildInsertElement(cg->b, LLVMGetUndef(iv), len,
+                                               LLVMConstInt(cg->t_i32, 0, 0), "");
+    lenv = LLVMBuildShuffleVector(cg->b, lenv, LLVMGetUndef(iv),
+                                  LLVMConstNull(LLVMVectorType(cg->t_i32, (unsigned)vw)), "");
+    LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    LLVMValueRef at2 = LLVMBuildNSWAdd(cg->b, at, delta, "");
+    for (int j = 0; j < nv; j++) {
+        LLVMValueRef lanes[64];
+        for (int l = 0; l < vw; l++)
+            lanes[l] = tsl_cpu_i64(cg, j * vw + l);
+        LLVMValueRef first = LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)vw),
+                                           lenv, "");
+        LLVMValueRef o = tsl_cpu_i64(cg, j * vw);
+        LLVMValueRef v1 = vload(cg, src, LLVMBuildNSWAdd(cg->b, at, o, ""));
+        LLVMValueRef v2 = vload(cg, src, LLVMBuildNSWAdd(cg->b, at2, o, ""));
+        vstore(cg, LLVMBuildSelect(cg->b, first, v1, v2, ""), dst, LLVMBuildNSWAdd(cg->b, d, o, ""));
+    }
+}
+
+/* Contiguous fast path of emit_pack_b for a full panel: B with unit column
+ * stride (every k row is nr consecutive elements), or the im2col view with
+ * column stride 1 and at least nr output columns, where a panel covers the
+ * end of one output row and the start of the next at most: k rows are then
+ * one copy, or a blend of two runs when the panel wraps (decided per panel
+ * at run time; every read stays inside the image: the rows read are rows of
+ * the padded image that valid outputs read anyway).  Returns true when it
+ * packed the panel (builder after it). */
+static bool emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                             LLVMValueRef src, LLVMValueRef n0, int cols, LLVMValueRef dst)
 {
     const int nr = nr_of(cg);
     bool conv = p->koff_off >= 0;
     if (cols != nr || (conv ? p->conv_sw != 1 || p->conv_ow < nr : p->b_cs != 1))
-        return NULL;
-    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_fast");
-    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_slow");
-    *done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
-    LLVMValueRef base;
-    if (conv) {
-        LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow);
-        LLVMValueRef ox = LLVMBuildSRem(cg->b, n0, ow, "");
-        LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE,
-                                          LLVMBuildNSWAdd(cg->b, ox, tsl_cpu_i64(cg, nr), ""), ow, "");
-        base = LLVMBuildNSWAdd(
-            cg->b,
-            LLVMBuildNSWMul(cg->b, LLVMBuildSDiv(cg->b, n0, ow, ""),
-                            tsl_cpu_i64(cg, p->conv_sh * p->conv_pw), ""),
-            ox, "");
-        LLVMBuildCondBr(cg->b, fits, fast, slow);
-    } else {
-        base = n0;
-        LLVMBuildBr(cg->b, fast);
-    }
-    LLVMPositionBuilderAtEnd(cg->b, fast);
+        return false;
     struct tsl_cpu_loop lk;
-    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pkf");
-    LLVMValueRef koff;
-    if (conv) {
-        LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
-                                           LLVMPointerType(cg->t_i32, 0), "");
+    if (!conv) {
+        LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pkf");
+        pack_row_copy(cg, dst, k, src,
+                      LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, p->b_rs), ""),
+                                      n0, ""));
+        tsl_cpu_loop_end(cg, &lk);
+        return true;
+    }
+    LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow), rowstep = tsl_cpu_i64(cg, p->conv_sh * p->conv_pw);
+    LLVMValueRef ox = LLVMBuildSRem(cg->b, n0, ow, "");
+    LLVMValueRef base = LLVMBuildNSWAdd(
+        cg->b, LLVMBuildNSWMul(cg->b, LLVMBuildSDiv(cg->b, n0, ow, ""), rowstep, ""), ox, "");
+    LLVMValueRef len = LLVMBuildNSWSub(cg->b, ow, ox, ""); /* columns left in the row */
+    LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSGE, len, tsl_cpu_i64(cg, nr), "");
+    /* lane j >= len reads the next row: base + j + (rowstep - ow) */
+    LLVMValueRef delta = LLVMBuildNSWSub(cg->b, rowstep, ow, "");
+    LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_copy");
+    LLVMBasicBlockRef blend = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_blend");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
+    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                       LLVMPointerType(cg->t_i32, 0), "");
+    LLVMBuildCondBr(cg->b, fits, copy, blend);
+    for (int pass = 0; pass < 2; pass++) {
+        LLVMPositionBuilderAtEnd(cg->b, pass == 0 ? copy : blend);
+        LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pkf");
         LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
                                          LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
         LLVMSetAlignment(kv, 4);
-        koff = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
-    } else {
-        koff = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, p->b_rs), "");
+        LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base, "");
+        if (pass == 0)
+            pack_row_copy(cg, dst, k, src, at);
+        else
+            pack_row_blend(cg, dst, k, src, at, delta, len);
+        tsl_cpu_loop_end(cg, &lk);
+        LLVMBuildBr(cg->b, done);
     }
-    tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "")),
-                        tsl_cpu_gep(cg, src, LLVMBuildNSWAdd(cg->b, koff, base, "")), nr);
-    tsl_cpu_loop_end(cg, &lk);
-    LLVMBuildBr(cg->b, *done);
-    LLVMPositionBuilderAtEnd(cg->b, slow);
-    if (!conv) { /* unreachable: the branch above is unconditional */
-        LLVMBuildBr(cg->b, *done);
-        LLVMPositionBuilderAtEnd(cg->b, *done);
-        return NULL;
-    }
-    return slow;
+    LLVMPositionBuilderAtEnd(cg->b, done);
+    return true;
 }
 
 /* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
@@ -345,9 +377,8 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
                         LLVMValueRef n0, int cols, LLVMValueRef dst)
 {
     const int nr = nr_of(cg);
-    LLVMBasicBlockRef done = NULL;
-    if (!emit_pack_b_fast(cg, p, src, n0, cols, dst, &done) && done)
-        return; /* unit-stride B: the fast path is the whole packing */
+    if (emit_pack_b_fast(cg, p, src, n0, cols, dst))
+        return;
     /* base[j] for j < cols: offset of column n0 + j in src */
     LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, p->K * nr)),
                                           LLVMPointerType(cg->t_i64, 0), "");
@@ -395,10 +426,6 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
         tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
                       LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
     tsl_cpu_loop_end(cg, &lk);
-    if (done) {
-        LLVMBuildBr(cg->b, done);
-        LLVMPositionBuilderAtEnd(cg->b, done);
-    }
 }
 
 static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef fn,
