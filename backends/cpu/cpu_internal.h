@@ -65,7 +65,7 @@ struct tsl_cpu_act_op {
     int8_t src;  /* binary: -1 constant a, else index of an earlier value */
     bool rev;    /* binary: constant/src operand first */
 };
-#define TSL_CPU_ACT_MAX_OPS 6
+#define TSL_CPU_ACT_MAX_OPS 8
 struct tsl_cpu_act {
     uint32_t n; /* 0: no epilogue */
     struct tsl_cpu_act_op op[TSL_CPU_ACT_MAX_OPS];

@@ -136,6 +136,25 @@ static void test_gemm_chains(void **state)
     check(g, &r, 3, 1);
 }
 
+static void test_long_chain(void **state)
+{
+    (void)state;
+    struct rng r = {0x10C};
+    /* PP-OCR's block: Conv, scalar affine, hard-swish, scalar affine: 8 ops */
+    for (int extra = 0; extra < 2; extra++) {
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = h_input(g, "x", 4, D(1, 8, 6, 35));
+        struct tsl_value *y = conv(g, &r, "c", x, 8, 12, 3, 1);
+        y = bin(g, TSL_OP_ADD, bin(g, TSL_OP_MUL, y, h_scalar(g, "s1", 0.75f)), h_scalar(g, "t1", 0.1f));
+        y = ocr_hswish(g, y, "h");
+        y = bin(g, TSL_OP_ADD, bin(g, TSL_OP_MUL, h_scalar(g, "s2", 1.25f), y), h_scalar(g, "t2", -0.2f));
+        if (extra) /* a ninth op does not fit: it starts the next step */
+            y = un(g, TSL_OP_RELU, y, 0, 0);
+        tsl_graph_add_output(g, y);
+        check(g, &r, 8, 1 + (uint32_t)extra);
+    }
+}
+
 static void test_elementwise_chain(void **state)
 {
     (void)state;
@@ -204,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_activations), cmocka_unit_test(test_hswish_forms),
         cmocka_unit_test(test_gemm_chains),      cmocka_unit_test(test_elementwise_chain),
+        cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_conv_transpose_head), cmocka_unit_test(test_chain_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
