@@ -372,6 +372,62 @@ static bool emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p
     return true;
 }
 
+/* Stride-2 im2col panel that stays in one output row: each k row is the
+ * even elements of 2*nr - 1 consecutive source elements, gathered with two
+ * vector loads and a shuffle per vector (no read past the last needed
+ * element).  Emits the run-time test; returns the block both paths join
+ * (the builder is left in the per-column fallback, which must branch
+ * there), or NULL when it does not apply. */
+static LLVMBasicBlockRef emit_pack_b_s2(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                                        LLVMValueRef src, LLVMValueRef n0, int cols,
+                                        LLVMValueRef dst)
+{
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    if (cols != nr || p->koff_off < 0 || p->conv_sw != 2 || p->conv_ow < nr || vw > 64)
+        return NULL;
+    LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow);
+    LLVMValueRef ox = LLVMBuildSRem(cg->b, n0, ow, "");
+    LLVMValueRef base = LLVMBuildNSWAdd(
+        cg->b,
+        LLVMBuildNSWMul(cg->b, LLVMBuildSDiv(cg->b, n0, ow, ""),
+                        tsl_cpu_i64(cg, p->conv_sh * p->conv_pw), ""),
+        LLVMBuildNSWMul(cg->b, ox, tsl_cpu_i64(cg, 2), ""), "");
+    LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE,
+                                      LLVMBuildNSWAdd(cg->b, ox, tsl_cpu_i64(cg, nr), ""), ow, "");
+    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                       LLVMPointerType(cg->t_i32, 0), "");
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_s2");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_gather");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
+    LLVMBuildCondBr(cg->b, fits, fast, slow);
+    LLVMPositionBuilderAtEnd(cg->b, fast);
+    /* lane l of a vector: element 2l of the run; from the low load when
+     * 2l < vw, else from the high load (which starts at vw - 1) */
+    LLVMValueRef mask[64];
+    for (int l = 0; l < vw; l++)
+        mask[l] = LLVMConstInt(cg->t_i32, 2 * l < vw ? (unsigned)(2 * l)
+                                                     : (unsigned)(vw + 2 * l - vw + 1), 0);
+    LLVMValueRef mv = LLVMConstVector(mask, (unsigned)vw);
+    struct tsl_cpu_loop lk;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "pks2");
+    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
+    LLVMSetAlignment(kv, 4);
+    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base, "");
+    LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    for (int j = 0; j < nv; j++) {
+        LLVMValueRef a0 = LLVMBuildNSWAdd(cg->b, at, tsl_cpu_i64(cg, 2 * j * vw), "");
+        LLVMValueRef lo = vload(cg, src, a0);
+        LLVMValueRef hi = vload(cg, src, LLVMBuildNSWAdd(cg->b, a0, tsl_cpu_i64(cg, vw - 1), ""));
+        vstore(cg, LLVMBuildShuffleVector(cg->b, lo, hi, mv, ""), dst,
+               LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, j * vw), ""));
+    }
+    tsl_cpu_loop_end(cg, &lk);
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, slow);
+    return done;
+}
+
 /* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
 static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
                         LLVMValueRef n0, int cols, LLVMValueRef dst)
@@ -379,6 +435,7 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
     const int nr = nr_of(cg);
     if (emit_pack_b_fast(cg, p, src, n0, cols, dst))
         return;
+    LLVMBasicBlockRef done = emit_pack_b_s2(cg, p, src, n0, cols, dst);
     /* base[j] for j < cols: offset of column n0 + j in src */
     LLVMValueRef basep = LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, dst, tsl_cpu_i64(cg, p->K * nr)),
                                           LLVMPointerType(cg->t_i64, 0), "");
@@ -426,6 +483,10 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
         tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
                       LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
     tsl_cpu_loop_end(cg, &lk);
+    if (done) {
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
+    }
 }
 
 static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef fn,

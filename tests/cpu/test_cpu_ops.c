@@ -219,6 +219,10 @@ static void test_conv_random(void **state)
     conv_case(&r, 2, 5, 4, 70, 9, 3, 3, 1, 1, 1, 1, true, 0);
     conv_case(&r, 1, 3, 6, 64, 4, 3, 3, 1, 2, 2, 1, false, 1);
     conv_case(&r, 1, 8, 4, 48, 16, 1, 1, 1, 0, 1, 1, true, 0);
+    /* stride 2 with wide rows: the shuffled stride-2 panel copy and the
+     * gather for panels that wrap (a ResNet-like 7x7 stem too) */
+    conv_case(&r, 1, 3, 5, 72, 6, 3, 3, 2, 1, 1, 1, true, 1);
+    conv_case(&r, 1, 3, 4, 128, 8, 7, 7, 2, 3, 1, 1, false, 0);
 }
 
 static void test_conv_depthwise(void **state)
