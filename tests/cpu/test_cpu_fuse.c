@@ -10,7 +10,8 @@
  * a MatMul; reversed operands (c - x, c / x) and Max/Min after an Add;
  * ConvTranspose (GEMM path) -> Add -> Sigmoid; and the cases that must stop
  * the chain: an intermediate that is a graph output or has a user outside
- * the chain, a per-channel (non-scalar) operand, a broadcasting Mul. */
+ * the chain, a per-channel (non-scalar) operand, a broadcasting Mul; and a
+ * mixed block on the AVX2 and scalar targets. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,12 +219,44 @@ static void test_chain_stops(void **state)
     check(g, &r, 1, 5); /* Conv; Mul; GAP; Conv+HardSigmoid; Mul */
 }
 
+/* The fused programs, the depthwise phase kernel and the vector panel
+ * copies on the AVX2 (8 lanes) and scalar (<1 x float>) targets too. */
+static struct tsl_graph *mixed_block(struct rng *r)
+{
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = h_input(g, "x", 4, D(1, 6, 9, 40));
+    struct tsl_value *c = ocr_hswish(g, conv(g, r, "c1", x, 6, 10, 3, 1), "a");
+    struct tsl_value *dw = conv(g, r, "dw", c, 10, 10, 5, 10);
+    dw = bin(g, TSL_OP_MUL, dw, un(g, TSL_OP_HARD_SIGMOID, dw, 0.2f, 0.5f));
+    struct tsl_value *s = conv(g, r, "c2", dw, 10, 7, 1, 1);
+    tsl_graph_add_output(g, bin(g, TSL_OP_MUL, s, un(g, TSL_OP_SIGMOID, s, 0, 0)));
+    return g;
+}
+
+static void test_fallback_targets(void **state)
+{
+    (void)state;
+    const char *feats[3] = {NULL, "+avx2,+fma,-avx512f", "-avx512f,-avx2"};
+    const int vw[3] = {0, 8, 1};
+    for (int k = 0; k < 3; k++) {
+        struct rng r = {0xFA11};
+        struct tsl_cpu_options o;
+        tsl_cpu_options_default(&o);
+        o.features = feats[k];
+        struct tsl_cpu_module_info info;
+        h_check_opts(mixed_block(&r), &r, -4, 4, &o, &info);
+        assert_int_equal(info.n_fused, 4 + 2 + 2);
+        if (vw[k])
+            assert_int_equal(info.vector_width, vw[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_activations), cmocka_unit_test(test_hswish_forms),
         cmocka_unit_test(test_gemm_chains),      cmocka_unit_test(test_elementwise_chain),
-        cmocka_unit_test(test_long_chain),
+        cmocka_unit_test(test_long_chain),       cmocka_unit_test(test_fallback_targets),
         cmocka_unit_test(test_conv_transpose_head), cmocka_unit_test(test_chain_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
