@@ -90,6 +90,9 @@ struct tsl_cpu_step {
     const struct tsl_value *res;  /* fused residual Add operand (C's shape), or NULL */
     int64_t scratch_bytes;        /* per-step temporary, set by check() */
     int64_t scratch_off;          /* arena offset of the scratch */
+    bool elided;                  /* set by the plan: the producers already wrote the
+                                   * result in place (a Concat whose inputs alias
+                                   * their slices of its output), nothing to emit */
 };
 
 /* ---- value locations ----------------------------------------------------- */

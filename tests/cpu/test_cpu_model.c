@@ -3,7 +3,8 @@
  * average pool, flatten, gemm, softmax) against the reference; AOT emission
  * of .ll/.s/.o/.so + header, with the shared library loaded by dlopen and
  * run without tessel's JIT; arena reuse by liveness; the error for an op
- * without a lowering; symbolic-dim binding; per-step profiling. */
+ * without a lowering; symbolic-dim binding; per-step profiling; Concat
+ * written in place by its producers. */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
 #include <math.h>
@@ -108,6 +109,38 @@ static void test_arena_reuse(void **state)
     assert_int_equal(info.n_kernels, 1);
     assert_int_equal(info.n_fused, 5);
     assert_int_equal(info.arena_bytes, 0);
+}
+
+static void test_concat_in_place(void **state)
+{
+    (void)state;
+    struct rng r = {2};
+    /* Sigmoid and Tanh write their slices of the Concat directly: one 2 KiB
+     * buffer instead of 1 + 1 + 2 KiB live at the Concat */
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = h_input(g, "x", 4, D(1, 4, 8, 8));
+    struct tsl_value *a = h_node(g, TSL_OP_SIGMOID, "a", 1, &x)->outputs[0];
+    struct tsl_value *b = h_node(g, TSL_OP_TANH, "b", 1, &x)->outputs[0];
+    struct tsl_node *c = h_node(g, TSL_OP_CONCAT, "cat", 2, (struct tsl_value *[]){a, b});
+    c->attrs.axis.axis = 1;
+    tsl_graph_add_output(g, h_node(g, TSL_OP_EXP, "e", 1, &c->outputs[0])->outputs[0]);
+    struct tsl_cpu_module_info info;
+    h_check(g, &r, -1, 1, &info);
+    assert_int_equal(info.arena_bytes, 2048);
+    /* not in place: an input with another user, and an axis after a dim > 1 */
+    for (int k = 0; k < 2; k++) {
+        g = h_graph();
+        x = h_input(g, "x", 4, D(1, 4, 8, 8));
+        a = h_node(g, TSL_OP_SIGMOID, "a", 1, &x)->outputs[0];
+        b = h_node(g, TSL_OP_TANH, "b", 1, &x)->outputs[0];
+        c = h_node(g, TSL_OP_CONCAT, "cat", 2, (struct tsl_value *[]){a, b});
+        c->attrs.axis.axis = k ? 2 : 1;
+        tsl_graph_add_output(g, h_node(g, TSL_OP_EXP, "e", 1, &c->outputs[0])->outputs[0]);
+        if (!k)
+            tsl_graph_add_output(g, h_node(g, TSL_OP_ABS, "abs", 1, &a)->outputs[0]);
+        h_check(g, &r, -1, 1, &info);
+        assert_int_equal(info.arena_bytes, 4096);
+    }
 }
 
 static void test_unsupported_op_names_node(void **state)
@@ -364,6 +397,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_cnn),
         cmocka_unit_test(test_arena_reuse),
+        cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_unsupported_op_names_node),
         cmocka_unit_test(test_symbolic_needs_binding),
         cmocka_unit_test(test_emit_and_dlopen),
