@@ -8,7 +8,9 @@
  * the column base (oy*sh*PW + ox*sw); bias and Relu/Clip run in the
  * micro-kernel epilogue, and so does a fused residual Add (step->res, same
  * layout as the output).  A 1x1/stride-1/unpadded conv reads the input in
- * place.  Depthwise convolution (group == C == OC) has its own kernel: per
+ * place.  A 1x1 convolution with a single output position per image
+ * (squeeze-excite) is a GEMM over the images with the weight packed as B.
+ * Depthwise convolution (group == C == OC) has its own kernel: per
  * channel the zero-padded image is split into stride phases so that every
  * tap reads a contiguous run of one flat index over all output rows, taps
  * unrolled with the channel's weights splatted, explicit vectors and
@@ -133,12 +135,54 @@ static int64_t align64(int64_t x)
     return (x + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
 }
 
+/* A 1x1 convolution with one output position per image (squeeze-excite's
+ * FC layers on a [N, C, 1, 1] pooled input): a GEMM with the images as
+ * rows, y[n][oc] = sum_c x[n][c] W[oc][c], the weight packed as B at
+ * compile time so every weight is read once, in order, with vector loads
+ * over the output channels (instead of OC/mr row tiles of a 1-column
+ * panel). */
+static bool conv_is_gemv(const struct conv_geo *g)
+{
+    return g->G == 1 && g->KH == 1 && g->KW == 1 && g->OH * g->OW == 1 && !g->padded;
+}
+
+static enum tsl_status emit_gemv_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                      const struct conv_geo *g)
+{
+    const struct tsl_node *n = st->node;
+    float *w = NULL;
+    int64_t b_off;
+    TSL_TRY(tsl_cpu_const_f32(cg, n->inputs[1], &w));
+    enum tsl_status s = tsl_cpu_pack_b(cg, w, g->C, g->OC, 1, g->C, 1.0f, &b_off);
+    free(w);
+    TSL_TRY(s);
+    struct tsl_cpu_gemm p = {.M = g->N, .N = g->OC, .K = g->C, .alpha = 1.0f,
+                             .a_rs = g->C * g->H * g->W, .a_cs = g->H * g->W, .b_packed = true,
+                             .koff_off = -1, .ldc = g->OC, .bias_rs = 0, .bias_cs = 1,
+                             .act = st->act};
+    LLVMValueRef x, y, bias = NULL, res = NULL;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    if (st->res) {
+        p.has_res = true;
+        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
+    }
+    if (n->n_inputs > 2 && n->inputs[2]) {
+        p.has_bias = true;
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
+    }
+    tsl_cpu_gemm_emit(cg, &p, x, tsl_cpu_weight_ptr(cg, b_off), y, bias, res, NULL);
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     struct conv_geo g;
     TSL_TRY(conv_geo(cg, st, &g));
     struct dw_geo d;
-    if (g.depthwise && dw_flat_geo(cg, &g, &d))
+    if (conv_is_gemv(&g))
+        st->scratch_bytes = 0;
+    else if (g.depthwise && dw_flat_geo(cg, &g, &d))
         st->scratch_bytes = (d.nph * d.plane + d.ext) * 4;
     else if (g.depthwise)
         st->scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0;
@@ -430,6 +474,8 @@ static enum tsl_status conv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     struct conv_geo g;
     TSL_TRY(conv_geo(cg, st, &g));
     struct dw_geo d;
+    if (conv_is_gemv(&g))
+        return emit_gemv_conv(cg, st, &g);
     if (g.depthwise && dw_flat_geo(cg, &g, &d))
         return emit_depthwise_flat(cg, st, &g, &d);
     return g.depthwise ? emit_depthwise(cg, st, &g) : emit_gemm_conv(cg, st, &g);

@@ -217,6 +217,13 @@ static void test_chain_stops(void **state)
     se = un(g, TSL_OP_HARD_SIGMOID, conv(g, &r, "fc", se, 8, 8, 1, 1), 0.2f, 0.5f);
     tsl_graph_add_output(g, bin(g, TSL_OP_MUL, c, se));
     check(g, &r, 1, 5); /* Conv; Mul; GAP; Conv+HardSigmoid; Mul */
+    /* a residual Add into the squeeze-excite FC (the GEMV path) */
+    g = h_graph();
+    x = h_input(g, "x", 4, D(2, 8, 5, 5));
+    se = h_node(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &x)->outputs[0];
+    c = bin(g, TSL_OP_ADD, conv(g, &r, "fc", se, 8, 8, 1, 1), se);
+    tsl_graph_add_output(g, un(g, TSL_OP_RELU, c, 0, 0));
+    check(g, &r, 2, 2); /* GAP; Conv+Add+Relu */
 }
 
 /* The fused programs, the depthwise phase kernel and the vector panel

@@ -223,6 +223,10 @@ static void test_conv_random(void **state)
      * gather for panels that wrap (a ResNet-like 7x7 stem too) */
     conv_case(&r, 1, 3, 5, 72, 6, 3, 3, 2, 1, 1, 1, true, 1);
     conv_case(&r, 1, 3, 4, 128, 8, 7, 7, 2, 3, 1, 1, false, 0);
+    /* one output position per image (squeeze-excite FCs): the GEMV path,
+     * batched, with a stride that skips the rest of a 3x3 input */
+    conv_case(&r, 3, 40, 1, 1, 45, 1, 1, 1, 0, 1, 1, true, 1);
+    conv_case(&r, 2, 20, 3, 3, 70, 1, 1, 3, 0, 1, 1, false, 2);
 }
 
 static void test_conv_depthwise(void **state)
