@@ -276,10 +276,11 @@ static void test_pool(void **state)
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -1, 1, NULL);
     }
-    for (int gm = 0; gm < 2; gm++) {
+    for (int gm = 0; gm < 4; gm++) {
+        /* 21 and 400 elements per plane: vector accumulators plus a tail */
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = h_input(g, "x", 4, D(2, 5, 7, 3));
-        struct tsl_node *n = h_node(g, gm ? TSL_OP_GLOBAL_MAX_POOL : TSL_OP_GLOBAL_AVERAGE_POOL,
+        struct tsl_value *x = h_input(g, "x", 4, gm < 2 ? D(2, 5, 7, 3) : D(1, 3, 20, 20));
+        struct tsl_node *n = h_node(g, gm % 2 ? TSL_OP_GLOBAL_MAX_POOL : TSL_OP_GLOBAL_AVERAGE_POOL,
                                     "gp", 1, &x);
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -1, 1, NULL);
