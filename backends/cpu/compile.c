@@ -1,6 +1,7 @@
 /* compile.c - tsl_cpu_compile: schedules the graph into steps (fusing a
- * residual Add into a Conv, and the elementwise chain after a producer into
- * its epilogue through fuse.c),
+ * residual Add into a Conv, a squeeze-excite scale Mul into the Conv that
+ * reads it, and the elementwise chain after a producer into its epilogue
+ * through fuse.c),
  * checks every step against the lowering table, plans memory, builds one
  * internal LLVM function per step plus the exported entry
  *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out)
@@ -79,6 +80,42 @@ static const struct tsl_node *fusable_residual(const struct tsl_value *v, const 
     return u;
 }
 
+/* A squeeze-excite scale Mul(x, se) (either order; se [N, C, 1, 1], x
+ * [N, C, H, W], f32) whose only user is input 0 of a 2-D group-1 Conv with
+ * a constant weight and more than one output position: that Conv packs
+ * x * se[c] into its B panels, so the Mul needs no step.  Returns the Conv
+ * (and x, se), or NULL. */
+static const struct tsl_node *se_scale_user(const struct tsl_node *mul, const struct tsl_value **x,
+                                            const struct tsl_value **se)
+{
+    if (!mul || mul->op != TSL_OP_MUL || mul->n_inputs != 2 || mul->n_outputs != 1 ||
+        !mul->inputs[0] || !mul->inputs[1] || mul->inputs[0] == mul->inputs[1])
+        return NULL;
+    const struct tsl_value *o = mul->outputs[0];
+    if (o->n_uses != 1 || o->n_output_refs || o->type.dtype != TSL_DTYPE_F32 ||
+        o->type.shape.rank != 4 || !tsl_shape_is_static(&o->type.shape))
+        return NULL;
+    const struct tsl_node *u = o->uses[0].node;
+    if (u->op != TSL_OP_CONV || o->uses[0].index != 0 || u->attrs.conv.group != 1 ||
+        u->n_inputs < 2 || !u->inputs[1] || !u->inputs[1]->constant ||
+        u->outputs[0]->type.shape.rank != 4 ||
+        u->outputs[0]->type.shape.dims[2] * u->outputs[0]->type.shape.dims[3] <= 1)
+        return NULL;
+    for (int side = 0; side < 2; side++) {
+        const struct tsl_value *a = mul->inputs[side], *b = mul->inputs[1 - side];
+        const struct tsl_shape *as = &a->type.shape, *bs = &b->type.shape;
+        if (a->type.dtype != TSL_DTYPE_F32 || b->type.dtype != TSL_DTYPE_F32 ||
+            !tsl_shape_equal(as, &o->type.shape) || bs->rank != 4 ||
+            !tsl_shape_is_static(bs) || bs->dims[0] != as->dims[0] ||
+            bs->dims[1] != as->dims[1] || bs->dims[2] != 1 || bs->dims[3] != 1)
+            continue;
+        *x = a;
+        *se = b;
+        return u;
+    }
+    return NULL;
+}
+
 /* A static-shaped value whose dtype has a byte size (graph I/O, buffers). */
 static bool storable(const struct tsl_value *v)
 {
@@ -126,6 +163,11 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
     for (const struct tsl_node *nd = g->first; nd; nd = nd->next) {
         if (skip[nd->id])
             continue;
+        const struct tsl_value *px, *pse;
+        if (se_scale_user(nd, &px, &pse)) { /* runs inside its Conv's step */
+            skip[nd->id] = true;
+            continue;
+        }
         const struct tsl_cpu_lowering *low = tsl_cpu_lowering_for(nd->op);
         if (!low) {
             st = tsl_cpu_unsupported(cg, nd, "no lowering for this op");
@@ -150,6 +192,13 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
             *n_fused += tsl_cpu_fuse_epilogue(s, skip);
             for (uint32_t k = first; k < s->n_fused; k++)
                 skip[s->fused[k]->id] = true;
+        }
+        const struct tsl_node *mul = nd->op == TSL_OP_CONV ? nd->inputs[0]->producer : NULL;
+        if (mul && skip[mul->id] && se_scale_user(mul, &px, &pse) == nd) {
+            s->pro_x = px;
+            s->pro_scale = pse;
+            s->fused[s->n_fused++] = mul;
+            (*n_fused)++;
         }
         done[nd->id] = true;
         for (uint32_t k = 0; k < s->n_fused; k++)

@@ -85,8 +85,11 @@ struct tsl_cpu_step {
                                    * are node->outputs[k]) */
     struct tsl_cpu_act act;       /* fused epilogue program */
     uint32_t n_fused;             /* nodes absorbed into this step */
-    const struct tsl_node *fused[TSL_CPU_ACT_MAX_OPS + 1]; /* those nodes (residual Add,
-                                                            * then the epilogue's) */
+    const struct tsl_node *fused[TSL_CPU_ACT_MAX_OPS + 2]; /* those nodes (residual Add,
+                                                            * the epilogue's, then a
+                                                            * squeeze-excite Mul) */
+    const struct tsl_value *pro_x, *pro_scale; /* Conv input Mul(x, se[N,C,1,1]) folded
+                                                * into the B packing, or NULL */
     const struct tsl_value *res;  /* fused residual Add operand (C's shape), or NULL */
     int64_t scratch_bytes;        /* per-step temporary, set by check() */
     int64_t scratch_off;          /* arena offset of the scratch */
@@ -270,6 +273,9 @@ struct tsl_cpu_gemm {
     bool has_bias;
     bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
     struct tsl_cpu_act act;
+    LLVMValueRef b_scale;     /* runtime B row k scaled by b_scale[k / b_scale_div] after
+                               * packing (a squeeze-excite Mul), or NULL */
+    int64_t b_scale_div;
 };
 /* Pack a K x M (weights as A: element (m,k) = w[m*a_rs + k*a_cs]) into mr
  * panels scaled by `scale`; returns the blob offset. */

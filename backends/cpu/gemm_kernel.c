@@ -429,8 +429,8 @@ static LLVMBasicBlockRef emit_pack_b_s2(struct tsl_cpu_cg *cg, const struct tsl_
 }
 
 /* Pack the runtime B panel starting at column n0 (cols valid) into dst. */
-static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
-                        LLVMValueRef n0, int cols, LLVMValueRef dst)
+static void emit_pack_b_raw(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
+                            LLVMValueRef n0, int cols, LLVMValueRef dst)
 {
     const int nr = nr_of(cg);
     if (emit_pack_b_fast(cg, p, src, n0, cols, dst))
@@ -487,6 +487,28 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, done);
     }
+}
+
+/* Pack the panel, then scale row k by b_scale[k / b_scale_div] when the
+ * step folds a squeeze-excite Mul into its B (the panel is in cache). */
+static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
+                        LLVMValueRef n0, int cols, LLVMValueRef dst)
+{
+    emit_pack_b_raw(cg, p, src, n0, cols, dst);
+    if (!p->b_scale)
+        return;
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    struct tsl_cpu_loop lk;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, p->K, 1, "sk");
+    LLVMValueRef c = p->b_scale_div > 1 ? LLVMBuildSDiv(cg->b, k, tsl_cpu_i64(cg, p->b_scale_div), "")
+                                        : k;
+    LLVMValueRef sc = splat(cg, tsl_cpu_load(cg, p->b_scale, c));
+    LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    for (int j = 0; j < nv; j++) {
+        LLVMValueRef at = LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, j * vw), "");
+        vstore(cg, LLVMBuildFMul(cg->b, vload(cg, dst, at), sc, ""), dst, at);
+    }
+    tsl_cpu_loop_end(cg, &lk);
 }
 
 static void call_uk(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef fn,

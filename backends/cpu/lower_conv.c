@@ -180,6 +180,8 @@ static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     struct conv_geo g;
     TSL_TRY(conv_geo(cg, st, &g));
     struct dw_geo d;
+    if (st->pro_x && (conv_is_gemv(&g) || g.depthwise))
+        return tsl_cpu_unsupported(cg, st->node, "a folded input scale needs the GEMM path");
     if (conv_is_gemv(&g))
         st->scratch_bytes = 0;
     else if (g.depthwise && dw_flat_geo(cg, &g, &d))
@@ -255,8 +257,11 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
         .M = g->Mg, .N = g->OH * g->OW, .K = K, .alpha = 1.0f, .a_packed = true,
         .koff_off = k_off, .conv_ow = g->OW, .conv_sh = g->sh, .conv_sw = g->sw,
         .conv_pw = g->PW, .ldc = g->OH * g->OW, .bias_rs = 1, .bias_cs = 0, .act = st->act};
-    LLVMValueRef x, y, bias = NULL, res = NULL;
-    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    LLVMValueRef x, y, bias = NULL, res = NULL, scale = NULL;
+    /* a folded squeeze-excite Mul: read x, scale B rows by se[channel] */
+    TSL_TRY(tsl_cpu_ptr(cg, st->pro_x ? st->pro_x : n->inputs[0], &x));
+    if (st->pro_scale)
+        TSL_TRY(tsl_cpu_ptr(cg, st->pro_scale, &scale));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
     if (st->res) {
         p.has_res = true;
@@ -276,6 +281,10 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     LLVMValueRef xi = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C * g->H * g->W), ""));
     LLVMValueRef yi = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""));
     LLVMValueRef src = xi;
+    if (scale) { /* se is [N, C, 1, 1]; the scheduler only folds group-1 convs */
+        p.b_scale = tsl_cpu_gep(cg, scale, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C), ""));
+        p.b_scale_div = g->KH * g->KW;
+    }
     if (g->padded) {
         emit_pad(cg, g, xi, padbuf, g->C);
         src = padbuf;

@@ -10,8 +10,9 @@
  * a MatMul; reversed operands (c - x, c / x) and Max/Min after an Add;
  * ConvTranspose (GEMM path) -> Add -> Sigmoid; and the cases that must stop
  * the chain: an intermediate that is a graph output or has a user outside
- * the chain, a per-channel (non-scalar) operand, a broadcasting Mul; and a
- * mixed block on the AVX2 and scalar targets. */
+ * the chain, a per-channel (non-scalar) operand, a broadcasting Mul; the
+ * squeeze-excite Mul folded into the next Conv's B packing; and a mixed
+ * block on the AVX2 and scalar targets. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +227,30 @@ static void test_chain_stops(void **state)
     check(g, &r, 2, 2); /* GAP; Conv+Add+Relu */
 }
 
+/* Squeeze-excite: Mul(x, se[N,C,1,1]) folded into the B packing of the
+ * Conv that reads it (3x3 padded and 1x1, batch 1 and 2, both operand
+ * orders); not folded when the Conv has one output position. */
+static void test_se_scale(void **state)
+{
+    (void)state;
+    struct rng r = {0x5E};
+    for (int k = 0; k < 3; k++) {
+        int64_t batch = k == 2 ? 2 : 1, ks = k == 1 ? 1 : 3;
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = h_input(g, "x", 4, D(batch, 8, 9, 40));
+        struct tsl_value *se = h_node(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &x)->outputs[0];
+        se = un(g, TSL_OP_HARD_SIGMOID, conv(g, &r, "fc", se, 8, 8, 1, 1), 0.2f, 0.5f);
+        struct tsl_value *m = k == 1 ? bin(g, TSL_OP_MUL, se, x) : bin(g, TSL_OP_MUL, x, se);
+        tsl_graph_add_output(g, conv(g, &r, "proj", m, 8, 12, ks, 1));
+        check(g, &r, 2, 3); /* GAP; fc+HardSigmoid; proj+Mul */
+    }
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = h_input(g, "x", 4, D(1, 8, 1, 1));
+    struct tsl_value *m = bin(g, TSL_OP_MUL, x, h_input(g, "s", 4, D(1, 8, 1, 1)));
+    tsl_graph_add_output(g, conv(g, &r, "fc", m, 8, 5, 1, 1));
+    check(g, &r, 0, 2); /* the GEMV path keeps the Mul */
+}
+
 /* The fused programs, the depthwise phase kernel and the vector panel
  * copies on the AVX2 (8 lanes) and scalar (<1 x float>) targets too. */
 static struct tsl_graph *mixed_block(struct rng *r)
@@ -264,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_conv_activations), cmocka_unit_test(test_hswish_forms),
         cmocka_unit_test(test_gemm_chains),      cmocka_unit_test(test_elementwise_chain),
         cmocka_unit_test(test_long_chain),       cmocka_unit_test(test_fallback_targets),
+        cmocka_unit_test(test_se_scale),
         cmocka_unit_test(test_conv_transpose_head), cmocka_unit_test(test_chain_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
