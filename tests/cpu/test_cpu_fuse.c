@@ -173,6 +173,23 @@ static void test_elementwise_chain(void **state)
     check(g, &r, 4, 1);
 }
 
+/* A producer on the typed path (Pow with an f64 exponent) applies the fused
+ * program too. */
+static void test_typed_producer(void **state)
+{
+    (void)state;
+    struct rng r = {0x90};
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = h_input(g, "x", 2, D(5, 33));
+    struct tsl_value *e = h_input(g, "e", 2, D(5, 33));
+    e->type.dtype = TSL_DTYPE_F64;
+    x = bin(g, TSL_OP_ADD, un(g, TSL_OP_ABS, x, 0, 0), h_scalar(g, "half", 0.5f));
+    struct tsl_value *y = bin(g, TSL_OP_POW, x, e);
+    y = bin(g, TSL_OP_SUB, y, h_scalar(g, "one", 1.0f));
+    tsl_graph_add_output(g, un(g, TSL_OP_RELU, y, 0, 0));
+    check(g, &r, 3, 2); /* Abs+Add; Pow+Sub+Relu */
+}
+
 static void test_conv_transpose_head(void **state)
 {
     (void)state;
@@ -289,7 +306,7 @@ int main(void)
         cmocka_unit_test(test_conv_activations), cmocka_unit_test(test_hswish_forms),
         cmocka_unit_test(test_gemm_chains),      cmocka_unit_test(test_elementwise_chain),
         cmocka_unit_test(test_long_chain),       cmocka_unit_test(test_fallback_targets),
-        cmocka_unit_test(test_se_scale),
+        cmocka_unit_test(test_se_scale),         cmocka_unit_test(test_typed_producer),
         cmocka_unit_test(test_conv_transpose_head), cmocka_unit_test(test_chain_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
