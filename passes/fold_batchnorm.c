@@ -45,62 +45,13 @@ static bool bn_load(const struct tsl_node *bn, struct bn_params *p)
     return true;
 }
 
-/* Output-channel index of weight element i, for each producer kind. */
-struct wlayout {
-    int64_t outer, n_ch, inner; /* element i -> channel (i / inner) % n_ch */
-};
-
-static bool weight_layout(const struct tsl_node *prod, struct wlayout *w)
-{
-    const struct tsl_shape *s = &prod->inputs[1]->type.shape;
-    if (!tsl_shape_is_static(s) || s->rank < 2)
-        return false;
-    int64_t inner = 1;
-    switch (prod->op) {
-    case TSL_OP_CONV: /* [Cout, Cin/g, k...] */
-        for (int32_t d = 1; d < s->rank; d++)
-            inner *= s->dims[d];
-        *w = (struct wlayout){1, s->dims[0], inner};
-        return true;
-    case TSL_OP_CONV_TRANSPOSE: /* [Cin, Cout/g, k...], group 1 only */
-        if (prod->attrs.conv_transpose.group != 1)
-            return false;
-        for (int32_t d = 2; d < s->rank; d++)
-            inner *= s->dims[d];
-        *w = (struct wlayout){s->dims[0], s->dims[1], inner};
-        return true;
-    case TSL_OP_GEMM: /* B is [K,N] or [N,K] with transB; alpha folded separately */
-        if (s->rank != 2)
-            return false;
-        if (prod->attrs.gemm.transB)
-            *w = (struct wlayout){1, s->dims[0], s->dims[1]};
-        else
-            *w = (struct wlayout){s->dims[0], s->dims[1], 1};
-        return true;
-    default:
-        return false;
-    }
-}
-
-static enum tsl_status add_f32_const(struct tsl_graph *g, const char *base, int32_t rank,
-                                     const int64_t *dims, float *data, struct tsl_value **out)
-{
-    char *name = tsl_graph_unique_value_name(g, base);
-    if (!name)
-        return TSL_STATUS_NOMEM;
-    struct tsl_type t = tsl_type_make(TSL_DTYPE_F32, rank, dims);
-    enum tsl_status st = tsl_graph_add_dense_constant(g, name, &t, data, out);
-    free(name);
-    return st;
-}
-
 static enum tsl_status fold_one(struct tsl_graph *g, struct tsl_node *bn, struct tsl_node *prod,
                                 bool *done)
 {
     *done = false;
-    struct wlayout wl;
+    struct tsl_rewrite_wlayout wl;
     struct bn_params p;
-    if (!weight_layout(prod, &wl) || !bn_load(bn, &p))
+    if (!tsl_rewrite_weight_layout(prod, &wl) || !bn_load(bn, &p))
         return TSL_STATUS_OK;
     int64_t wn = 0, bn_ = 0;
     float *w = tsl_rewrite_const_f32(prod->inputs[1], &wn);
@@ -129,9 +80,9 @@ static enum tsl_status fold_one(struct tsl_graph *g, struct tsl_node *bn, struct
             free(s);
             struct tsl_value *nw, *nbv;
             const struct tsl_shape *ws = &prod->inputs[1]->type.shape;
-            st = add_f32_const(g, prod->inputs[1]->name, ws->rank, ws->dims, w, &nw);
+            st = tsl_rewrite_add_f32_const(g, prod->inputs[1]->name, ws->rank, ws->dims, w, &nw);
             if (st == TSL_STATUS_OK)
-                st = add_f32_const(g, bias_v ? bias_v->name : "bn_folded_bias", 1, &p.n, nb,
+                st = tsl_rewrite_add_f32_const(g, bias_v ? bias_v->name : "bn_folded_bias", 1, &p.n, nb,
                                    &nbv);
             if (st == TSL_STATUS_OK) {
                 tsl_node_set_input(prod, 1, nw);

@@ -17,4 +17,18 @@ bool tsl_rewrite_forward(struct tsl_graph *g, struct tsl_node *n, struct tsl_val
  * constant or decoding fails). */
 float *tsl_rewrite_const_f32(const struct tsl_value *v, int64_t *numel_out);
 
+/* Output-channel layout of a weight (input 1 of prod): element i belongs to
+ * output channel (i / inner) % n_ch.  Conv [Cout, Cin/g, k...];
+ * ConvTranspose [Cin, Cout/g, k...] with group 1 only; Gemm's B ([K,N], or
+ * [N,K] with transB).  False for anything else or a non-static shape. */
+struct tsl_rewrite_wlayout {
+    int64_t outer, n_ch, inner;
+};
+bool tsl_rewrite_weight_layout(const struct tsl_node *prod, struct tsl_rewrite_wlayout *w);
+
+/* Add a dense f32 constant named after `base` (made unique) holding a copy
+ * of data with the given shape. */
+enum tsl_status tsl_rewrite_add_f32_const(struct tsl_graph *g, const char *base, int32_t rank,
+                                          const int64_t *dims, float *data, struct tsl_value **out);
+
 #endif

@@ -128,8 +128,78 @@ void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
            in.n_fused, in.threads, in.n_parallel);
 }
 
+struct prof_group {
+    const char *ops;
+    double seconds;
+    uint32_t steps;
+};
+
+static int by_seconds_desc(const void *a, const void *b)
+{
+    const struct tsl_cpu_step_profile *const *x = a, *const *y = b;
+    return (*x)->seconds < (*y)->seconds ? 1 : (*x)->seconds > (*y)->seconds ? -1 : 0;
+}
+
+static int group_desc(const void *a, const void *b)
+{
+    const struct prof_group *x = a, *y = b;
+    return x->seconds < y->seconds ? 1 : x->seconds > y->seconds ? -1 : 0;
+}
+
+void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
+{
+    const struct tsl_cpu_step_profile *steps;
+    uint32_t n;
+    uint64_t runs;
+    struct tsl_diag diag;
+    tsl_diag_init(&diag);
+    enum tsl_status st = tsl_cpu_profile(m, &steps, &n, &runs, &diag);
+    tsl_diag_fini(&diag);
+    if (st != TSL_STATUS_OK || runs == 0 || n == 0)
+        return;
+    const struct tsl_cpu_step_profile **order = calloc(n, sizeof *order);
+    struct prof_group *grp = calloc(n, sizeof *grp);
+    if (!order || !grp) {
+        free(order);
+        free(grp);
+        tsl_cli_error("profile", "out of memory");
+        return;
+    }
+    double total = 0;
+    uint32_t ng = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        order[i] = &steps[i];
+        total += steps[i].seconds;
+        uint32_t k = 0;
+        while (k < ng && strcmp(grp[k].ops, steps[i].ops))
+            k++;
+        if (k == ng)
+            grp[ng++].ops = steps[i].ops;
+        grp[k].seconds += steps[i].seconds;
+        grp[k].steps++;
+    }
+    qsort(order, n, sizeof *order, by_seconds_desc);
+    qsort(grp, ng, sizeof *grp, group_desc);
+    double per = 1e3 / (double)runs, pct = total > 0 ? 100.0 / total : 0.0, cum = 0;
+    fprintf(stderr, "profile: %u steps, %llu runs, %.3f ms/run in steps\n", n,
+            (unsigned long long)runs, total * per);
+    fprintf(stderr, "%10s %6s %6s  %-24s %s\n", "ms/run", "%", "cum%", "ops", "node (kernel)");
+    for (uint32_t i = 0; i < n && (int)i < top; i++) {
+        cum += order[i]->seconds;
+        fprintf(stderr, "%10.3f %6.1f %6.1f  %-24s %s (%s)\n", order[i]->seconds * per,
+                order[i]->seconds * pct, cum * pct, order[i]->ops, order[i]->node,
+                order[i]->kernel);
+    }
+    fprintf(stderr, "%10s %6s %6s  %s\n", "ms/run", "%", "steps", "by ops");
+    for (uint32_t k = 0; k < ng; k++)
+        fprintf(stderr, "%10.3f %6.1f %6u  %s\n", grp[k].seconds * per, grp[k].seconds * pct,
+                grp[k].steps, grp[k].ops);
+    free(order);
+    free(grp);
+}
+
 bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                       const char *name, int threads, const char *where,
+                       const char *name, int threads, bool profile, const char *where,
                        struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times)
 {
     struct tsl_diag diag;
@@ -180,6 +250,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     tsl_cpu_options_default(&o);
     o.name = name;
     o.threads = threads;
+    o.profile = profile;
     st = tsl_cpu_compile(b, &o, out, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
@@ -222,6 +293,11 @@ void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
     (void)m, (void)f;
 }
 
+void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
+{
+    (void)m, (void)top;
+}
+
 enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char *path,
                                  const char *header, struct tsl_diag *diag)
 {
@@ -230,10 +306,10 @@ enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char 
 }
 
 bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                       const char *name, int threads, const char *where,
+                       const char *name, int threads, bool profile, const char *where,
                        struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times)
 {
-    (void)g, (void)shapes, (void)name, (void)threads, (void)times;
+    (void)g, (void)shapes, (void)name, (void)threads, (void)profile, (void)times;
     *out = NULL;
     tsl_cli_error(where, "the cpu backend is not available in this build (LLVM 14-16 "
                          "was not found at configure time)");

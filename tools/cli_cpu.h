@@ -30,11 +30,12 @@ bool tsl_cli_cpu_available(void);
 
 /* Bind input i of g to shapes[i] (n = g->n_inputs entries; NULL: the graph's
  * own shapes, which must then be static), run the canonicalization passes
- * and compile.  `name` is the symbol prefix (a C identifier), `threads` >= 1.
+ * and compile.  `name` is the symbol prefix (a C identifier), `threads` >= 1,
+ * `profile` compiles the per-step timers (tsl_cli_cpu_print_profile).
  * `where` names the model in errors.  On success *out is the module (the
  * caller destroys it with tsl_cli_cpu_destroy).  Prints errors. */
 bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                       const char *name, int threads, const char *where,
+                       const char *name, int threads, bool profile, const char *where,
                        struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times);
 void tsl_cli_cpu_destroy(struct tsl_cpu_module *m);
 
@@ -59,6 +60,12 @@ bool tsl_cli_valid_ident(const char *s);
 /* Print one `stats:` line (arena, weights, kernels, fused nodes, threads,
  * loops split over them) to f. */
 void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f);
+
+/* Print the per-step profile of a module built with `profile` to stderr:
+ * the `top` slowest steps (time per run, share, cumulative share, ops, node)
+ * and the time per op combination ("Conv+Relu").  Prints nothing for a
+ * module without profiling. */
+void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top);
 
 /* Parse "1x3x224x224" (a lone "scalar" or empty string is rank 0) into s.
  * Returns false on bad syntax (nothing printed). */

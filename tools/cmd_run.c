@@ -13,6 +13,7 @@
  * --stats prints the reference interpreter's peak live activation memory
  * (tsl_ref_stats.peak_bytes: node outputs only, inputs and weights excluded)
  * and the number of nodes run, one `stats:` line before any JSON line.
+ * --profile (cpu only) prints per-step times to stderr after the runs.
  * Errors are one line `tessel: error: <input, file or node>: <what>`, exit 1;
  * usage errors exit 2.  Kernels, file formats and the importer live in
  * their libraries; this file only wires them together. */
@@ -47,6 +48,9 @@ static const struct tsl_cli_opt run_opts[] = {
              "a pool of N threads; the ref backend runs on 1 thread and warns when N > 1)"},
     {.long_name = "repeat", .takes_value = true, .metavar = "N",
      .help = "one warm-up run, then N timed runs; last stdout line is JSON timing"},
+    {.long_name = "profile",
+     .help = "cpu backend: time every generated step and print the slowest steps and the "
+             "time per op combination to stderr (all runs, the warm-up included)"},
     {.long_name = "stats",
      .help = "print peak activation memory (live node outputs; inputs and weights "
              "excluded) and nodes run"},
@@ -56,7 +60,7 @@ static const struct tsl_cli_opt run_opts[] = {
 static const struct tsl_cli_spec run_spec = {
     .command = "run",
     .usage = "tessel run MODEL.onnx [--backend ref|cpu] [--threads N] [-i [NAME=]FILE]... [-o DIR] [--repeat N] "
-             "[--stats]",
+             "[--stats] [--profile]",
     .summary = "Run a model on the reference interpreter or the LLVM CPU backend and print or "
                "save its outputs.",
     .opts = run_opts,
@@ -340,6 +344,8 @@ int tsl_cmd_run(int argc, char **argv)
     else if (rep && !parse_count(rep, &repeat))
         code = tsl_cli_usage_error(run_spec.usage, "run: --repeat needs a count >= 1, got '%s'",
                                    rep);
+    else if (tsl_cli_flag(&args, "profile") && !(backend && !strcmp(backend, "cpu")))
+        code = tsl_cli_usage_error(run_spec.usage, "run: --profile needs --backend cpu");
     else if (threads && !parse_count(threads, &nthreads))
         code = tsl_cli_usage_error(run_spec.usage, "run: --threads needs a count >= 1, got '%s'",
                                    threads);
@@ -400,7 +406,8 @@ int tsl_cmd_run(int argc, char **argv)
         }
         for (uint32_t i = 0; i < g->n_inputs; i++)
             shp[i] = ins[i].shape;
-        bool built = tsl_cli_cpu_build(g, shp, "model", (int)nthreads, model, &cm, NULL);
+        bool built = tsl_cli_cpu_build(g, shp, "model", (int)nthreads,
+                                       tsl_cli_flag(&args, "profile"), model, &cm, NULL);
         free(shp);
         if (!built)
             goto done;
@@ -427,6 +434,8 @@ int tsl_cmd_run(int argc, char **argv)
         for (uint32_t i = 0; i < n_outs; i++)
             print_summary(&outs[i]);
     }
+    if (tsl_cli_flag(&args, "profile"))
+        tsl_cli_cpu_print_profile(cm, 25);
     if (tsl_cli_flag(&args, "stats") && cpu)
         tsl_cli_cpu_print_stats(cm, stdout);
     else if (tsl_cli_flag(&args, "stats"))

@@ -210,29 +210,105 @@ static LLVMValueRef splat_like(struct tsl_cpu_cg *cg, LLVMValueRef x, float c)
     return LLVMConstVector(e, n);
 }
 
+struct tsl_cpu_act tsl_cpu_act_relu(void)
+{
+    struct tsl_cpu_act a;
+    memset(&a, 0, sizeof a);
+    a.n = 1;
+    a.op[0].kind = TSL_CPU_ACT_RELU;
+    a.op[0].src = -1;
+    return a;
+}
+
+struct tsl_cpu_act tsl_cpu_act_clip(float lo, float hi)
+{
+    struct tsl_cpu_act a = tsl_cpu_act_relu();
+    a.op[0].kind = TSL_CPU_ACT_CLIP;
+    a.op[0].a = lo;
+    a.op[0].b = hi;
+    return a;
+}
+
+bool tsl_cpu_act_none(const struct tsl_cpu_act *a)
+{
+    return a->n == 0;
+}
+
+bool tsl_cpu_act_equal(const struct tsl_cpu_act *x, const struct tsl_cpu_act *y)
+{
+    if (x->n != y->n)
+        return false;
+    for (uint32_t i = 0; i < x->n; i++) {
+        const struct tsl_cpu_act_op *p = &x->op[i], *q = &y->op[i];
+        /* bitwise float compare: NaN/-0 parameters are distinct kernels */
+        if (p->kind != q->kind || memcmp(&p->a, &q->a, sizeof p->a) ||
+            memcmp(&p->b, &q->b, sizeof p->b) || p->src != q->src || p->rev != q->rev)
+            return false;
+    }
+    return true;
+}
+
+static LLVMValueRef clip_value(struct tsl_cpu_cg *cg, LLVMValueRef x, float lo, float hi)
+{
+    LLVMValueRef l = splat_like(cg, x, lo), h = splat_like(cg, x, hi);
+    LLVMValueRef y = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, x, l, ""), l, x, "");
+    return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, y, h, ""), h, y, "");
+}
+
+static LLVMValueRef act_op(struct tsl_cpu_cg *cg, const struct tsl_cpu_act_op *op, LLVMValueRef x,
+                           LLVMValueRef other)
+{
+    LLVMValueRef z = splat_like(cg, x, 0.0f), args[2];
+    switch (op->kind) {
+    case TSL_CPU_ACT_RELU: /* x > 0 ? x : 0 keeps NaN behaviour of max(x, 0) as the reference */
+        return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, x, z, ""), x, z, "");
+    case TSL_CPU_ACT_CLIP:
+        return clip_value(cg, x, op->a, op->b);
+    case TSL_CPU_ACT_HARD_SIGMOID: {
+        LLVMValueRef t = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, x, splat_like(cg, x, op->a), ""),
+                                       splat_like(cg, x, op->b), "");
+        return clip_value(cg, t, 0.0f, 1.0f);
+    }
+    case TSL_CPU_ACT_LEAKY_RELU: {
+        LLVMValueRef neg = LLVMBuildFMul(cg->b, x, splat_like(cg, x, op->a), "");
+        return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, x, z, ""), neg, x, "");
+    }
+    case TSL_CPU_ACT_SIGMOID: {
+        LLVMValueRef nx = LLVMBuildFNeg(cg->b, x, ""), one = splat_like(cg, x, 1.0f);
+        LLVMValueRef e = tsl_cpu_intrinsic(cg, "llvm.exp", LLVMTypeOf(x), &nx, 1);
+        return LLVMBuildFDiv(cg->b, one, LLVMBuildFAdd(cg->b, one, e, ""), "");
+    }
+    default:
+        break;
+    }
+    LLVMValueRef a = x, b = other;
+    if (op->rev)
+        a = other, b = x;
+    args[0] = a, args[1] = b;
+    switch (op->kind) {
+    case TSL_CPU_ACT_ADD: return LLVMBuildFAdd(cg->b, a, b, "");
+    case TSL_CPU_ACT_SUB: return LLVMBuildFSub(cg->b, a, b, "");
+    case TSL_CPU_ACT_MUL: return LLVMBuildFMul(cg->b, a, b, "");
+    case TSL_CPU_ACT_DIV: return LLVMBuildFDiv(cg->b, a, b, "");
+    case TSL_CPU_ACT_MAX: return tsl_cpu_intrinsic(cg, "llvm.maxnum", LLVMTypeOf(x), args, 2);
+    case TSL_CPU_ACT_MIN: return tsl_cpu_intrinsic(cg, "llvm.minnum", LLVMTypeOf(x), args, 2);
+    default: return x;
+    }
+}
+
 LLVMValueRef tsl_cpu_apply_act(struct tsl_cpu_cg *cg, const struct tsl_cpu_act *act,
                                LLVMValueRef x)
 {
-    LLVMTypeRef ty = LLVMTypeOf(x);
-    switch (act->kind) {
-    case TSL_CPU_ACT_RELU: {
-        /* x > 0 ? x : 0 keeps NaN behaviour of max(x, 0) as the reference */
-        LLVMValueRef z = splat_like(cg, x, 0.0f);
-        LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, x, z, "");
-        return LLVMBuildSelect(cg->b, gt, x, z, "");
+    LLVMValueRef v[TSL_CPU_ACT_MAX_OPS + 1];
+    uint32_t n = act->n < TSL_CPU_ACT_MAX_OPS ? act->n : TSL_CPU_ACT_MAX_OPS;
+    v[0] = x;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct tsl_cpu_act_op *op = &act->op[i];
+        LLVMValueRef other = op->src >= 0 && (uint32_t)op->src <= i ? v[op->src]
+                                                                    : splat_like(cg, x, op->a);
+        v[i + 1] = act_op(cg, op, v[i], other);
     }
-    case TSL_CPU_ACT_CLIP: {
-        LLVMValueRef lo = splat_like(cg, x, act->lo), hi = splat_like(cg, x, act->hi);
-        LLVMValueRef lt = LLVMBuildFCmp(cg->b, LLVMRealOLT, x, lo, "");
-        LLVMValueRef y = LLVMBuildSelect(cg->b, lt, lo, x, "");
-        LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, y, hi, "");
-        return LLVMBuildSelect(cg->b, gt, hi, y, "");
-    }
-    case TSL_CPU_ACT_NONE:
-        break;
-    }
-    (void)ty;
-    return x;
+    return v[n];
 }
 
 void tsl_cpu_copy_floats(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef src, int64_t n)

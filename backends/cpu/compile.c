@@ -1,6 +1,7 @@
 /* compile.c - tsl_cpu_compile: schedules the graph into steps (fusing a
- * residual Add into a Conv, and a Relu/Clip into the epilogue of the
- * producer, when it is the only user),
+ * residual Add into a Conv, a squeeze-excite scale Mul into the Conv that
+ * reads it, and the elementwise chain after a producer into its epilogue
+ * through fuse.c),
  * checks every step against the lowering table, plans memory, builds one
  * internal LLVM function per step plus the exported entry
  *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out,
@@ -9,6 +10,8 @@
  * weight blob global <name>_weights, then verifies and optimizes the module
  * with LLVMRunPasses("default<On>") for the target machine.
  *
+ * With options.profile the entry also stores a cycle counter between steps
+ * (profile.c).
  * Also the small public helpers (options, info, destroy, bind_shapes).
  * Not here: JIT and run (jit.c), emission to files (emit.c), op lowerings. */
 #include <ctype.h>
@@ -46,50 +49,6 @@ static bool valid_ident(const char *s)
     return strlen(s) < 64;
 }
 
-/* Constant scalar bound of a Clip input, or the default. */
-static bool clip_bound(const struct tsl_value *v, float def, float *out)
-{
-    if (!v) {
-        *out = def;
-        return true;
-    }
-    if (!v->constant || v->type.dtype != TSL_DTYPE_F32 || tsl_cpu_numel(v) != 1)
-        return false;
-    void *d = NULL;
-    if (tsl_const_decode(v, &d, NULL) != TSL_STATUS_OK)
-        return false;
-    *out = ((float *)d)[0];
-    free(d);
-    return true;
-}
-
-/* Activation node that can be fused after `v`'s producer, or NULL. */
-static const struct tsl_node *fusable_act(const struct tsl_graph *g, const struct tsl_value *v,
-                                          struct tsl_cpu_act *act)
-{
-    if (v->n_uses != 1 || v->n_output_refs != 0)
-        return NULL;
-    const struct tsl_node *u = v->uses[0].node;
-    if (v->uses[0].index != 0 || u->outputs[0]->type.dtype != TSL_DTYPE_F32)
-        return NULL;
-    (void)g;
-    if (u->op == TSL_OP_RELU) {
-        act->kind = TSL_CPU_ACT_RELU;
-        return u;
-    }
-    if (u->op == TSL_OP_CLIP) {
-        float lo, hi;
-        if (!clip_bound(u->n_inputs > 1 ? u->inputs[1] : NULL, -INFINITY, &lo) ||
-            !clip_bound(u->n_inputs > 2 ? u->inputs[2] : NULL, INFINITY, &hi))
-            return NULL;
-        act->kind = TSL_CPU_ACT_CLIP;
-        act->lo = lo;
-        act->hi = hi;
-        return u;
-    }
-    return NULL;
-}
-
 static bool same_static_shape(const struct tsl_value *a, const struct tsl_value *b)
 {
     if (!tsl_shape_is_static(&a->type.shape) || a->type.shape.rank != b->type.shape.rank)
@@ -121,6 +80,42 @@ static const struct tsl_node *fusable_residual(const struct tsl_value *v, const 
         return NULL;
     *res = r;
     return u;
+}
+
+/* A squeeze-excite scale Mul(x, se) (either order; se [N, C, 1, 1], x
+ * [N, C, H, W], f32) whose only user is input 0 of a 2-D group-1 Conv with
+ * a constant weight and more than one output position: that Conv packs
+ * x * se[c] into its B panels, so the Mul needs no step.  Returns the Conv
+ * (and x, se), or NULL. */
+static const struct tsl_node *se_scale_user(const struct tsl_node *mul, const struct tsl_value **x,
+                                            const struct tsl_value **se)
+{
+    if (!mul || mul->op != TSL_OP_MUL || mul->n_inputs != 2 || mul->n_outputs != 1 ||
+        !mul->inputs[0] || !mul->inputs[1] || mul->inputs[0] == mul->inputs[1])
+        return NULL;
+    const struct tsl_value *o = mul->outputs[0];
+    if (o->n_uses != 1 || o->n_output_refs || o->type.dtype != TSL_DTYPE_F32 ||
+        o->type.shape.rank != 4 || !tsl_shape_is_static(&o->type.shape))
+        return NULL;
+    const struct tsl_node *u = o->uses[0].node;
+    if (u->op != TSL_OP_CONV || o->uses[0].index != 0 || u->attrs.conv.group != 1 ||
+        u->n_inputs < 2 || !u->inputs[1] || !u->inputs[1]->constant ||
+        u->outputs[0]->type.shape.rank != 4 ||
+        u->outputs[0]->type.shape.dims[2] * u->outputs[0]->type.shape.dims[3] <= 1)
+        return NULL;
+    for (int side = 0; side < 2; side++) {
+        const struct tsl_value *a = mul->inputs[side], *b = mul->inputs[1 - side];
+        const struct tsl_shape *as = &a->type.shape, *bs = &b->type.shape;
+        if (a->type.dtype != TSL_DTYPE_F32 || b->type.dtype != TSL_DTYPE_F32 ||
+            !tsl_shape_equal(as, &o->type.shape) || bs->rank != 4 ||
+            !tsl_shape_is_static(bs) || bs->dims[0] != as->dims[0] ||
+            bs->dims[1] != as->dims[1] || bs->dims[2] != 1 || bs->dims[3] != 1)
+            continue;
+        *x = a;
+        *se = b;
+        return u;
+    }
+    return NULL;
 }
 
 /* A static-shaped value whose dtype has a byte size (graph I/O, buffers). */
@@ -170,6 +165,11 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
     for (const struct tsl_node *nd = g->first; nd; nd = nd->next) {
         if (skip[nd->id])
             continue;
+        const struct tsl_value *px, *pse;
+        if (se_scale_user(nd, &px, &pse)) { /* runs inside its Conv's step */
+            skip[nd->id] = true;
+            continue;
+        }
         const struct tsl_cpu_lowering *low = tsl_cpu_lowering_for(nd->op);
         if (!low) {
             st = tsl_cpu_unsupported(cg, nd, "no lowering for this op");
@@ -189,10 +189,17 @@ static enum tsl_status schedule(struct tsl_cpu_cg *cg, struct tsl_cpu_step **out
             skip[f->id] = true;
             (*n_fused)++;
         }
-        if (low->epilogue && (f = fusable_act(g, s->out, &s->act)) != NULL) {
-            s->out = f->outputs[0];
-            s->fused[s->n_fused++] = f;
-            skip[f->id] = true;
+        if (low->epilogue) {
+            uint32_t first = s->n_fused;
+            *n_fused += tsl_cpu_fuse_epilogue(s, skip);
+            for (uint32_t k = first; k < s->n_fused; k++)
+                skip[s->fused[k]->id] = true;
+        }
+        const struct tsl_node *mul = nd->op == TSL_OP_CONV ? nd->inputs[0]->producer : NULL;
+        if (mul && skip[mul->id] && se_scale_user(mul, &px, &pse) == nd) {
+            s->pro_x = px;
+            s->pro_scale = pse;
+            s->fused[s->n_fused++] = mul;
             (*n_fused)++;
         }
         done[nd->id] = true;
@@ -250,7 +257,9 @@ static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
 }
 
-static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n)
+/* prof_off >= 0: profiling counters at that arena offset (profile.c). */
+static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n,
+                                  int64_t prof_off)
 {
     LLVMValueRef *fns = calloc(n + 1, sizeof *fns);
     if (!fns)
@@ -276,8 +285,13 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     bind_params(cg, entry);
     LLVMValueRef args[5] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs,
                             cg->p_pool};
-    for (uint32_t i = 0; i < n; i++)
+    if (prof_off >= 0)
+        tsl_cpu_profile_emit_tick(cg, prof_off, 0);
+    for (uint32_t i = 0; i < n; i++) {
         LLVMBuildCall2(cg->b, cg->t_step, fns[i], args, 5, "");
+        if (prof_off >= 0)
+            tsl_cpu_profile_emit_tick(cg, prof_off, i + 1);
+    }
     free(fns);
     /* outputs that are inputs, constants or listed twice are copied */
     for (uint32_t i = 0; i < cg->g->n_outputs; i++) {
@@ -456,7 +470,16 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     st = tsl_cpu_plan(&cg, steps, n_steps, &m->arena_bytes, &m->arena_naive_bytes);
     if (st != TSL_STATUS_OK)
         goto done;
-    st = emit_steps(&cg, steps, n_steps);
+    m->prof_off = -1;
+    if (opts->profile) { /* n_steps + 1 counters after everything else */
+        m->prof_off = (m->arena_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+        m->arena_bytes = m->prof_off + (8 * ((int64_t)n_steps + 1) + TSL_CPU_ALIGN - 1) /
+                                           TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+        st = tsl_cpu_profile_init(m, steps, n_steps, diag);
+        if (st != TSL_STATUS_OK)
+            goto done;
+    }
+    st = emit_steps(&cg, steps, n_steps, m->prof_off);
     m->n_parallel = cg.n_par;
     if (st == TSL_STATUS_OK)
         st = add_weights_global(&cg, &m->weight_bytes);
@@ -521,6 +544,7 @@ void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
         LLVMOrcDisposeThreadSafeContext(m->tsctx);
     free(m->arena);
     free(m->jit_blob);
+    tsl_cpu_profile_free(m);
     free_io(m->inputs, m->n_inputs);
     free_io(m->outputs, m->n_outputs);
     tsl_cpu_target_fini(&m->tgt);

@@ -40,13 +40,41 @@ enum tsl_status tsl_cpu_target_machine(const struct tsl_cpu_target *t, int opt_l
 enum tsl_status tsl_cpu_llvm_error(struct tsl_diag *diag, LLVMErrorRef err, const char *where,
                                    const char *what);
 
-/* ---- fused epilogue activation ----------------------------------------- */
+/* ---- fused epilogue: a small elementwise program ------------------------ */
 
-enum tsl_cpu_act_kind { TSL_CPU_ACT_NONE, TSL_CPU_ACT_RELU, TSL_CPU_ACT_CLIP };
-struct tsl_cpu_act {
-    enum tsl_cpu_act_kind kind;
-    float lo, hi; /* CLIP bounds */
+/* The elementwise nodes fused after a producer (Conv, Gemm, MatMul, an
+ * elementwise op, ...) run in its epilogue as a straight-line program over
+ * the value in registers (scalar or vector).  v0 is the producer's result;
+ * op i computes v(i+1) from v(i) and, for binary ops, a second operand: the
+ * constant `a` (src < 0) or an earlier value v(src) (x * HardSigmoid(x),
+ * x * Clip(x + 3, 0, 6) / 6, x * Sigmoid(x)).  `rev` swaps the operands of a
+ * binary op (c - x, c / x).  Formulas match the reference's elementwise
+ * kernels (same operations, same order). */
+enum tsl_cpu_act_kind {
+    TSL_CPU_ACT_RELU,         /* x > 0 ? x : 0 */
+    TSL_CPU_ACT_CLIP,         /* min(max(x, a), b), NaN kept */
+    TSL_CPU_ACT_HARD_SIGMOID, /* clip(a * x + b, 0, 1) */
+    TSL_CPU_ACT_LEAKY_RELU,   /* x < 0 ? a * x : x */
+    TSL_CPU_ACT_SIGMOID,      /* 1 / (1 + exp(-x)) */
+    TSL_CPU_ACT_ADD, TSL_CPU_ACT_SUB, TSL_CPU_ACT_MUL, TSL_CPU_ACT_DIV,
+    TSL_CPU_ACT_MAX, TSL_CPU_ACT_MIN,
 };
+struct tsl_cpu_act_op {
+    enum tsl_cpu_act_kind kind;
+    float a, b;  /* parameters or the constant operand */
+    int8_t src;  /* binary: -1 constant a, else index of an earlier value */
+    bool rev;    /* binary: constant/src operand first */
+};
+#define TSL_CPU_ACT_MAX_OPS 8
+struct tsl_cpu_act {
+    uint32_t n; /* 0: no epilogue */
+    struct tsl_cpu_act_op op[TSL_CPU_ACT_MAX_OPS];
+};
+/* A program of one Relu / one Clip(lo, hi). */
+struct tsl_cpu_act tsl_cpu_act_relu(void);
+struct tsl_cpu_act tsl_cpu_act_clip(float lo, float hi);
+bool tsl_cpu_act_none(const struct tsl_cpu_act *a);
+bool tsl_cpu_act_equal(const struct tsl_cpu_act *x, const struct tsl_cpu_act *y);
 
 /* ---- steps: one generated kernel each ---------------------------------- */
 
@@ -55,14 +83,21 @@ struct tsl_cpu_step {
     const struct tsl_value *out;  /* value written (last node of a fused chain; output 0
                                    * of a multi-output node, whose other outputs
                                    * are node->outputs[k]) */
-    struct tsl_cpu_act act;       /* fused activation */
+    struct tsl_cpu_act act;       /* fused epilogue program */
     uint32_t n_fused;             /* nodes absorbed into this step */
-    const struct tsl_node *fused[2]; /* those nodes (residual Add, activation) */
+    const struct tsl_node *fused[TSL_CPU_ACT_MAX_OPS + 2]; /* those nodes (residual Add,
+                                                            * the epilogue's, then a
+                                                            * squeeze-excite Mul) */
+    const struct tsl_value *pro_x, *pro_scale; /* Conv input Mul(x, se[N,C,1,1]) folded
+                                                * into the B packing, or NULL */
     const struct tsl_value *res;  /* fused residual Add operand (C's shape), or NULL */
     int64_t scratch_bytes;        /* per-step temporary shared by its threads, set by check() */
     int64_t thread_scratch_bytes; /* per-thread temporary (packing buffers), set by check();
                                    * the plan reserves one copy per thread after the shared part */
     int64_t scratch_off;          /* arena offset of the scratch */
+    bool elided;                  /* set by the plan: the producers already wrote the
+                                   * result in place (a Concat whose inputs alias
+                                   * their slices of its output), nothing to emit */
 };
 
 /* ---- value locations ----------------------------------------------------- */
@@ -132,10 +167,16 @@ struct tsl_cpu_uk {
 struct tsl_cpu_lowering {
     enum tsl_status (*check)(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st);
     enum tsl_status (*emit)(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st);
-    bool epilogue; /* a following Relu/Clip may be fused into this step */
+    bool epilogue; /* following elementwise nodes may be fused into this step */
     bool any_dtype;    /* check() validates the output dtypes itself (else: f32 only) */
     bool multi_output; /* the node may have several outputs, one buffer each */
 };
+
+/* Fuse the elementwise nodes following step s's output into its epilogue
+ * (fuse.c): appends them to s->fused and s->act, moves s->out to the last
+ * one and returns how many were fused.  skip[node id] marks nodes already
+ * taken by another step. */
+uint32_t tsl_cpu_fuse_epilogue(struct tsl_cpu_step *s, const bool *skip);
 
 /* NULL when op has no lowering. */
 const struct tsl_cpu_lowering *tsl_cpu_lowering_for(enum tsl_op op);
@@ -187,7 +228,7 @@ LLVMValueRef tsl_cpu_intrinsic(struct tsl_cpu_cg *cg, const char *name, LLVMType
 /* Call an external libm function float f(float...) (declared on demand). */
 LLVMValueRef tsl_cpu_libm(struct tsl_cpu_cg *cg, const char *name, LLVMValueRef *args,
                           unsigned n);
-/* Apply a fused activation to a scalar or vector value. */
+/* Run a fused epilogue program on a scalar or vector f32 value. */
 LLVMValueRef tsl_cpu_apply_act(struct tsl_cpu_cg *cg, const struct tsl_cpu_act *act,
                                LLVMValueRef x);
 /* memcpy of n floats from src to dst. */
@@ -296,6 +337,9 @@ struct tsl_cpu_gemm {
     bool has_bias;
     bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
     struct tsl_cpu_act act;
+    LLVMValueRef b_scale;     /* runtime B row k scaled by b_scale[k / b_scale_div] after
+                               * packing (a squeeze-excite Mul), or NULL */
+    int64_t b_scale_div;
 };
 /* Pack a K x M (weights as A: element (m,k) = w[m*a_rs + k*a_cs]) into mr
  * panels scaled by `scale`; returns the blob offset. */

@@ -39,12 +39,30 @@ struct tsl_cpu_module {
     uint32_t n_inputs, n_outputs;
     struct tsl_cpu_io *inputs, *outputs;
     uint32_t n_kernels, n_fused, n_parallel;
+
+    /* per-step profiling (options.profile; prof is NULL otherwise) */
+    int64_t prof_off;                  /* arena offset of n_kernels + 1 u64 counters */
+    struct tsl_cpu_step_profile *prof; /* n_kernels entries, strings owned */
+    uint64_t *prof_ticks;              /* counter ticks per step, summed over runs */
+    uint64_t prof_runs, prof_total_ticks;
+    double prof_wall_s;                /* wall time of the profiled runs */
 };
 
 /* Assign a location to every value the steps touch and offsets in the arena
  * to activations and per-step scratch, by liveness (plan.c). */
 enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n_steps,
                              int64_t *arena_bytes, int64_t *naive_bytes);
+
+/* Profiling (profile.c).  init: labels and tick sums for the n steps
+ * (m->n_kernels == n); emit_tick: store llvm.readcyclecounter into counter
+ * `slot` of the arena (builder positioned in <name>_run); add_run: add the
+ * deltas the last run wrote and its wall time `wall_s` (no-op without
+ * profiling); free: release it all (destroy). */
+enum tsl_status tsl_cpu_profile_init(struct tsl_cpu_module *m, const struct tsl_cpu_step *steps,
+                                     uint32_t n, struct tsl_diag *diag);
+void tsl_cpu_profile_emit_tick(struct tsl_cpu_cg *cg, int64_t prof_off, uint32_t slot);
+void tsl_cpu_profile_add_run(struct tsl_cpu_module *m, double wall_s);
+void tsl_cpu_profile_free(struct tsl_cpu_module *m);
 
 /* Set "target-cpu"/"target-features", data layout and triple, verify and
  * optimize the module (compile.c). */

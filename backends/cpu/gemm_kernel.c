@@ -7,7 +7,8 @@
  * keeps mr x nv accumulators of type <vw x float> in registers across the
  * whole K loop (phi nodes) and updates them with llvm.fma on a broadcast
  * element of A and nv vectors of the B panel.  The epilogue (alpha, bias,
- * Relu/Clip) runs on the registers before the single store of each tile.
+ * the fused elementwise program of cpu_internal.h) runs on the registers
+ * before the single store of each tile.
  * Micro-kernels are specialised for the static edge sizes (rows < mr,
  * columns < nr) so the main loops carry no masks.
  *
@@ -190,8 +191,8 @@ static bool uk_same(const struct tsl_cpu_uk *x, const struct tsl_cpu_uk *y)
     return x->rows == y->rows && x->cols == y->cols && x->a_packed == y->a_packed &&
            x->has_bias == y->has_bias && x->a_rs == y->a_rs && x->a_cs == y->a_cs &&
            x->bias_rs == y->bias_rs && x->bias_cs == y->bias_cs && x->alpha == y->alpha &&
-           x->act.kind == y->act.kind && x->act.lo == y->act.lo && x->act.hi == y->act.hi &&
-           x->has_res == y->has_res && x->kmode == y->kmode;
+           tsl_cpu_act_equal(&x->act, &y->act) && x->has_res == y->has_res &&
+           x->kmode == y->kmode;
 }
 
 static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)
@@ -363,14 +364,170 @@ static LLVMValueRef get_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm
     return key.fn;
 }
 
+/* Row k of a contiguous panel: nr floats from src[at] (vector moves). */
+static void pack_row_copy(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef k,
+                          LLVMValueRef src, LLVMValueRef at)
+{
+    const int nr = nr_of(cg);
+    tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "")),
+                        tsl_cpu_gep(cg, src, at), nr);
+}
+
+/* Row k of a panel that wraps one output row: lanes j < len from
+ * src[at + j], the others from src[at + delta + j] (two vector loads per
+ * vector and a lane select). */
+static void pack_row_blend(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef k,
+                           LLVMValueRef src, LLVMValueRef at, LLVMValueRef delta,
+                           LLVMValueRef len)
+{
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    LLVMTypeRef iv = LLVMVectorType(cg->t_i64, (unsigned)vw);
+    LLVMValueRef lenv = LLVMBuildInsertElement(cg->b, LLVMGetUndef(iv), len,
+                                               LLVMConstInt(cg->t_i32, 0, 0), "");
+    lenv = LLVMBuildShuffleVector(cg->b, lenv, LLVMGetUndef(iv),
+                                  LLVMConstNull(LLVMVectorType(cg->t_i32, (unsigned)vw)), "");
+    LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    LLVMValueRef at2 = LLVMBuildNSWAdd(cg->b, at, delta, "");
+    for (int j = 0; j < nv; j++) {
+        LLVMValueRef lanes[64];
+        for (int l = 0; l < vw; l++)
+            lanes[l] = tsl_cpu_i64(cg, j * vw + l);
+        LLVMValueRef first = LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)vw),
+                                           lenv, "");
+        LLVMValueRef o = tsl_cpu_i64(cg, j * vw);
+        LLVMValueRef v1 = vload(cg, src, LLVMBuildNSWAdd(cg->b, at, o, ""));
+        LLVMValueRef v2 = vload(cg, src, LLVMBuildNSWAdd(cg->b, at2, o, ""));
+        vstore(cg, LLVMBuildSelect(cg->b, first, v1, v2, ""), dst, LLVMBuildNSWAdd(cg->b, d, o, ""));
+    }
+}
+
+/* Contiguous fast path of emit_pack_b for a full panel: B with unit column
+ * stride (every k row is nr consecutive elements), or the im2col view with
+ * column stride 1 and at least nr output columns, where a panel covers the
+ * end of one output row and the start of the next at most: k rows are then
+ * one copy, or a blend of two runs when the panel wraps (decided per panel
+ * at run time; every read stays inside the image: the rows read are rows of
+ * the padded image that valid outputs read anyway).  Returns true when it
+ * packed the panel (builder after it). */
+static bool emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                             LLVMValueRef src, LLVMValueRef n0, int cols, LLVMValueRef dst,
+                             LLVMValueRef k0, int64_t klen)
+{
+    const int nr = nr_of(cg);
+    bool conv = p->koff_off >= 0;
+    if (cols != nr || (conv ? p->conv_sw != 1 || p->conv_ow < nr : p->b_cs != 1))
+        return false;
+    struct tsl_cpu_loop lk;
+    if (!conv) {
+        LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pkf");
+        LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
+        pack_row_copy(cg, dst, k, src,
+                      LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, kabs, tsl_cpu_i64(cg, p->b_rs), ""),
+                                      n0, ""));
+        tsl_cpu_loop_end(cg, &lk);
+        return true;
+    }
+    LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow), rowstep = tsl_cpu_i64(cg, p->conv_sh * p->conv_pw);
+    LLVMValueRef ox = LLVMBuildSRem(cg->b, n0, ow, "");
+    LLVMValueRef base = LLVMBuildNSWAdd(
+        cg->b, LLVMBuildNSWMul(cg->b, LLVMBuildSDiv(cg->b, n0, ow, ""), rowstep, ""), ox, "");
+    LLVMValueRef len = LLVMBuildNSWSub(cg->b, ow, ox, ""); /* columns left in the row */
+    LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSGE, len, tsl_cpu_i64(cg, nr), "");
+    /* lane j >= len reads the next row: base + j + (rowstep - ow) */
+    LLVMValueRef delta = LLVMBuildNSWSub(cg->b, rowstep, ow, "");
+    LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_copy");
+    LLVMBasicBlockRef blend = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_blend");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
+    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                       LLVMPointerType(cg->t_i32, 0), "");
+    LLVMBuildCondBr(cg->b, fits, copy, blend);
+    for (int pass = 0; pass < 2; pass++) {
+        LLVMPositionBuilderAtEnd(cg->b, pass == 0 ? copy : blend);
+        LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pkf");
+        LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
+        LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
+        LLVMSetAlignment(kv, 4);
+        LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base, "");
+        if (pass == 0)
+            pack_row_copy(cg, dst, k, src, at);
+        else
+            pack_row_blend(cg, dst, k, src, at, delta, len);
+        tsl_cpu_loop_end(cg, &lk);
+        LLVMBuildBr(cg->b, done);
+    }
+    LLVMPositionBuilderAtEnd(cg->b, done);
+    return true;
+}
+
+/* Stride-2 im2col panel that stays in one output row: each k row is the
+ * even elements of 2*nr - 1 consecutive source elements, gathered with two
+ * vector loads and a shuffle per vector (no read past the last needed
+ * element).  Emits the run-time test; returns the block both paths join
+ * (the builder is left in the per-column fallback, which must branch
+ * there), or NULL when it does not apply. */
+static LLVMBasicBlockRef emit_pack_b_s2(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                                        LLVMValueRef src, LLVMValueRef n0, int cols,
+                                        LLVMValueRef dst, LLVMValueRef k0, int64_t klen)
+{
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    if (cols != nr || p->koff_off < 0 || p->conv_sw != 2 || p->conv_ow < nr || vw > 64)
+        return NULL;
+    LLVMValueRef ow = tsl_cpu_i64(cg, p->conv_ow);
+    LLVMValueRef ox = LLVMBuildSRem(cg->b, n0, ow, "");
+    LLVMValueRef base = LLVMBuildNSWAdd(
+        cg->b,
+        LLVMBuildNSWMul(cg->b, LLVMBuildSDiv(cg->b, n0, ow, ""),
+                        tsl_cpu_i64(cg, p->conv_sh * p->conv_pw), ""),
+        LLVMBuildNSWMul(cg->b, ox, tsl_cpu_i64(cg, 2), ""), "");
+    LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE,
+                                      LLVMBuildNSWAdd(cg->b, ox, tsl_cpu_i64(cg, nr), ""), ow, "");
+    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                       LLVMPointerType(cg->t_i32, 0), "");
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_s2");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_gather");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
+    LLVMBuildCondBr(cg->b, fits, fast, slow);
+    LLVMPositionBuilderAtEnd(cg->b, fast);
+    /* lane l of a vector: element 2l of the run; from the low load when
+     * 2l < vw, else from the high load (which starts at vw - 1) */
+    LLVMValueRef mask[64];
+    for (int l = 0; l < vw; l++)
+        mask[l] = LLVMConstInt(cg->t_i32, 2 * l < vw ? (unsigned)(2 * l)
+                                                     : (unsigned)(vw + 2 * l - vw + 1), 0);
+    LLVMValueRef mv = LLVMConstVector(mask, (unsigned)vw);
+    struct tsl_cpu_loop lk;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pks2");
+    LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
+    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
+    LLVMSetAlignment(kv, 4);
+    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base, "");
+    LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    for (int j = 0; j < nv; j++) {
+        LLVMValueRef a0 = LLVMBuildNSWAdd(cg->b, at, tsl_cpu_i64(cg, 2 * j * vw), "");
+        LLVMValueRef lo = vload(cg, src, a0);
+        LLVMValueRef hi = vload(cg, src, LLVMBuildNSWAdd(cg->b, a0, tsl_cpu_i64(cg, vw - 1), ""));
+        vstore(cg, LLVMBuildShuffleVector(cg->b, lo, hi, mv, ""), dst,
+               LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, j * vw), ""));
+    }
+    tsl_cpu_loop_end(cg, &lk);
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, slow);
+    return done;
+}
+
 /* Pack rows [k0, k0 + klen) of the runtime B panel starting at column n0
  * (cols valid) into dst (klen x nr floats; the columns' base offsets, nr
  * i64, are kept at the float* `bases`). */
-static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
-                        LLVMValueRef n0, int cols, LLVMValueRef dst, LLVMValueRef k0,
-                        int64_t klen, LLVMValueRef bases)
+static void emit_pack_b_raw(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
+                            LLVMValueRef n0, int cols, LLVMValueRef dst, LLVMValueRef k0,
+                            int64_t klen, LLVMValueRef bases)
 {
     const int nr = nr_of(cg);
+    if (emit_pack_b_fast(cg, p, src, n0, cols, dst, k0, klen))
+        return;
+    LLVMBasicBlockRef done = emit_pack_b_s2(cg, p, src, n0, cols, dst, k0, klen);
     /* base[j] for j < cols: offset of column n0 + j in src, kept at `bases` */
     LLVMValueRef basep = LLVMBuildBitCast(cg->b, bases, LLVMPointerType(cg->t_i64, 0), "");
     struct tsl_cpu_loop lj;
@@ -417,22 +574,47 @@ static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLV
     if (contig) {
         tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dst, drow),
                             tsl_cpu_gep(cg, src, LLVMBuildNSWAdd(cg->b, koff, base0, "")), cols);
-        for (int z = cols; z < nr; z++)
-            tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
-                          LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
-        tsl_cpu_loop_end(cg, &lk);
-        return;
+    } else {
+        LLVMValueRef j2 = tsl_cpu_loop_begin(cg, &lj2, 0, cols, 1, "pj");
+        LLVMValueRef bj = LLVMBuildLoad2(
+            cg->b, cg->t_i64, LLVMBuildInBoundsGEP2(cg->b, cg->t_i64, basep, &j2, 1, ""), "");
+        LLVMSetAlignment(bj, 8);
+        LLVMValueRef x = tsl_cpu_load(cg, src, LLVMBuildNSWAdd(cg->b, koff, bj, ""));
+        tsl_cpu_store(cg, x, dst, LLVMBuildNSWAdd(cg->b, drow, j2, ""));
+        tsl_cpu_loop_end(cg, &lj2);
     }
-    LLVMValueRef j2 = tsl_cpu_loop_begin(cg, &lj2, 0, cols, 1, "pj");
-    LLVMValueRef bj = LLVMBuildLoad2(cg->b, cg->t_i64,
-                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i64, basep, &j2, 1, ""), "");
-    LLVMSetAlignment(bj, 8);
-    LLVMValueRef x = tsl_cpu_load(cg, src, LLVMBuildNSWAdd(cg->b, koff, bj, ""));
-    tsl_cpu_store(cg, x, dst, LLVMBuildNSWAdd(cg->b, drow, j2, ""));
-    tsl_cpu_loop_end(cg, &lj2);
     for (int z = cols; z < nr; z++)
         tsl_cpu_store(cg, tsl_cpu_f32c(cg, 0.0), dst,
                       LLVMBuildNSWAdd(cg->b, drow, tsl_cpu_i64(cg, z), ""));
+    tsl_cpu_loop_end(cg, &lk);
+    if (done) {
+        LLVMBuildBr(cg->b, done);
+        LLVMPositionBuilderAtEnd(cg->b, done);
+    }
+}
+
+/* Pack the panel, then scale row k by b_scale[k / b_scale_div] when the
+ * step folds a squeeze-excite Mul into its B (the panel is in cache). */
+static void emit_pack_b(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
+                        LLVMValueRef n0, int cols, LLVMValueRef dst, LLVMValueRef k0,
+                        int64_t klen, LLVMValueRef bases)
+{
+    emit_pack_b_raw(cg, p, src, n0, cols, dst, k0, klen, bases);
+    if (!p->b_scale)
+        return;
+    const int vw = cg->tgt->vw, nv = cg->tgt->nv, nr = vw * nv;
+    struct tsl_cpu_loop lk;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "sk");
+    LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
+    LLVMValueRef c = p->b_scale_div > 1
+                         ? LLVMBuildSDiv(cg->b, kabs, tsl_cpu_i64(cg, p->b_scale_div), "")
+                         : kabs;
+    LLVMValueRef sc = splat(cg, tsl_cpu_load(cg, p->b_scale, c));
+    LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
+    for (int j = 0; j < nv; j++) {
+        LLVMValueRef at = LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, j * vw), "");
+        vstore(cg, LLVMBuildFMul(cg->b, vload(cg, dst, at), sc, ""), dst, at);
+    }
     tsl_cpu_loop_end(cg, &lk);
 }
 
@@ -709,8 +891,13 @@ static void emit_prepack(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
 {
     const int64_t nr = nr_of(cg), slot = shared_slot(cg, p->K);
     struct tsl_cpu_par par;
+    LLVMValueRef in[2] = {b, p->b_scale};
     tsl_cpu_par_open(cg, &par, s->batch * s->n_panels,
-                     (double)(s->batch * s->n_panels * p->K * nr), &b, 1);
+                     (double)(s->batch * s->n_panels * p->K * nr), in, p->b_scale ? 2 : 1);
+    struct tsl_cpu_gemm pl = *p; /* the region's copy: values rebound inside it */
+    if (p->b_scale)
+        pl.b_scale = par.vals[1];
+    p = &pl;
     LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
     LLVMValueRef pi = LLVMBuildURem(cg->b, item, tsl_cpu_i64(cg, s->n_panels), "");
     LLVMValueRef q = LLVMBuildUDiv(cg->b, item, tsl_cpu_i64(cg, s->n_panels), "");
@@ -755,9 +942,14 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
         bias = LLVMConstNull(cg->t_pf32);
     if (!p->has_res)
         res = LLVMConstNull(cg->t_pf32);
-    LLVMValueRef in[5] = {a, b, c, bias, res};
+    LLVMValueRef in[6] = {a, b, c, bias, res, p->b_scale};
     struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, s.batch * s.n_groups * s.n_blocks, work_ns, in, 5);
+    tsl_cpu_par_open(cg, &par, s.batch * s.n_groups * s.n_blocks, work_ns, in,
+                     p->b_scale ? 6 : 5);
+    struct tsl_cpu_gemm pl = *p; /* the region's copy: values rebound inside it */
+    if (p->b_scale)
+        pl.b_scale = par.vals[5];
+    p = &pl;
     struct gemm_item it;
     memset(&it, 0, sizeof it);
     it.n_tiles = s.n_tiles;

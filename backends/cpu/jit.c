@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu_module.h"
 #include "tessel/util.h"
@@ -199,7 +200,16 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
         if (!outs[i].name || !outs[i].data)
             goto nomem;
     }
-    m->entry(m->jit_weights, m->arena, in, outp, m->pool);
+    if (m->prof) {
+        struct timespec t0, t1;
+        timespec_get(&t0, TIME_UTC); /* C11; profiling only */
+        m->entry(m->jit_weights, m->arena, in, outp, m->pool);
+        timespec_get(&t1, TIME_UTC);
+        tsl_cpu_profile_add_run(m, (double)(t1.tv_sec - t0.tv_sec) +
+                                       1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    } else {
+        m->entry(m->jit_weights, m->arena, in, outp, m->pool);
+    }
     free(in);
     free(outp);
     *outputs_out = outs;

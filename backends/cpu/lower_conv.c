@@ -8,9 +8,14 @@
  * the column base (oy*sh*PW + ox*sw); bias and Relu/Clip run in the
  * micro-kernel epilogue, and so does a fused residual Add (step->res, same
  * layout as the output).  A 1x1/stride-1/unpadded conv reads the input in
- * place.  Depthwise convolution (group == C == OC) has its own kernel: one
- * padded plane at a time, kh*kw taps unrolled with constant weights per
- * channel, the output row loop left to the loop vectorizer.
+ * place.  A 1x1 convolution with a single output position per image
+ * (squeeze-excite) is a GEMM over the images with the weight packed as B.
+ * Depthwise convolution (group == C == OC) has its own kernel: per
+ * channel the zero-padded image is split into stride phases so that every
+ * tap reads a contiguous run of one flat index over all output rows, taps
+ * unrolled with the channel's weights splatted, explicit vectors and
+ * llvm.fma (strides above 16 phases keep the older row kernel: one padded
+ * plane, taps unrolled, the output row loop left to the loop vectorizer).
  *
  * Not here: blocked NCHWc layouts and Winograd (docs/cpu-backend.md). */
 #include <stdlib.h>
@@ -101,16 +106,87 @@ static enum tsl_status conv_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     return TSL_STATUS_OK;
 }
 
+/* The phase-split depthwise kernel (emit_depthwise_flat): the padded plane
+ * P is split into sh x sw phase planes Q[a][b][i][j] = P[a + sh*i][b + sw*j]
+ * of width QW = OW + ((KW-1)*dw)/sw, so output (oh, ow) at flat index
+ * q = oh*QW + ow reads Q[(ky*dh)%sh][(kx*dw)%sw][q + ((ky*dh)/sh)*QW +
+ * (kx*dw)/sw]: every tap is a contiguous run over q, whatever the stride.
+ * plane: floats per phase (the flat range rounded up to the vector width
+ * plus the largest tap offset, so vector reads stay inside); ext: the flat
+ * result, OH x QW rounded up. */
+struct dw_geo {
+    int64_t QW, plane, ext, nph, max_off;
+};
+
+static bool dw_flat_geo(const struct tsl_cpu_cg *cg, const struct conv_geo *g, struct dw_geo *d)
+{
+    int64_t vw = cg->tgt->vw;
+    d->nph = g->sh * g->sw;
+    d->QW = g->OW + ((g->KW - 1) * g->dw) / g->sw;
+    d->max_off = (((g->KH - 1) * g->dh) / g->sh) * d->QW + ((g->KW - 1) * g->dw) / g->sw;
+    d->ext = (g->OH * d->QW + vw - 1) / vw * vw;
+    d->plane = d->ext + d->max_off;
+    /* bounded work per channel; very large strides keep the row kernel */
+    return d->nph <= 16 && d->nph * d->plane + d->ext < ((int64_t)1 << 26);
+}
+
 static int64_t align64(int64_t x)
 {
     return (x + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+}
+
+/* A 1x1 convolution with one output position per image (squeeze-excite's
+ * FC layers on a [N, C, 1, 1] pooled input): a GEMM with the images as
+ * rows, y[n][oc] = sum_c x[n][c] W[oc][c], the weight packed as B at
+ * compile time so every weight is read once, in order, with vector loads
+ * over the output channels (instead of OC/mr row tiles of a 1-column
+ * panel). */
+static bool conv_is_gemv(const struct conv_geo *g)
+{
+    return g->G == 1 && g->KH == 1 && g->KW == 1 && g->OH * g->OW == 1 && !g->padded;
+}
+
+static enum tsl_status emit_gemv_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                      const struct conv_geo *g)
+{
+    const struct tsl_node *n = st->node;
+    float *w = NULL;
+    int64_t b_off;
+    TSL_TRY(tsl_cpu_const_f32(cg, n->inputs[1], &w));
+    enum tsl_status s = tsl_cpu_pack_b(cg, w, g->C, g->OC, 1, g->C, 1.0f, &b_off);
+    free(w);
+    TSL_TRY(s);
+    struct tsl_cpu_gemm p = {.M = g->N, .N = g->OC, .K = g->C, .alpha = 1.0f,
+                             .a_rs = g->C * g->H * g->W, .a_cs = g->H * g->W, .b_packed = true,
+                             .koff_off = -1, .ldc = g->OC, .bias_rs = 0, .bias_cs = 1,
+                             .act = st->act};
+    LLVMValueRef x, y, bias = NULL, res = NULL;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    if (st->res) {
+        p.has_res = true;
+        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
+    }
+    if (n->n_inputs > 2 && n->inputs[2]) {
+        p.has_bias = true;
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
+    }
+    tsl_cpu_gemm_emit(cg, &p, x, tsl_cpu_weight_ptr(cg, b_off), y, bias, res);
+    return TSL_STATUS_OK;
 }
 
 static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     struct conv_geo g;
     TSL_TRY(conv_geo(cg, st, &g));
-    if (g.depthwise) {
+    struct dw_geo d;
+    if (st->pro_x && (conv_is_gemv(&g) || g.depthwise))
+        return tsl_cpu_unsupported(cg, st->node, "a folded input scale needs the GEMM path");
+    if (conv_is_gemv(&g)) {
+        st->scratch_bytes = 0;
+    } else if (g.depthwise && dw_flat_geo(cg, &g, &d)) {
+        st->thread_scratch_bytes = (d.nph * d.plane + d.ext) * 4; /* per thread */
+    } else if (g.depthwise) {
         st->thread_scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0; /* one padded plane */
     } else {
         /* shared: the padded image, then B packed once when threads share
@@ -181,8 +257,11 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
         .M = g->Mg, .N = g->OH * g->OW, .K = K, .alpha = 1.0f, .a_packed = true,
         .koff_off = k_off, .conv_ow = g->OW, .conv_sh = g->sh, .conv_sw = g->sw,
         .conv_pw = g->PW, .ldc = g->OH * g->OW, .bias_rs = 1, .bias_cs = 0, .act = st->act};
-    LLVMValueRef x, y, bias = NULL, res = NULL;
-    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    LLVMValueRef x, y, bias = NULL, res = NULL, scale = NULL;
+    /* a folded squeeze-excite Mul: read x, scale B rows by se[channel] */
+    TSL_TRY(tsl_cpu_ptr(cg, st->pro_x ? st->pro_x : n->inputs[0], &x));
+    if (st->pro_scale)
+        TSL_TRY(tsl_cpu_ptr(cg, st->pro_scale, &scale));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
     if (st->res) {
         p.has_res = true;
@@ -206,6 +285,10 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     LLVMValueRef xi = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C * g->H * g->W), ""));
     LLVMValueRef yi = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""));
     LLVMValueRef src = xi;
+    if (scale) { /* se is [N, C, 1, 1]; the scheduler only folds group-1 convs */
+        p.b_scale = tsl_cpu_gep(cg, scale, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C), ""));
+        p.b_scale_div = g->KH * g->KW;
+    }
     if (g->padded) {
         /* one region pads the image's channels into the shared scratch, the
          * next (after the barrier) runs the GEMMs on it */
@@ -283,10 +366,139 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
     return TSL_STATUS_OK;
 }
 
+static int64_t ceil_div_pos(int64_t a, int64_t b) /* ceil(a / b), b > 0, any a */
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static LLVMValueRef dw_splat(struct tsl_cpu_cg *cg, LLVMValueRef s)
+{
+    LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(cg->t_vec), s,
+                                            LLVMConstInt(cg->t_i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(cg->t_i32, (unsigned)cg->tgt->vw));
+    return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(cg->t_vec), mask, "");
+}
+
+static LLVMValueRef dw_vptr(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx)
+{
+    return LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx), LLVMPointerType(cg->t_vec, 0), "");
+}
+
+/* Fill the phase planes of one channel from its unpadded image xc. */
+static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
+                           const struct dw_geo *d, LLVMValueRef xc, LLVMValueRef ph)
+{
+    LLVMBuildMemSet(cg->b, LLVMBuildBitCast(cg->b, ph, cg->t_pi8, ""),
+                    LLVMConstInt(cg->t_i8, 0, 0), tsl_cpu_i64(cg, d->nph * d->plane * 4), 4);
+    int64_t rows = d->plane / d->QW;
+    for (int64_t a = 0; a < g->sh; a++)
+        for (int64_t b = 0; b < g->sw; b++) {
+            int64_t ilo = ceil_div_pos(g->pt - a, g->sh), ihi = ceil_div_pos(g->H + g->pt - a, g->sh);
+            int64_t jlo = ceil_div_pos(g->pl - b, g->sw), jhi = ceil_div_pos(g->W + g->pl - b, g->sw);
+            ilo = ilo < 0 ? 0 : ilo, jlo = jlo < 0 ? 0 : jlo;
+            ihi = ihi > rows ? rows : ihi, jhi = jhi > d->QW ? d->QW : jhi;
+            if (ilo >= ihi || jlo >= jhi)
+                continue;
+            LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
+            struct tsl_cpu_loop li, lj;
+            LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
+            /* source row a + sh*i - pt, column b + sw*j - pl */
+            LLVMValueRef srow = tsl_cpu_gep(cg, xc, LLVMBuildNSWAdd(cg->b,
+                LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, g->sh * g->W), ""),
+                tsl_cpu_i64(cg, (a - g->pt) * g->W + b - g->pl), ""));
+            LLVMValueRef drow = tsl_cpu_gep(cg, q, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, d->QW), ""));
+            if (g->sw == 1) {
+                tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
+                                    tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
+            } else {
+                LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jhi, 1, "phj");
+                tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
+                              drow, j);
+                tsl_cpu_loop_end(cg, &lj);
+            }
+            tsl_cpu_loop_end(cg, &li);
+        }
+}
+
+/* Depthwise convolution over phase planes: per channel, fill the phases,
+ * compute the flat OH x QW result with explicit vectors (one accumulator,
+ * taps unrolled with their weights splatted once per channel, llvm.fma),
+ * then copy the OW valid columns of every row out through the residual and
+ * the fused epilogue. */
+static enum tsl_status emit_depthwise_flat(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                           const struct conv_geo *g, const struct dw_geo *d)
+{
+    const struct tsl_node *n = st->node;
+    const int64_t T = g->KH * g->KW, vw = cg->tgt->vw;
+    /* one parallel region over the (image, channel) planes; each thread
+     * fills its own phase planes and flat result in its scratch */
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, g->N * g->C, 2.0 * (double)(T * g->N * g->C * g->OH * g->OW) / 8.0,
+                     NULL, 0);
+    LLVMValueRef x, y, w, bias = NULL, res = NULL;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[1], &w));
+    if (st->res)
+        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
+    if (n->n_inputs > 2 && n->inputs[2])
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
+    LLVMValueRef ph = tsl_cpu_thread_scratch(cg, 0);
+    LLVMValueRef ext = tsl_cpu_thread_scratch(cg, d->nph * d->plane * 4);
+    struct tsl_cpu_loop lq, lh, lw;
+    LLVMValueRef bc = tsl_cpu_par_loop(cg, &par); /* b * C + c */
+    LLVMValueRef c = LLVMBuildURem(cg->b, bc, tsl_cpu_i64(cg, g->C), "");
+    LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
+    LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), ""));
+    LLVMValueRef rc = res ? tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), "")) : NULL;
+    emit_dw_phases(cg, g, d, xc, ph);
+    LLVMValueRef wc = tsl_cpu_gep(cg, w, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, T), ""));
+    LLVMValueRef taps[256], tap_p[256];
+    for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
+        for (int64_t kx = 0; kx < g->KW; kx++, t++) {
+            int64_t oy = ky * g->dh, ox = kx * g->dw;
+            int64_t phase = (oy % g->sh) * g->sw + ox % g->sw;
+            int64_t off = phase * d->plane + (oy / g->sh) * d->QW + ox / g->sw;
+            taps[t] = dw_splat(cg, tsl_cpu_load(cg, wc, tsl_cpu_i64(cg, t)));
+            tap_p[t] = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, off));
+        }
+    LLVMValueRef b0 = dw_splat(cg, bias ? tsl_cpu_load(cg, bias, c) : tsl_cpu_f32c(cg, 0.0));
+    LLVMValueRef q = tsl_cpu_loop_begin(cg, &lq, 0, d->ext, vw, "q");
+    LLVMValueRef acc = b0;
+    for (int64_t t = 0; t < T; t++) {
+        LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->t_vec, dw_vptr(cg, tap_p[t], q), "");
+        LLVMSetAlignment(v, 4);
+        LLVMValueRef args[3] = {taps[t], v, acc};
+        acc = tsl_cpu_intrinsic(cg, "llvm.fma", cg->t_vec, args, 3);
+    }
+    LLVMValueRef sv = LLVMBuildStore(cg->b, acc, dw_vptr(cg, ext, q));
+    LLVMSetAlignment(sv, 4);
+    tsl_cpu_loop_end(cg, &lq);
+    LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
+    LLVMValueRef erow = tsl_cpu_gep(cg, ext, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""));
+    LLVMValueRef ro = LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), "");
+    LLVMValueRef orow = tsl_cpu_gep(cg, yc, ro);
+    LLVMValueRef rrow = rc ? tsl_cpu_gep(cg, rc, ro) : NULL;
+    LLVMValueRef ow = tsl_cpu_loop_begin(cg, &lw, 0, g->OW, 1, "ow");
+    LLVMValueRef v = tsl_cpu_load(cg, erow, ow);
+    if (rrow)
+        v = LLVMBuildFAdd(cg->b, v, tsl_cpu_load(cg, rrow, ow), "");
+    tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, v), orow, ow);
+    tsl_cpu_loop_end(cg, &lw);
+    tsl_cpu_loop_end(cg, &lh);
+    tsl_cpu_par_close(cg, &par);
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status conv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     struct conv_geo g;
     TSL_TRY(conv_geo(cg, st, &g));
+    struct dw_geo d;
+    if (conv_is_gemv(&g))
+        return emit_gemv_conv(cg, st, &g);
+    if (g.depthwise && dw_flat_geo(cg, &g, &d))
+        return emit_depthwise_flat(cg, st, &g, &d);
     return g.depthwise ? emit_depthwise(cg, st, &g) : emit_gemm_conv(cg, st, &g);
 }
 

@@ -27,7 +27,7 @@ static LLVMValueRef sel_lt0(struct tsl_cpu_cg *cg, LLVMValueRef x, LLVMValueRef 
 }
 static LLVMValueRef clamp01(struct tsl_cpu_cg *cg, LLVMValueRef x)
 {
-    struct tsl_cpu_act a = {TSL_CPU_ACT_CLIP, 0.0f, 1.0f};
+    struct tsl_cpu_act a = tsl_cpu_act_clip(0.0f, 1.0f);
     return tsl_cpu_apply_act(cg, &a, x);
 }
 static LLVMValueRef u_abs(struct tsl_cpu_cg *cg, const struct tsl_node *n, LLVMValueRef x) { (void)n; return intr1(cg, "llvm.fabs", x); }
@@ -46,7 +46,7 @@ static LLVMValueRef u_recip(struct tsl_cpu_cg *cg, const struct tsl_node *n, LLV
 static LLVMValueRef u_relu(struct tsl_cpu_cg *cg, const struct tsl_node *n, LLVMValueRef x)
 {
     (void)n;
-    struct tsl_cpu_act a = {TSL_CPU_ACT_RELU, 0, 0};
+    struct tsl_cpu_act a = tsl_cpu_act_relu();
     return tsl_cpu_apply_act(cg, &a, x);
 }
 static LLVMValueRef u_sigmoid(struct tsl_cpu_cg *cg, const struct tsl_node *n, LLVMValueRef x)
@@ -254,15 +254,13 @@ const struct tsl_cpu_lowering tsl_cpu_lower_binary = {binary_check, binary_emit,
 
 /* ---- Clip (standalone) ---------------------------------------------------- */
 
-/* Bounds of a standalone Clip: constants become act->lo/hi; a run-time f32
+/* Bounds of a standalone Clip: constants become the clip's a/b; a run-time f32
  * scalar bound (a graph input or activation) is loaded in the step and
  * marked in *rt_lo / *rt_hi (same select order as the reference). */
 static enum tsl_status clip_bounds(struct tsl_cpu_cg *cg, const struct tsl_node *n,
                                    struct tsl_cpu_act *act, bool *rt_lo, bool *rt_hi)
 {
-    act->kind = TSL_CPU_ACT_CLIP;
-    act->lo = -INFINITY;
-    act->hi = INFINITY;
+    *act = tsl_cpu_act_clip(-INFINITY, INFINITY);
     *rt_lo = *rt_hi = false;
     for (uint32_t i = 1; i < n->n_inputs && i < 3; i++) {
         const struct tsl_value *v = n->inputs[i];
@@ -278,9 +276,9 @@ static enum tsl_status clip_bounds(struct tsl_cpu_cg *cg, const struct tsl_node 
         float *d;
         TSL_TRY(tsl_cpu_const_f32(cg, v, &d));
         if (i == 1)
-            act->lo = d[0];
+            act->op[0].a = d[0];
         else
-            act->hi = d[0];
+            act->op[0].b = d[0];
         free(d);
     }
     return TSL_STATUS_OK;
@@ -305,8 +303,8 @@ static void clip_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *vud)
     struct clip_ud *ud = vud;
     LLVMValueRef y = ld(cg, p[1]);
     if (ud->lo || ud->hi) {
-        LLVMValueRef lo = ud->lo ? ud->lo : tsl_cpu_f32c(cg, ud->a.lo);
-        LLVMValueRef hi = ud->hi ? ud->hi : tsl_cpu_f32c(cg, ud->a.hi);
+        LLVMValueRef lo = ud->lo ? ud->lo : tsl_cpu_f32c(cg, ud->a.op[0].a);
+        LLVMValueRef hi = ud->hi ? ud->hi : tsl_cpu_f32c(cg, ud->a.op[0].b);
         y = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, y, lo, ""), lo, y, "");
         y = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, y, hi, ""), hi, y, "");
     } else {

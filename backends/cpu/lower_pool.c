@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu_internal.h"
+#include "lower_ext.h"
 
 /* A float slot in the function's entry block (promoted to a register by
  * SROA), initialised at the current point. */
@@ -165,6 +165,49 @@ static enum tsl_status gpool_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *s
     return TSL_STATUS_OK;
 }
 
+/* Sum (or max) of one plane: vw-lane vector accumulators over the whole
+ * vectors (an in-order scalar sum is one dependent add per element), the
+ * lanes combined in order, then the scalar tail. */
+static LLVMValueRef plane_reduce(struct tsl_cpu_cg *cg, LLVMValueRef xp, int64_t hw, bool is_max)
+{
+    const int64_t vw = cg->tgt->vw, hv = hw / vw * vw;
+    LLVMValueRef init = tsl_cpu_f32c(cg, is_max ? -INFINITY : 0.0);
+    LLVMValueRef r = init;
+    if (hv > 0) {
+        LLVMValueRef lanes[64];
+        for (int64_t l = 0; l < vw; l++)
+            lanes[l] = init;
+        LLVMTypeRef pv = LLVMPointerType(cg->t_vec, 0);
+        LLVMValueRef vs = tsl_cpu_entry_alloca(cg, cg->t_vec, "vacc");
+        LLVMBuildStore(cg->b, LLVMConstVector(lanes, (unsigned)vw), vs);
+        struct tsl_cpu_loop lv;
+        LLVMValueRef i = tsl_cpu_loop_begin(cg, &lv, 0, hv, vw, "iv");
+        LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->t_vec,
+                                        LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, xp, i), pv, ""), "");
+        LLVMSetAlignment(v, 4);
+        LLVMValueRef args[2] = {LLVMBuildLoad2(cg->b, cg->t_vec, vs, ""), v};
+        LLVMBuildStore(cg->b, is_max ? tsl_cpu_intrinsic(cg, "llvm.maxnum", cg->t_vec, args, 2)
+                                     : LLVMBuildFAdd(cg->b, args[0], v, ""), vs);
+        tsl_cpu_loop_end(cg, &lv);
+        LLVMValueRef acc = LLVMBuildLoad2(cg->b, cg->t_vec, vs, "");
+        for (int64_t l = 0; l < vw; l++) {
+            LLVMValueRef e = LLVMBuildExtractElement(cg->b, acc, LLVMConstInt(cg->t_i32, (unsigned)l, 0), "");
+            LLVMValueRef a2[2] = {r, e};
+            r = is_max ? tsl_cpu_intrinsic(cg, "llvm.maxnum", cg->t_f32, a2, 2)
+                       : LLVMBuildFAdd(cg->b, r, e, "");
+        }
+    }
+    LLVMValueRef s = slot(cg, r);
+    struct tsl_cpu_loop li;
+    LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, hv, hw, 1, "i");
+    LLVMValueRef v = tsl_cpu_load(cg, xp, i), a = get(cg, s);
+    LLVMValueRef args[2] = {a, v};
+    LLVMBuildStore(cg->b, is_max ? tsl_cpu_intrinsic(cg, "llvm.maxnum", cg->t_f32, args, 2)
+                                 : LLVMBuildFAdd(cg->b, a, v, ""), s);
+    tsl_cpu_loop_end(cg, &li);
+    return get(cg, s);
+}
+
 static enum tsl_status gpool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
@@ -176,17 +219,9 @@ static enum tsl_status gpool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     LLVMValueRef x, y;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
-    struct tsl_cpu_loop li;
     LLVMValueRef p = tsl_cpu_par_loop(cg, &par);
     LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, hw), ""));
-    LLVMValueRef s = slot(cg, tsl_cpu_f32c(cg, is_max ? -INFINITY : 0.0));
-    LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, 0, hw, 1, "i");
-    LLVMValueRef v = tsl_cpu_load(cg, xp, i), a = get(cg, s);
-    LLVMValueRef args[2] = {a, v};
-    LLVMBuildStore(cg->b, is_max ? tsl_cpu_intrinsic(cg, "llvm.maxnum", cg->t_f32, args, 2)
-                                 : LLVMBuildFAdd(cg->b, a, v, ""), s);
-    tsl_cpu_loop_end(cg, &li);
-    LLVMValueRef r = get(cg, s);
+    LLVMValueRef r = plane_reduce(cg, xp, hw, is_max);
     if (!is_max)
         r = LLVMBuildFMul(cg->b, r, tsl_cpu_f32c(cg, 1.0 / (double)hw), "");
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, r), y, p);

@@ -198,6 +198,7 @@ struct ew_ctx {
     LLVMTypeRef ty[TSL_CPU_NEST_MAX];
     int n_ops;
     int map[TSL_CPU_NEST_MAX]; /* input i -> operand index, -1 when omitted */
+    const struct tsl_cpu_act *act; /* fused epilogue (f32 outputs: Pow with an f64 exponent) */
 };
 
 static LLVMValueRef konst(LLVMTypeRef ty, int64_t v)
@@ -423,6 +424,8 @@ static void ew_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
         for (uint32_t i = 1; i < n->n_inputs; i++)
             r = arith(cg, n->op, idt, r, in[i]);
     }
+    if (c->act && c->dt[0] == TSL_DTYPE_F32)
+        r = tsl_cpu_apply_act(cg, c->act, r);
     tsl_cpu_typed_store(cg, r, p[0]);
 }
 
@@ -432,9 +435,9 @@ static enum tsl_status ew_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     const struct tsl_cpu_lowering *l = legacy(n);
     if (l)
         return l->emit(cg, st);
-    const struct tsl_value *out = n->outputs[0];
+    const struct tsl_value *out = st->out; /* the last fused node's output */
     const struct tsl_shape *os = &out->type.shape;
-    struct ew_ctx c = {.n = n, .n_ops = 1};
+    struct ew_ctx c = {.n = n, .n_ops = 1, .act = &st->act};
     struct tsl_cpu_nest nest = {.rank = os->rank, .n_ops = 1};
     for (int d = 0; d < os->rank; d++)
         nest.dims[d] = os->dims[d];

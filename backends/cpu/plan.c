@@ -8,12 +8,24 @@
  * A step's scratch is its shared part followed by one per-thread part
  * (packing buffers) for each of the module's threads.
  *
+ * A Concat whose output lies in the arena, is concatenated along an axis
+ * with only size-1 dims before it (each input is then one contiguous slice
+ * of the output) and whose f32 inputs are each written by an earlier step
+ * and read by nothing else, is elided: the inputs get no buffer of their
+ * own but the bytes of their slice, and the output's interval starts at the
+ * first producer, so their steps write the concatenation in place.
+ *
  * Constants are placed in the blob lazily by the lowerings (cg.c), not here. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_module.h"
 #include "tessel/util.h"
+
+struct alias {
+    const struct tsl_value *parent; /* NULL: own buffer */
+    int64_t delta;                  /* byte offset inside the parent */
+};
 
 struct buf {
     int64_t size, off;
@@ -41,6 +53,45 @@ static int by_off(const void *a, const void *b)
     return (*x)->off < (*y)->off ? -1 : (*x)->off > (*y)->off;
 }
 
+/* Step s is a Concat that can be elided (see the file comment): record
+ * the aliases of its inputs and return the first producer step. */
+static bool concat_alias(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t s,
+                         const uint32_t *step_of, struct alias *al, uint32_t *first)
+{
+    const struct tsl_cpu_step *st = &steps[s];
+    const struct tsl_node *n = st->node;
+    const struct tsl_value *out = st->out;
+    if (n->op != TSL_OP_CONCAT || st->n_fused || out->constant ||
+        out->type.dtype != TSL_DTYPE_F32 || cg->locs[out->id].kind != TSL_LOC_NONE)
+        return false;
+    const struct tsl_shape *os = &out->type.shape;
+    int64_t ax = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + os->rank : n->attrs.axis.axis;
+    if (ax < 0 || ax >= os->rank)
+        return false;
+    for (int64_t d = 0; d < ax; d++)
+        if (os->dims[d] != 1)
+            return false;
+    *first = s;
+    for (uint32_t i = 0; i < n->n_inputs; i++) {
+        const struct tsl_value *v = n->inputs[i];
+        if (!v || v->constant || !v->producer || v->n_uses != 1 || v->n_output_refs ||
+            v->type.dtype != TSL_DTYPE_F32 || cg->locs[v->id].kind != TSL_LOC_NONE ||
+            v->producer->op == TSL_OP_CONCAT)
+            return false;
+        uint32_t ps = step_of[v->producer->id];
+        if (ps >= s || steps[ps].out != v || steps[ps].node->n_outputs != 1)
+            return false;
+        if (ps < *first)
+            *first = ps;
+    }
+    int64_t at = 0;
+    for (uint32_t i = 0; i < n->n_inputs; i++) {
+        al[n->inputs[i]->id] = (struct alias){out, at};
+        at += tsl_cpu_numel(n->inputs[i]) * 4;
+    }
+    return true;
+}
+
 enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n_steps,
                              int64_t *arena_bytes, int64_t *naive_bytes)
 {
@@ -65,19 +116,25 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
     uint32_t *step_of = malloc((g->next_node_id + 1) * sizeof *step_of);
     struct buf *bufs = calloc(max_bufs, sizeof *bufs);
     struct buf **placed = calloc(max_bufs, sizeof *placed);
-    if (!step_of || !bufs || !placed) {
+    struct alias *al = calloc(cg->n_locs + 1, sizeof *al);
+    uint32_t *first_of = calloc(n_steps + 1, sizeof *first_of); /* elided Concat: 1st producer */
+    if (!step_of || !bufs || !placed || !al || !first_of) {
         free(step_of);
         free(bufs);
         free(placed);
+        free(al);
+        free(first_of);
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, g->name, "memory plan");
     }
     for (uint32_t s = 0; s < n_steps; s++) {
         const struct tsl_node *n = steps[s].node;
         step_of[n->id] = s;
         /* fused nodes (residual Add, activation) run inside the step */
-        for (uint32_t f = 0; f < steps[s].n_fused && f < 2; f++)
+        for (uint32_t f = 0; f < steps[s].n_fused; f++)
             step_of[steps[s].fused[f]->id] = s;
     }
+    for (uint32_t s = 0; s < n_steps; s++)
+        steps[s].elided = concat_alias(cg, steps, s, step_of, al, &first_of[s]);
     size_t nb = 0;
     int64_t naive = 0;
     for (uint32_t s = 0; s < n_steps; s++) {
@@ -90,12 +147,18 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
             struct tsl_cpu_loc *l = &cg->locs[v->id];
             if (l->kind != TSL_LOC_NONE)
                 continue;
+            if (al[v->id].parent) { /* a slice of an elided Concat's output */
+                l->kind = TSL_LOC_ARENA;
+                continue;
+            }
             int64_t bytes = 0;
             if (!tsl_dtype_storage_bytes(v->type.dtype, tsl_cpu_numel(v), &bytes))
                 bytes = 0; /* unreachable: schedule checked every output is storable */
             struct buf *b = &bufs[nb++];
             b->size = align_up(bytes);
             b->first = b->last = s;
+            if (steps[s].elided)
+                b->first = first_of[s];
             for (uint32_t u = 0; u < v->n_uses; u++) {
                 uint32_t us = step_of[v->uses[u].node->id];
                 if (us > b->last)
@@ -134,6 +197,8 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
             free(step_of);
             free(bufs);
             free(placed);
+            free(al);
+            free(first_of);
             return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, g->name, "memory plan");
         }
         for (size_t j = 0; j < np; j++)
@@ -157,9 +222,14 @@ enum tsl_status tsl_cpu_plan(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, 
         else
             b->step->scratch_off = off;
     }
+    for (uint32_t v = 0; v < cg->n_locs; v++)
+        if (al[v].parent)
+            cg->locs[v].off = cg->locs[al[v].parent->id].off + al[v].delta;
     free(step_of);
     free(bufs);
     free(placed);
+    free(al);
+    free(first_of);
     *arena_bytes = top;
     *naive_bytes = naive;
     return TSL_STATUS_OK;

@@ -99,6 +99,12 @@ static void fail_diag(const char *what, struct tsl_diag *d)
 void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
              struct tsl_cpu_module_info *info)
 {
+    h_check_opts(g, r, lo, hi, NULL, info);
+}
+
+void h_check_opts(struct tsl_graph *g, struct rng *r, float lo, float hi,
+                  const struct tsl_cpu_options *opts, struct tsl_cpu_module_info *info)
+{
     struct tsl_diag d;
     tsl_diag_init(&d);
     if (tsl_infer_shapes(g, &d) != TSL_STATUS_OK)
@@ -136,6 +142,8 @@ void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
     struct tsl_cpu_module *m = NULL;
     struct tsl_cpu_options o;
     tsl_cpu_options_default(&o);
+    if (opts)
+        o = *opts;
     if (tsl_cpu_compile(g, &o, &m, &d) != TSL_STATUS_OK)
         fail_diag("cpu compile", &d);
     if (tsl_cpu_run(m, in, g->n_inputs, &co, &nco, &d) != TSL_STATUS_OK)

@@ -46,5 +46,9 @@ struct tsl_node *h_node(struct tsl_graph *g, enum tsl_op op, const char *name, i
  * the compiled module info in *info if non-NULL.  Destroys g. */
 void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
              struct tsl_cpu_module_info *info);
+/* h_check with the given compile options (NULL: the defaults), e.g. a
+ * features override to test the AVX2 and scalar code paths. */
+void h_check_opts(struct tsl_graph *g, struct rng *r, float lo, float hi,
+                  const struct tsl_cpu_options *opts, struct tsl_cpu_module_info *info);
 
 #endif

@@ -3,8 +3,9 @@
  * average pool, flatten, gemm, softmax) against the reference; AOT emission
  * of .ll/.s/.o/.so + header, with the shared library loaded by dlopen and
  * run without tessel's JIT (on its own pool of 2 and 3 threads, and without
- * a pool); arena reuse by liveness; the error for an op
- * without a lowering; symbolic-dim binding. */
+ * a pool); arena reuse by liveness; the error for an op without a lowering;
+ * symbolic-dim binding; per-step profiling; Concat written in place by its
+ * producers. */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
 #include <math.h>
@@ -87,17 +88,60 @@ static void test_small_cnn(void **state)
 static void test_arena_reuse(void **state)
 {
     (void)state;
-    /* a chain of 6 sigmoids of 64 KiB each: liveness needs two buffers */
+    /* a chain of 6 tanh (not fused) of 64 KiB each: liveness needs two buffers */
     struct rng r = {1};
     struct tsl_graph *g = h_graph();
     struct tsl_value *v = h_input(g, "x", 1, D(16384));
     for (int i = 0; i < 6; i++)
-        v = h_node(g, TSL_OP_SIGMOID, NULL, 1, &v)->outputs[0];
+        v = h_node(g, TSL_OP_TANH, NULL, 1, &v)->outputs[0];
     tsl_graph_add_output(g, v);
     struct tsl_cpu_module_info info;
     h_check(g, &r, -1, 1, &info);
     assert_int_equal(info.arena_bytes, 2 * 65536);
     assert_int_equal(info.arena_naive_bytes, 5 * 65536);
+    assert_int_equal(info.n_fused, 0);
+    /* the same chain of sigmoids is one step: no intermediate buffer at all */
+    g = h_graph();
+    v = h_input(g, "x", 1, D(16384));
+    for (int i = 0; i < 6; i++)
+        v = h_node(g, TSL_OP_SIGMOID, NULL, 1, &v)->outputs[0];
+    tsl_graph_add_output(g, v);
+    h_check(g, &r, -1, 1, &info);
+    assert_int_equal(info.n_kernels, 1);
+    assert_int_equal(info.n_fused, 5);
+    assert_int_equal(info.arena_bytes, 0);
+}
+
+static void test_concat_in_place(void **state)
+{
+    (void)state;
+    struct rng r = {2};
+    /* Sigmoid and Tanh write their slices of the Concat directly: one 2 KiB
+     * buffer instead of 1 + 1 + 2 KiB live at the Concat */
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = h_input(g, "x", 4, D(1, 4, 8, 8));
+    struct tsl_value *a = h_node(g, TSL_OP_SIGMOID, "a", 1, &x)->outputs[0];
+    struct tsl_value *b = h_node(g, TSL_OP_TANH, "b", 1, &x)->outputs[0];
+    struct tsl_node *c = h_node(g, TSL_OP_CONCAT, "cat", 2, (struct tsl_value *[]){a, b});
+    c->attrs.axis.axis = 1;
+    tsl_graph_add_output(g, h_node(g, TSL_OP_EXP, "e", 1, &c->outputs[0])->outputs[0]);
+    struct tsl_cpu_module_info info;
+    h_check(g, &r, -1, 1, &info);
+    assert_int_equal(info.arena_bytes, 2048);
+    /* not in place: an input with another user, and an axis after a dim > 1 */
+    for (int k = 0; k < 2; k++) {
+        g = h_graph();
+        x = h_input(g, "x", 4, D(1, 4, 8, 8));
+        a = h_node(g, TSL_OP_SIGMOID, "a", 1, &x)->outputs[0];
+        b = h_node(g, TSL_OP_TANH, "b", 1, &x)->outputs[0];
+        c = h_node(g, TSL_OP_CONCAT, "cat", 2, (struct tsl_value *[]){a, b});
+        c->attrs.axis.axis = k ? 2 : 1;
+        tsl_graph_add_output(g, h_node(g, TSL_OP_EXP, "e", 1, &c->outputs[0])->outputs[0]);
+        if (!k)
+            tsl_graph_add_output(g, h_node(g, TSL_OP_ABS, "abs", 1, &a)->outputs[0]);
+        h_check(g, &r, -1, 1, &info);
+        assert_int_equal(info.arena_bytes, 4096);
+    }
 }
 
 static void test_unsupported_op_names_node(void **state)
@@ -311,15 +355,77 @@ static void test_generic_target(void **state)
     tsl_diag_fini(&d);
 }
 
+static void test_profile(void **state)
+{
+    (void)state;
+    struct rng r = {5};
+    struct tsl_graph *g = small_cnn(&r, 1);
+    struct tsl_diag d;
+    tsl_diag_init(&d);
+    assert_int_equal(tsl_infer_shapes(g, &d), TSL_STATUS_OK);
+    float *img = malloc(3 * 32 * 32 * sizeof *img);
+    assert_non_null(img);
+    for (int i = 0; i < 3 * 32 * 32; i++)
+        img[i] = rng_f(&r, -1, 1);
+    struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = g->inputs[0]->type.shape, .data = img};
+    struct tsl_cpu_options o;
+    tsl_cpu_options_default(&o);
+    struct tsl_cpu_module *plain = NULL, *m = NULL;
+    assert_int_equal(tsl_cpu_compile(g, &o, &plain, &d), TSL_STATUS_OK);
+    o.profile = true;
+    assert_int_equal(tsl_cpu_compile(g, &o, &m, &d), TSL_STATUS_OK);
+    const struct tsl_cpu_step_profile *steps;
+    uint32_t n;
+    uint64_t runs;
+    /* without profiling: an error, not an empty profile */
+    assert_int_equal(tsl_cpu_profile(plain, &steps, &n, &runs, &d), TSL_STATUS_INVALID_ARG);
+    struct tsl_cpu_module_info info, pinfo;
+    tsl_cpu_module_info(plain, &info);
+    tsl_cpu_module_info(m, &pinfo);
+    /* the counters live past the plain arena */
+    assert_true(pinfo.arena_bytes >= info.arena_bytes + 8 * ((int64_t)info.n_kernels + 1));
+    struct tsl_tensor *a, *b;
+    uint32_t na, nb;
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(tsl_cpu_run(m, &in, 1, &a, &na, &d), TSL_STATUS_OK);
+        tsl_tensors_free(a, na);
+    }
+    assert_int_equal(tsl_cpu_profile(m, &steps, &n, &runs, &d), TSL_STATUS_OK);
+    assert_int_equal(n, info.n_kernels);
+    assert_int_equal(runs, 3);
+    double total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        assert_true(steps[i].seconds >= 0);
+        total += steps[i].seconds;
+        assert_non_null(strstr(steps[i].kernel, "model_k"));
+    }
+    assert_true(total > 0);
+    assert_string_equal(steps[0].node, "stem");
+    assert_string_equal(steps[0].ops, "Conv+Relu");
+    /* same results with and without the timers */
+    assert_int_equal(tsl_cpu_run(m, &in, 1, &a, &na, &d), TSL_STATUS_OK);
+    assert_int_equal(tsl_cpu_run(plain, &in, 1, &b, &nb, &d), TSL_STATUS_OK);
+    assert_memory_equal(a[0].data, b[0].data, 10 * sizeof(float));
+    tsl_tensors_free(a, na);
+    tsl_tensors_free(b, nb);
+    tsl_cpu_module_destroy(m);
+    tsl_cpu_module_destroy(plain);
+    free(img);
+    tsl_graph_destroy(g);
+    tsl_diag_fini(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_cnn),
         cmocka_unit_test(test_arena_reuse),
+        cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_unsupported_op_names_node),
         cmocka_unit_test(test_symbolic_needs_binding),
         cmocka_unit_test(test_emit_and_dlopen),
         cmocka_unit_test(test_generic_target),
+        cmocka_unit_test(test_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -253,6 +253,19 @@ static void test_conv_random(void **state)
     /* K = Cg*kh*kw above the K block: 576 (3 blocks), grouped 360 (2 blocks) */
     conv_case(&r, 1, 64, 6, 7, 20, 3, 3, 1, 1, 1, 1, true, 1);
     conv_case(&r, 2, 80, 5, 5, 18, 3, 3, 2, 1, 1, 2, false, 2);
+    /* wide rows: the contiguous im2col panel copy (a panel within one output
+     * row) mixed with panels that wrap a row, dilated, and a wide 1x1 */
+    conv_case(&r, 2, 5, 4, 70, 9, 3, 3, 1, 1, 1, 1, true, 0);
+    conv_case(&r, 1, 3, 6, 64, 4, 3, 3, 1, 2, 2, 1, false, 1);
+    conv_case(&r, 1, 8, 4, 48, 16, 1, 1, 1, 0, 1, 1, true, 0);
+    /* stride 2 with wide rows: the shuffled stride-2 panel copy and the
+     * gather for panels that wrap (a ResNet-like 7x7 stem too) */
+    conv_case(&r, 1, 3, 5, 72, 6, 3, 3, 2, 1, 1, 1, true, 1);
+    conv_case(&r, 1, 3, 4, 128, 8, 7, 7, 2, 3, 1, 1, false, 0);
+    /* one output position per image (squeeze-excite FCs): the GEMV path,
+     * batched, with a stride that skips the rest of a 3x3 input */
+    conv_case(&r, 3, 40, 1, 1, 45, 1, 1, 1, 0, 1, 1, true, 1);
+    conv_case(&r, 2, 20, 3, 3, 70, 1, 1, 3, 0, 1, 1, false, 2);
 }
 
 static void test_conv_depthwise(void **state)
@@ -302,10 +315,11 @@ static void test_pool(void **state)
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -1, 1, NULL);
     }
-    for (int gm = 0; gm < 2; gm++) {
+    for (int gm = 0; gm < 4; gm++) {
+        /* 21 and 400 elements per plane: vector accumulators plus a tail */
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = h_input(g, "x", 4, D(2, 5, 7, 3));
-        struct tsl_node *n = h_node(g, gm ? TSL_OP_GLOBAL_MAX_POOL : TSL_OP_GLOBAL_AVERAGE_POOL,
+        struct tsl_value *x = h_input(g, "x", 4, gm < 2 ? D(2, 5, 7, 3) : D(1, 3, 20, 20));
+        struct tsl_node *n = h_node(g, gm % 2 ? TSL_OP_GLOBAL_MAX_POOL : TSL_OP_GLOBAL_AVERAGE_POOL,
                                     "gp", 1, &x);
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -1, 1, NULL);

@@ -3,7 +3,7 @@
  * pruning, codebook error bounds, pruned entries kept pruned, k-means never
  * worse than uniform) and fold-batchnorm numerics: the reference backend on
  * random inputs before and after the pass agrees to rel err < 1e-5 on every
- * tests/passes/fold-batchnorm case. */
+ * tests/passes/fold-batchnorm case, and the same for fold-conv-affine. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -387,16 +387,16 @@ static void test_kth(void **s)
     }
 }
 
-/* fold-batchnorm numerics on every golden case. */
-static void test_fold_bn_numeric(void **s)
+/* A folding pass changes results by rounding only: run the reference on
+ * golden case dir/<case>.tir before and after `pipeline`, which must leave
+ * no node of op `gone`. */
+static void check_fold_numeric(const char *dir, const char *const *cases, size_t n_cases,
+                               const char *pipeline, const enum tsl_op *gone, size_t n_gone)
 {
-    (void)s;
-    static const char *const cases[] = {"conv_nobias", "conv_bias", "conv_transpose",
-                                        "gemm_transb"};
     const char *src = getenv("TESSEL_SOURCE_DIR");
     assert_non_null(src);
-    for (size_t c = 0; c < 4; c++) {
-        char *path = tsl_asprintf("%s/tests/passes/fold-batchnorm/%s.tir", src, cases[c]);
+    for (size_t c = 0; c < n_cases; c++) {
+        char *path = tsl_asprintf("%s/tests/passes/%s/%s.tir", src, dir, cases[c]);
         FILE *fp = fopen(path, "rb");
         assert_non_null(fp);
         char buf[16384];
@@ -423,10 +423,10 @@ static void test_fold_bn_numeric(void **s)
             struct tsl_graph *g2;
             assert_int_equal(tsl_graph_clone(g, &g2), TSL_STATUS_OK);
             assert_int_equal(tsl_ref_run(g, &in, 1, &o1, &n1, NULL, &d), TSL_STATUS_OK);
-            assert_int_equal(tsl_pass_run_pipeline(g2, "fold-batchnorm,dce,infer-shapes", &ctx),
-                             TSL_STATUS_OK);
+            assert_int_equal(tsl_pass_run_pipeline(g2, pipeline, &ctx), TSL_STATUS_OK);
             for (const struct tsl_node *nd = g2->first; nd; nd = nd->next)
-                assert_int_not_equal(nd->op, TSL_OP_BATCH_NORM);
+                for (size_t k = 0; k < n_gone; k++)
+                    assert_int_not_equal(nd->op, gone[k]);
             assert_int_equal(tsl_ref_run(g2, &in, 1, &o2, &n2, NULL, &d), TSL_STATUS_OK);
             int64_t m;
             tsl_shape_numel(&o1[0].shape, &m);
@@ -449,6 +449,25 @@ static void test_fold_bn_numeric(void **s)
     }
 }
 
+/* fold-batchnorm numerics on every golden case. */
+static void test_fold_bn_numeric(void **s)
+{
+    (void)s;
+    static const char *const cases[] = {"conv_nobias", "conv_bias", "conv_transpose",
+                                        "gemm_transb"};
+    const enum tsl_op gone[] = {TSL_OP_BATCH_NORM};
+    check_fold_numeric("fold-batchnorm", cases, 4, "fold-batchnorm,dce,infer-shapes", gone, 1);
+}
+
+/* fold-conv-affine numerics on the golden cases that fold. */
+static void test_fold_affine_numeric(void **s)
+{
+    (void)s;
+    static const char *const cases[] = {"conv_mul_add", "convt_add"};
+    const enum tsl_op gone[] = {TSL_OP_MUL, TSL_OP_ADD, TSL_OP_SUB};
+    check_fold_numeric("fold-conv-affine", cases, 2, "fold-conv-affine,dce,infer-shapes", gone, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_codebook),         cmocka_unit_test(test_kmeans_not_worse),
         cmocka_unit_test(test_prune_then_codebook), cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_kth),              cmocka_unit_test(test_fold_bn_numeric),
+        cmocka_unit_test(test_fold_affine_numeric),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,7 +142,8 @@ static void test_golden(void **state)
     const char *upd = getenv("UPDATE");
     bool update = upd && !strcmp(upd, "1");
     static const char *const dirs[] = {"infer-shapes", "fold-constants", "remove-noops",
-                                       "fold-batchnorm", "dce", "prune", "codebook"};
+                                       "fold-batchnorm", "fold-conv-affine", "dce", "prune",
+                                       "codebook"};
     int cases = 0, failures = 0;
     for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
         char *dir = tsl_asprintf("%s/tests/passes/%s", src, dirs[d]);

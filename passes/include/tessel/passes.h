@@ -29,7 +29,7 @@ enum tsl_pass_id {
 
 /* Every pipeline starts with the canonicalization passes. */
 #define TSL_PIPELINE_CANONICALIZE \
-    "infer-shapes,remove-noops,fold-constants,fold-batchnorm,dce,infer-shapes"
+    "infer-shapes,remove-noops,fold-constants,fold-batchnorm,fold-conv-affine,dce,infer-shapes"
 
 struct tsl_pass_context;
 

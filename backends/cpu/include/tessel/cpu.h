@@ -52,6 +52,7 @@ struct tsl_cpu_options {
     double min_parallel_ns; /* cost model: a loop whose estimated work is below this many
                              * ns runs on the caller only; 0: TSL_CPU_MIN_PARALLEL_NS;
                              * < 0: split every loop of >= 2 items (tests) */
+    bool profile;           /* time every step (tsl_cpu_profile); off: no code is added */
 };
 
 #define TSL_CPU_MIN_PARALLEL_NS 8000.0
@@ -59,7 +60,7 @@ struct tsl_cpu_options {
 #define TSL_CPU_MAX_THREADS 1024
 
 /* name NULL, threads 1, opt_level 3, cpu and features NULL (host),
- * min_parallel_ns 0 (the default threshold). */
+ * min_parallel_ns 0 (the default threshold), profile off. */
 void tsl_cpu_options_default(struct tsl_cpu_options *o);
 
 /* An opaque compiled module: LLVM module, weight blob, arena plan, lazily
@@ -118,6 +119,25 @@ struct tsl_cpu_module_info {
 void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_info *out);
 
 void tsl_cpu_module_destroy(struct tsl_cpu_module *m);
+
+/* Time spent in one step (one generated kernel: a node plus the nodes fused
+ * into it), summed over every tsl_cpu_run since compilation. */
+struct tsl_cpu_step_profile {
+    const char *kernel; /* step function, "<name>_k<i>_<Op>" (owned by the module) */
+    const char *node;   /* main node's name, or "<Op>#id" (owned by the module) */
+    const char *ops;    /* the step's ops, "Conv+Add+Relu" (owned by the module) */
+    double seconds;     /* total over `runs` runs */
+};
+/* Per-step times of a module compiled with options.profile: the generated
+ * entry reads the CPU's cycle counter (llvm.readcyclecounter) between steps
+ * into a slot array at the end of the arena; each tsl_cpu_run adds the
+ * deltas, converted to seconds by the wall time of the same runs.  *steps
+ * (n_steps entries, in execution order) stays owned by the module and valid
+ * until the next tsl_cpu_run or destroy; *runs counts the timed runs.
+ * INVALID_ARG when the module was compiled without profiling. */
+enum tsl_status tsl_cpu_profile(const struct tsl_cpu_module *m,
+                                const struct tsl_cpu_step_profile **steps, uint32_t *n_steps,
+                                uint64_t *runs, struct tsl_diag *diag);
 
 /* True when `op` has a lowering in the CPU backend (dtype f32). */
 bool tsl_cpu_has_lowering(enum tsl_op op);
