@@ -5,10 +5,11 @@
  * weight, packed at compile time into mr-row panels (all groups contiguous),
  * B is the im2col view of the zero-padded image, packed nr columns at a time
  * at run time through a compile-time table koff[k] (k = channel, ky, kx) and
- * the column base (oy*sh*PW + ox*sw); bias and Relu/Clip run in the
+ * the column base (oy*sh*PW + ox*sw); bias and the fused program run in the
  * micro-kernel epilogue, and so does a fused residual Add (step->res, same
- * layout as the output).  A 1x1/stride-1/unpadded conv reads the input in
- * place.  A 1x1 convolution with a single output position per image
+ * layout as the output); a squeeze-excite Mul folded by the scheduler
+ * (step->pro_x, pro_scale) reads x and scales the packed B rows by se[c].
+ * A 1x1/stride-1/unpadded conv reads the input in place.  A 1x1 convolution with a single output position per image
  * (squeeze-excite) is a GEMM over the images with the weight packed as B.
  * Depthwise convolution (group == C == OC) has its own kernel: per
  * channel the zero-padded image is split into stride phases so that every

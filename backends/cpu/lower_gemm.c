@@ -8,7 +8,8 @@
  * strides (scalar, [N], [M,1], [M,N]); a constant C is pre-scaled by beta.
  * MatMul: numpy batching, where each operand's batch is either the full
  * output batch or broadcast; a 2-D constant B with a contiguous A collapses
- * the batch into M.  A following Relu/Clip is fused by the scheduler. */
+ * the batch into M.  Following elementwise nodes are fused by the scheduler
+ * (fuse.c) and run in the micro-kernel's epilogue. */
 #include <stdlib.h>
 #include <string.h>
 

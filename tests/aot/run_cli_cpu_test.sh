@@ -2,7 +2,9 @@
 # run_cli_cpu_test.sh TESSEL PYTHON WORKDIR MODEL.onnx INPUT.npy
 # CLI checks of the cpu paths: `tessel run --backend cpu` matches
 # `--backend ref` (|cpu - ref| <= 1e-4 (|ref| + 1), see tests/cpu/harness.h),
-# --repeat ends with one JSON line, and `tessel compile` errors: unknown
+# --repeat ends with one JSON line, --profile prints the per-step table to
+# stderr (and is a usage error without --backend cpu), and `tessel compile`
+# errors: unknown
 # target and bad --emit are usage errors (exit 2), unbound symbolic dims and
 # a bad --shape fail with exit 1 and leave no file behind, --help exits 0.
 set -u
@@ -41,6 +43,11 @@ expect 0 "$T" run "$MODEL" -i "$INPUT" --backend ref --threads 2
 grep -q 'warning: --threads 2: the reference interpreter runs on 1 thread' "$W/err.txt" ||
     fail "no --threads warning for the ref backend"
 expect 2 "$T" run "$MODEL" -i "$INPUT" --backend gpu
+expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --repeat 2 --profile
+grep -q '^profile: [0-9]* steps, 3 runs, ' "$W/err.txt" || fail "no profile header"
+grep -q 'Conv+Relu' "$W/err.txt" || fail "profile lists no fused Conv+Relu step"
+grep -q 'by ops' "$W/err.txt" || fail "profile has no per-op table"
+expect 2 "$T" run "$MODEL" -i "$INPUT" --profile
 expect 0 "$T" compile --help
 grep -q -- '--emit' "$W/out.txt" || fail "compile --help lists no --emit"
 expect 2 "$T" compile "$MODEL" --target systolic -o "$W/c1"
