@@ -828,13 +828,17 @@ static LLVMValueRef advance(struct tsl_cpu_cg *cg, LLVMValueRef base, LLVMValueR
 struct gemm_split {
     int64_t batch, n_panels, n_full, n_tiles, nc, n_groups, n_blocks, tb;
     bool shared_b;
+    double work_ns; /* cost-model estimate of the whole GEMM */
 };
 
 static void gemm_split(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                        struct gemm_split *s)
 {
-    const int64_t nr = nr_of(cg), mr = cg->tgt->mr, T = cg->threads;
+    const int64_t nr = nr_of(cg), mr = cg->tgt->mr;
     s->batch = p->batch > 0 ? p->batch : 1;
+    s->work_ns = 2.0 * (double)s->batch * (double)p->M * (double)p->N * (double)p->K / 100.0;
+    /* a GEMM too small to be split (par.c's threshold) is cut as for 1 thread */
+    const int64_t T = s->work_ns >= cg->min_par_ns ? cg->threads : 1;
     s->n_panels = ceil_div(p->N, nr);
     s->n_full = p->N / nr;
     s->n_tiles = ceil_div(p->M, mr);
@@ -937,7 +941,7 @@ void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVM
     gemm_split(cg, p, &s);
     if (s.shared_b)
         emit_prepack(cg, p, &s, b); /* then a barrier: the GEMM reads every panel */
-    double work_ns = 2.0 * (double)s.batch * (double)p->M * (double)p->N * (double)p->K / 100.0;
+    double work_ns = s.work_ns;
     if (!p->has_bias)
         bias = LLVMConstNull(cg->t_pf32);
     if (!p->has_res)
