@@ -219,7 +219,7 @@ static enum tsl_status parse_output(struct tsl_parser *p)
 {
     TSL_TRY(tsl_lex_next(&p->lx));
     for (;;) {
-        struct tsl_value *v;
+        struct tsl_value *v = NULL;
         TSL_TRY(take_value_ref(p, &v));
         enum tsl_status st = tsl_graph_add_output(p->g, v);
         if (st != TSL_STATUS_OK)

@@ -246,7 +246,7 @@ static enum tsl_status parse_elem(struct tsl_parser *p, enum tsl_dtype dt, uint8
         return TSL_STATUS_OK;
     }
     if (dt == TSL_DTYPE_U64) {
-        uint64_t u;
+        uint64_t u = 0;
         TSL_TRY(parse_u64(p, &u));
         memcpy(buf + 8 * i, &u, 8);
         return TSL_STATUS_OK;

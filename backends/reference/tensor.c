@@ -101,7 +101,7 @@ enum tsl_status tsl_ref_need(struct tsl_ref_call *c, uint32_t i, const struct ts
 
 enum tsl_status tsl_ref_need_float(struct tsl_ref_call *c, uint32_t i)
 {
-    const struct tsl_tensor *t;
+    const struct tsl_tensor *t = NULL;
     TSL_TRY(tsl_ref_need(c, i, &t));
     if (!tsl_dtype_is_float(t->dtype))
         return tsl_ref_fail(c, TSL_STATUS_UNSUPPORTED, "input %u must be float, got %s", i,

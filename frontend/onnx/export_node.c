@@ -347,7 +347,7 @@ enum tsl_status tsl_export_node(struct tsl_export *ex, const struct tsl_node *n)
         const char *name = f->name;
         if (rule->rename[0] && strcmp(rule->rename[0], f->name) == 0)
             name = rule->rename[1];
-        Onnx__AttributeProto *a;
+        Onnx__AttributeProto *a = NULL;
         TSL_TRY(make_attr(ex, f, p, name, where, &a));
         np->attribute[np->n_attribute++] = a;
     }

@@ -83,7 +83,7 @@ static void roundtrip(double sparsity, int bits, bool keep)
     if (bits)
         assert_int_equal(tsl_pass_run_pipeline(g, "codebook", &ctx), TSL_STATUS_OK);
     uint8_t *buf;
-    size_t len;
+    size_t len = 0;
     assert_int_equal(tsl_packed_write(g, &buf, &len, &d), TSL_STATUS_OK);
     struct tsl_graph *r;
     if (tsl_packed_read(buf, len, "rt", NULL, &r, &d) != TSL_STATUS_OK)
@@ -152,7 +152,7 @@ static void test_bad_corpus(void **s)
             continue;
         char *path = tsl_asprintf("%s/%s", dir, e->d_name);
         char *epath = tsl_asprintf("%s/%.*s.expected", dir, (int)(nl - 4), e->d_name);
-        size_t len, elen;
+        size_t len = 0, elen = 0;
         char *data = tsl_test_read_file(path, &len), *expect = tsl_test_read_file(epath, &elen);
         assert_non_null(data);
         assert_non_null(expect);
