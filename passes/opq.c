@@ -9,14 +9,19 @@
  * distortion that meets ctx->compress.opq_rate.  The result replaces each
  * weight by a TSL_ENC_CODEBOOK payload and is recorded in ctx->layers.
  *
- * It never reads graph inputs, never runs the evaluator and never looks at
- * activations: the allocation is a pure function of the weights.  The math
- * lives in opq_math.c; this file is the graph side only. */
+ * Without --calib it never reads graph inputs, never runs the evaluator and
+ * never looks at activations: the allocation is a pure function of the
+ * weights.  With --calib (ctx->compress.calib_path) the model is run once on
+ * the calibration batch (opq_calib.c): each weight's error is weighted by
+ * the second moment of the input channel it multiplies, and every quantized
+ * layer's bias is corrected for the mean shift of its output.  The math
+ * lives in opq_math.c and opq_calib.c; this file is the graph side only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "opq_math.h"
+#include "opq_calib.h"
 #include "compress_common.h"
 #include "tessel/util.h"
 
@@ -52,6 +57,8 @@ static const enum opq_objective objective = OPQ_OBJ_RELATIVE;
 struct opq_item {
     struct tsl_cweight *cw; /* in the caller's tsl_cweights */
     float *w;               /* decoded weights, pruned entries 0 (owned) */
+    float *xw;              /* --calib: per-weight importance, else NULL (owned) */
+    bool bias_correct;      /* --calib: correct this layer's bias afterwards */
     struct tsl_opq_layer L;
 };
 
@@ -59,6 +66,7 @@ static void items_free(struct opq_item *items, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         free(items[i].w);
+        free(items[i].xw);
         tsl_opq_layer_fini(&items[i].L);
     }
     free(items);
@@ -168,6 +176,48 @@ static double effective_step(const struct tsl_opq_layer *L)
     return step * rms;
 }
 
+/* ---- calibration (--calib only) ---- */
+
+/* Collect the activation statistics and give every observed layer its
+ * importances: Var[x_c] where the bias will be corrected (the mean part of
+ * the error is removed), E[x_c^2] where it cannot be. */
+static enum tsl_status calibrate(const struct tsl_graph *g, struct tsl_cweights *ws,
+                                 struct opq_item *items, struct tsl_pass_context *ctx,
+                                 struct tsl_opq_calib *cal)
+{
+    TSL_TRY(tsl_opq_calib_collect(g, ws, ctx, cal));
+    for (uint32_t i = 0; i < ws->n; i++) {
+        const struct tsl_opq_calib_layer *cl = &cal->layers[i];
+        if (!cl->n_x)
+            continue;
+        items[i].bias_correct = tsl_opq_bias_correctable(&ws->w[i], cl);
+        if (tsl_opq_calib_importance(&ws->w[i], cl, items[i].bias_correct, &items[i].xw) !=
+            TSL_STATUS_OK)
+            return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+        items[i].L.xw = items[i].xw;
+    }
+    return TSL_STATUS_OK;
+}
+
+/* Bias correction of every layer that calibrate() marked, from its original
+ * and its decoded quantized weights. */
+static enum tsl_status correct_biases(struct tsl_graph *g, struct opq_item *items, uint32_t n,
+                                      const struct tsl_opq_calib *cal,
+                                      struct tsl_pass_context *ctx)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (!items[i].bias_correct)
+            continue;
+        void *wq;
+        TSL_TRY(tsl_const_decode(items[i].cw->value, &wq, ctx->diag));
+        enum tsl_status st =
+            tsl_opq_bias_correct(g, items[i].cw, &cal->layers[i], items[i].w, wq, ctx->diag);
+        free(wq);
+        TSL_TRY(st);
+    }
+    return TSL_STATUS_OK;
+}
+
 /* ---- the pass ---- */
 
 /* Tables and allocation for pruning target P; false if the budget cannot be
@@ -234,6 +284,9 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
         tsl_cw_fini(&ws);
         return st;
     }
+    struct tsl_opq_calib cal = {0};
+    if (st == TSL_STATUS_OK && ctx->compress.calib_path)
+        st = calibrate(g, &ws, items, ctx, &cal);
     struct tsl_opq_layer *layers = calloc(n, sizeof *layers);
     int64_t orig = 0;
     for (uint32_t i = 0; i < n && st == TSL_STATUS_OK; i++) {
@@ -242,9 +295,9 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
             st = TSL_STATUS_NOMEM;
             break;
         }
-        double energy = 0;
+        double energy = 0; /* importance-weighted with --calib */
         for (int64_t k = 0; k < L->n; k++)
-            energy += (double)L->w[k] * L->w[k];
+            energy += (L->xw ? L->xw[k] : 1.0) * L->w[k] * L->w[k];
         L->weight = objective == OPQ_OBJ_ABSOLUTE || energy <= 0 ? 1.0
                     : objective == OPQ_OBJ_RELATIVE ? 1.0 / energy
                                                     : (double)L->n_ch / energy;
@@ -278,6 +331,9 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
             items[i].L = layers[i];
         st = apply(g, items, n, ctx);
     }
+    if (st == TSL_STATUS_OK && cal.n)
+        st = correct_biases(g, items, n, &cal, ctx);
+    tsl_opq_calib_fini(&cal);
     free(layers);
     items_free(items, n);
     tsl_cw_fini(&ws);

@@ -1,0 +1,71 @@
+/* opq_calib.h - the optional calibration side of the OPQ pass (passes/
+ * only), used when `--calib FILE.npy` is given: per-input-channel
+ * activation statistics of every compressible layer, collected by running
+ * the model once on the calibration batch through ctx->calib_run; the
+ * per-weight importance they give the allocation; and bias correction of a
+ * quantized layer.  Without --calib nothing here is called and the pass
+ * stays data-free.  docs/passes-opq.md has the rules and the measurements. */
+#ifndef TESSEL_PASSES_OPQ_CALIB_H
+#define TESSEL_PASSES_OPQ_CALIB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compress_common.h"
+#include "tessel/passes.h"
+
+/* Statistics of the input x (input 0) of one compressible layer, per channel
+ * of x along its contraction axis (Conv/ConvTranspose: axis 1, Gemm: K,
+ * MatMul: the last axis).  n_x == 0 when the layer was never observed or
+ * its input does not match its weight (then it gets no calibration). */
+struct tsl_opq_calib_layer {
+    int64_t n_x;   /* channels of x */
+    int64_t group; /* Conv group count (1 otherwise) */
+    double *mean;  /* n_x: E[x_c] over the batch and every other axis (owned) */
+    double *var;   /* n_x: Var[x_c] (owned) */
+};
+
+/* One entry per weight of the tsl_cweights it was collected for. */
+struct tsl_opq_calib {
+    uint32_t n;
+    struct tsl_opq_calib_layer *layers; /* owned */
+};
+
+/* Read ctx->compress.calib_path (an f32 .npy batch in the layout of the
+ * model's only input), run g once through ctx->calib_run and collect the
+ * statistics of every weight of ws from its consuming node (the first one
+ * when shared).  The graph is not modified.  Errors (diagnostic names the
+ * file or the model): unreadable or malformed file, not f32, wrong rank or
+ * dims (from the runner), not exactly one model input, no runner, a
+ * non-finite activation -> INVALID_ARG / PARSE / IO / UNSUPPORTED. */
+enum tsl_status tsl_opq_calib_collect(const struct tsl_graph *g, const struct tsl_cweights *ws,
+                                      struct tsl_pass_context *ctx, struct tsl_opq_calib *out);
+void tsl_opq_calib_fini(struct tsl_opq_calib *c);
+
+/* Per-element importance of the weights of cw (numel floats, malloc'ed into
+ * *out): the second moment of the input channel the element multiplies,
+ * Var[x_c] when `centered` (the layer's bias is corrected, so only the
+ * fluctuating part of x carries the error) else E[x_c^2].  NOMEM only. */
+enum tsl_status tsl_opq_calib_importance(const struct tsl_cweight *cw,
+                                         const struct tsl_opq_calib_layer *cl, bool centered,
+                                         float **out);
+
+/* True when tsl_opq_bias_correct can correct the layer of cw (statistics
+ * present; Conv, Gemm with beta != 0 and a C that is absent or a constant
+ * broadcast along rows, or MatMul with a rank-2 weight; not ConvTranspose;
+ * the weight has one consumer). */
+bool tsl_opq_bias_correctable(const struct tsl_cweight *cw, const struct tsl_opq_calib_layer *cl);
+
+/* Bias correction of one quantized layer: add d[o] = sum_i (w_i - wq_i) *
+ * E[x_c(i)] over the elements i of output channel o (times Gemm's
+ * alpha/beta) to the layer's bias, so that E[output] is unchanged to first
+ * order.  The bias is a new constant (Conv input 2 / Gemm C, created when
+ * absent; for MatMul an Add node after it); an old bias constant left
+ * without uses is erased and its name reused.  w: the original weights, wq:
+ * the decoded quantized ones (numel each).  NOMEM / INVALID_ARG with a
+ * diagnostic naming the weight. */
+enum tsl_status tsl_opq_bias_correct(struct tsl_graph *g, const struct tsl_cweight *cw,
+                                     const struct tsl_opq_calib_layer *cl, const float *w,
+                                     const float *wq, struct tsl_diag *diag);
+
+#endif
