@@ -11,17 +11,20 @@
  *
  * Without --calib it never reads graph inputs, never runs the evaluator and
  * never looks at activations: the allocation is a pure function of the
- * weights.  With --calib (ctx->compress.calib_path) the model is run once on
- * the calibration batch (opq_calib.c): each weight's error is weighted by
- * the second moment of the input channel it multiplies, and every quantized
- * layer's bias is corrected for the mean shift of its output.  The math
- * lives in opq_math.c and opq_calib.c; this file is the graph side only. */
+ * weights.  With --calib (ctx->compress.calib_path) the fp32 model is run
+ * once on the calibration batch (opq_calib.c): each weight's error is
+ * weighted by the second moment of the input channel it multiplies, [out,
+ * in] layers are rounded with error compensation from their input's second
+ * moments (opq_gptq.c), and the quantized model is run once more to
+ * correct every layer's bias in sequence.  The math lives in opq_math.c,
+ * opq_calib.c and opq_gptq.c; this file is the graph side only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "opq_math.h"
 #include "opq_calib.h"
+#include "opq_gptq.h"
 #include "compress_common.h"
 #include "tessel/util.h"
 
@@ -58,6 +61,7 @@ struct opq_item {
     struct tsl_cweight *cw; /* in the caller's tsl_cweights */
     float *w;               /* decoded weights, pruned entries 0 (owned) */
     float *xw;              /* --calib: per-weight importance, else NULL (owned) */
+    const double *cov;      /* --calib: E[x x^T] of the input for GPTQ rounding, or NULL */
     bool bias_correct;      /* --calib: correct this layer's bias afterwards */
     struct tsl_opq_layer L;
 };
@@ -115,8 +119,10 @@ static enum tsl_status collect(struct tsl_cweights *ws, struct tsl_pass_context 
 /* ---- writing the payload ---- */
 
 /* Build the CODEBOOK payload of one allocated layer (with L->keep as its
- * mask when L->masked); counts the entries that decode to zero. */
-static struct tsl_const *encode(const struct opq_item *it, int64_t *zeros_out)
+ * mask when L->masked) by rounding src (L->w, or the GPTQ values, which are
+ * on the grid already) to the nearest code; counts the entries that decode
+ * to zero. */
+static struct tsl_const *encode(const struct opq_item *it, const float *src, int64_t *zeros_out)
 {
     const struct tsl_opq_layer *L = &it->L;
     int B = L->B;
@@ -154,7 +160,7 @@ static struct tsl_const *encode(const struct opq_item *it, int64_t *zeros_out)
         if (masked && !tsl_bit_get(L->keep, i))
             zeros++;
         else {
-            idx = tsl_opq_quantize(s > 0 ? (double)L->w[i] / s : 0.0, B, clip, masked);
+            idx = tsl_opq_quantize(s > 0 ? (double)src[i] / s : 0.0, B, clip, masked);
             if (s == 0 || c->codebook[idx] == 0.0f)
                 zeros++;
         }
@@ -195,27 +201,26 @@ static enum tsl_status calibrate(const struct tsl_graph *g, struct tsl_cweights 
             TSL_STATUS_OK)
             return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
         items[i].L.xw = items[i].xw;
+        items[i].cov = cl->cov;
     }
     return TSL_STATUS_OK;
 }
 
-/* Bias correction of every layer that calibrate() marked, from its original
- * and its decoded quantized weights. */
-static enum tsl_status correct_biases(struct tsl_graph *g, struct opq_item *items, uint32_t n,
+/* Bias correction of every layer that calibrate() marked (sequential, one
+ * run of the quantized model; opq_calib.c). */
+static enum tsl_status correct_biases(struct tsl_graph *g, const struct tsl_cweights *ws,
+                                      const struct opq_item *items, uint32_t n,
                                       const struct tsl_opq_calib *cal,
                                       struct tsl_pass_context *ctx)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        if (!items[i].bias_correct)
-            continue;
-        void *wq;
-        TSL_TRY(tsl_const_decode(items[i].cw->value, &wq, ctx->diag));
-        enum tsl_status st =
-            tsl_opq_bias_correct(g, items[i].cw, &cal->layers[i], items[i].w, wq, ctx->diag);
-        free(wq);
-        TSL_TRY(st);
-    }
-    return TSL_STATUS_OK;
+    bool *marked = calloc(n ? n : 1, sizeof *marked);
+    if (!marked)
+        return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        marked[i] = items[i].bias_correct;
+    enum tsl_status st = tsl_opq_bias_correct(g, ws, cal, marked, ctx);
+    free(marked);
+    return st;
 }
 
 /* ---- the pass ---- */
@@ -242,7 +247,16 @@ static enum tsl_status apply(struct tsl_graph *g, struct opq_item *items, uint32
     for (uint32_t i = 0; i < n; i++) {
         struct opq_item *it = &items[i];
         int64_t zeros = 0;
-        struct tsl_const *c = encode(it, &zeros);
+        float *g_w = NULL;
+        if (it->cov) { /* --calib: error-compensating rounding */
+            if (!(g_w = malloc((size_t)it->L.n * sizeof *g_w)) ||
+                tsl_opq_gptq(it->cw, &it->L, it->cov, g_w) != TSL_STATUS_OK) {
+                free(g_w);
+                return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+            }
+        }
+        struct tsl_const *c = encode(it, g_w ? g_w : it->L.w, &zeros);
+        free(g_w);
         if (!c)
             return TSL_STATUS_NOMEM;
         TSL_TRY(tsl_cw_replace(g, it->cw, c, ctx->diag));
@@ -332,7 +346,7 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
         st = apply(g, items, n, ctx);
     }
     if (st == TSL_STATUS_OK && cal.n)
-        st = correct_biases(g, items, n, &cal, ctx);
+        st = correct_biases(g, &ws, items, n, &cal, ctx);
     tsl_opq_calib_fini(&cal);
     free(layers);
     items_free(items, n);

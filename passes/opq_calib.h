@@ -23,7 +23,18 @@ struct tsl_opq_calib_layer {
     int64_t group; /* Conv group count (1 otherwise) */
     double *mean;  /* n_x: E[x_c] over the batch and every other axis (owned) */
     double *var;   /* n_x: Var[x_c] (owned) */
+    int64_t n_y;   /* output channels observed (the weight's n_ch), 0: none */
+    double *y_mean; /* n_ch: fp32 E[y_o] of the layer's output (owned) */
+    double *cov;   /* n_x * n_x: E[x x^T] over sampled positions, for layers
+                      whose weight is a plain [out, in] matrix (tsl_opq_gptq_fits),
+                      else NULL (owned) */
 };
+
+/* True when layer cw's weight is an [out, in] matrix over x's channels (1x1
+ * Conv with group 1, Gemm, MatMul with a rank-2 weight) small enough for
+ * error-compensating quantization (in <= TSL_OPQ_GPTQ_MAX_IN). */
+#define TSL_OPQ_GPTQ_MAX_IN 2048
+bool tsl_opq_gptq_fits(const struct tsl_cweight *cw);
 
 /* One entry per weight of the tsl_cweights it was collected for. */
 struct tsl_opq_calib {
@@ -33,8 +44,8 @@ struct tsl_opq_calib {
 
 /* Read ctx->compress.calib_path (an f32 .npy batch in the layout of the
  * model's only input), run g once through ctx->calib_run and collect the
- * statistics of every weight of ws from its consuming node (the first one
- * when shared).  The graph is not modified.  Errors (diagnostic names the
+ * input and output statistics of every weight of ws from its consuming node
+ * (the first one when shared).  The graph is not modified.  Errors (diagnostic names the
  * file or the model): unreadable or malformed file, not f32, wrong rank or
  * dims (from the runner), not exactly one model input, no runner, a
  * non-finite activation -> INVALID_ARG / PARSE / IO / UNSUPPORTED. */
@@ -50,22 +61,25 @@ enum tsl_status tsl_opq_calib_importance(const struct tsl_cweight *cw,
                                          const struct tsl_opq_calib_layer *cl, bool centered,
                                          float **out);
 
-/* True when tsl_opq_bias_correct can correct the layer of cw (statistics
- * present; Conv, Gemm with beta != 0 and a C that is absent or a constant
- * broadcast along rows, or MatMul with a rank-2 weight; not ConvTranspose;
- * the weight has one consumer). */
+/* True when tsl_opq_bias_correct can correct the layer of cw (input and
+ * output statistics present; Conv, Gemm with beta != 0 and a C that is
+ * absent or a constant broadcast along rows, or MatMul with a rank-2
+ * weight; not ConvTranspose; the weight has one consumer). */
 bool tsl_opq_bias_correctable(const struct tsl_cweight *cw, const struct tsl_opq_calib_layer *cl);
 
-/* Bias correction of one quantized layer: add d[o] = sum_i (w_i - wq_i) *
- * E[x_c(i)] over the elements i of output channel o (times Gemm's
- * alpha/beta) to the layer's bias, so that E[output] is unchanged to first
- * order.  The bias is a new constant (Conv input 2 / Gemm C, created when
- * absent; for MatMul an Add node after it); an old bias constant left
- * without uses is erased and its name reused.  w: the original weights, wq:
- * the decoded quantized ones (numel each).  NOMEM / INVALID_ARG with a
- * diagnostic naming the weight. */
-enum tsl_status tsl_opq_bias_correct(struct tsl_graph *g, const struct tsl_cweight *cw,
-                                     const struct tsl_opq_calib_layer *cl, const float *w,
-                                     const float *wq, struct tsl_diag *diag);
+/* Sequential bias correction of the (already quantized) layers k with
+ * marked[k]: runs g once on the calibration batch; right after each marked
+ * layer runs, its output is shifted per channel by d[o] = E_fp[y_o] -
+ * E_q[y_o] (the fp32 means in cal, the quantized model's means on the same
+ * batch), so every later layer sees the corrected activations, and d is
+ * added to the layer's bias afterwards.  This is empirical bias correction
+ * with the mean error accumulated upstream included.  The bias is written
+ * as a new constant (Conv input 2 / Gemm C scaled by 1/beta, created when
+ * absent; for MatMul an Add node inserted after it); an old bias constant
+ * left without uses is erased and its name reused.  Errors as
+ * tsl_opq_calib_collect, NOMEM. */
+enum tsl_status tsl_opq_bias_correct(struct tsl_graph *g, const struct tsl_cweights *ws,
+                                     const struct tsl_opq_calib *cal, const bool *marked,
+                                     struct tsl_pass_context *ctx);
 
 #endif

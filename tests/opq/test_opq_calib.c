@@ -410,10 +410,10 @@ static void test_bad_calib_is_clear_error(void **state)
 
 static enum tsl_status runner_must_not_run(const struct tsl_graph *g, const float *input,
                                            const struct tsl_shape *shape,
-                                           tsl_calib_observe_fn observe, void *user,
-                                           struct tsl_diag *diag)
+                                           tsl_calib_hook_fn before, tsl_calib_hook_fn after,
+                                           void *user, struct tsl_diag *diag)
 {
-    (void)g, (void)input, (void)shape, (void)observe, (void)user, (void)diag;
+    (void)g, (void)input, (void)shape, (void)before, (void)after, (void)user, (void)diag;
     fail_msg("opq ran the model without --calib");
     return TSL_STATUS_INTERNAL;
 }

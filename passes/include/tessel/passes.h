@@ -40,20 +40,23 @@ struct tsl_pass_context;
  * reference backend); passes/ cannot depend on a backend. */
 typedef enum tsl_status (*tsl_eval_node_fn)(void *user, const struct tsl_node *n,
                                             void **outputs_out, struct tsl_diag *diag);
-/* Observer a tsl_calib_run_fn calls before node n runs, with n's input 0
- * as dense f32 data x of static shape *shape (valid during the call only).
- * Returning non-OK stops the run. */
-typedef enum tsl_status (*tsl_calib_observe_fn)(void *user, const struct tsl_node *n,
-                                                const float *x, const struct tsl_shape *shape,
-                                                struct tsl_diag *diag);
-/* Run g (not modified; exactly one input) on the f32 batch `input` of shape
- * *shape and call observe before every node whose input 0 is f32.  Provided
- * by the caller for `--calib` (tools/ plugs in the reference backend's
- * tsl_ref_calib_run); passes/ cannot depend on a backend. */
+/* Hook of a tsl_calib_run_fn: x is input 0 (`before` hook) or output 0
+ * (`after` hook, which may modify it in place) of node n, as dense f32
+ * data of static shape *shape, valid during the call only.  Returning
+ * non-OK stops the run. */
+typedef enum tsl_status (*tsl_calib_hook_fn)(void *user, const struct tsl_node *n, float *x,
+                                             const struct tsl_shape *shape,
+                                             struct tsl_diag *diag);
+/* Run g (exactly one input; the graph is not modified) on the f32 batch
+ * `input` of shape *shape, calling `before` before every node whose input 0
+ * is f32 and `after` after every node whose output 0 is f32 (either may be
+ * NULL).  Provided by the caller for `--calib` (tools/ plugs in the
+ * reference backend's tsl_ref_calib_run); passes/ cannot depend on a
+ * backend. */
 typedef enum tsl_status (*tsl_calib_run_fn)(const struct tsl_graph *g, const float *input,
                                             const struct tsl_shape *shape,
-                                            tsl_calib_observe_fn observe, void *observe_user,
-                                            struct tsl_diag *diag);
+                                            tsl_calib_hook_fn before, tsl_calib_hook_fn after,
+                                            void *user, struct tsl_diag *diag);
 /* Called after each pass that ran (for --print-after). */
 typedef void (*tsl_after_pass_fn)(void *user, const char *pass, const struct tsl_graph *g);
 
