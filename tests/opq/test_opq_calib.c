@@ -5,7 +5,8 @@
  * (Conv without bias, MatMul, Gemm with C) equal to the fp32 model's on the
  * calibration batch, which it visibly is not without correction; bad
  * calibration files and a missing runner fail cleanly and leave the graph
- * alone; without --calib the runner is never called.  The data-free
+ * alone; without --calib the runner is never called; GPTQ rounding stays
+ * on the grid and beats plain rounding on correlated inputs.  The data-free
  * behaviour itself is covered by test_opq.c. */
 #define _POSIX_C_SOURCE 200809L /* getpid */
 #include <math.h>
@@ -20,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "../../passes/opq_calib.h"
+#include "../../passes/opq_gptq.h"
 #include "tessel/ir.h"
 #include "tessel/npy.h"
 #include "tessel/passes.h"
@@ -438,6 +441,74 @@ static void test_no_calib_never_runs_model(void **state)
     tsl_graph_destroy(g);
 }
 
+/* GPTQ rounding on its own: every value it writes is a code of the
+ * allocated grid, and with strongly correlated inputs its output error
+ * tr((W - Q) H (W - Q)^T) is well below that of plain rounding. */
+static void test_gptq_rounding_beats_plain(void **state)
+{
+    (void)state;
+    enum { O = 8, I = 32 };
+    struct tsl_graph *g;
+    assert_int_equal(tsl_graph_create("gptq", &g), TSL_STATUS_OK);
+    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 2, (int64_t[]){4, I});
+    struct tsl_value *x;
+    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_value *w = add_weight(g, "w", 2, (int64_t[]){I, O}, 0.3, 1.0, O, I, 5);
+    add_node(g, TSL_OP_MATMUL, "mm", 2, (struct tsl_value *[]){x, w}, NULL);
+    struct tsl_cweights ws;
+    assert_int_equal(tsl_cw_find(g, &ws, NULL), TSL_STATUS_OK);
+    assert_int_equal(ws.n, 1);
+    const struct tsl_cweight *cw = &ws.w[0];
+    assert_true(tsl_opq_gptq_fits(cw));
+    const float *wv = cw->value->constant->data;
+    struct tsl_opq_layer L = {.w = wv, .n = cw->numel, .n_ch = cw->n_ch, .inner = cw->inner};
+    assert_true(tsl_opq_layer_prepare(&L));
+    L.prune_thr = 0;
+    tsl_opq_tables(&L);
+    L.B = 3;
+    /* H = A A^T with A having a strong common component: correlated inputs */
+    static double A[I][I], H[I * I];
+    uint64_t s = 3;
+    for (int i = 0; i < I; i++)
+        for (int j = 0; j < I; j++)
+            A[i][j] = (lcg_uniform(&s) - 0.5) + (j == 0 ? 3.0 : 0.0) + (i == j ? 1.0 : 0.0);
+    for (int i = 0; i < I; i++)
+        for (int j = 0; j < I; j++) {
+            double t = 0;
+            for (int k = 0; k < I; k++)
+                t += A[i][k] * A[j][k];
+            H[i * I + j] = t;
+        }
+    float q_gptq[O * I], q_plain[O * I];
+    assert_int_equal(tsl_opq_gptq(cw, &L, H, q_gptq), TSL_STATUS_OK);
+    double e_gptq = 0, e_plain = 0;
+    for (int64_t k = 0; k < cw->numel; k++) {
+        int64_t o = k % O; /* [I, O]: output channel is the last axis */
+        double sc = L.scale[o];
+        uint32_t code = tsl_opq_quantize(wv[k] / sc, L.B, L.clip[L.B], L.masked);
+        q_plain[k] = (float)(sc * tsl_opq_code_value(code, L.B, L.clip[L.B], L.masked));
+        /* on the grid: re-quantizing gives the value back */
+        uint32_t c2 = tsl_opq_quantize(q_gptq[k] / sc, L.B, L.clip[L.B], L.masked);
+        assert_float_equal(q_gptq[k], sc * tsl_opq_code_value(c2, L.B, L.clip[L.B], L.masked),
+                           1e-6 * sc);
+    }
+    for (int o = 0; o < O; o++)
+        for (int i = 0; i < I; i++)
+            for (int j = 0; j < I; j++) {
+                double dg_i = (double)wv[i * O + o] - q_gptq[i * O + o];
+                double dg_j = (double)wv[j * O + o] - q_gptq[j * O + o];
+                double dp_i = (double)wv[i * O + o] - q_plain[i * O + o];
+                double dp_j = (double)wv[j * O + o] - q_plain[j * O + o];
+                e_gptq += dg_i * H[i * I + j] * dg_j;
+                e_plain += dp_i * H[i * I + j] * dp_j;
+            }
+    print_message("output error: plain rounding %g, GPTQ %g\n", e_plain, e_gptq);
+    assert_true(e_gptq < 0.5 * e_plain);
+    tsl_opq_layer_fini(&L);
+    tsl_cw_fini(&ws);
+    tsl_graph_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_bias_correction_keeps_output_mean),
         cmocka_unit_test(test_bad_calib_is_clear_error),
         cmocka_unit_test(test_no_calib_never_runs_model),
+        cmocka_unit_test(test_gptq_rounding_beats_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
