@@ -29,6 +29,7 @@ struct observer {
     struct tsl_opq_calib *out; /* collection run: filled */
     const struct tsl_opq_calib *cal; /* bias-correction run: the fp32 statistics */
     struct acc *acc;
+    int64_t cov_bytes;       /* collection run: E[x x^T] bytes kept so far */
     const bool *marked;      /* bias-correction run: layers to correct */
     double **delta;          /* bias-correction run: per layer, n_ch (owned by caller) */
 };
@@ -200,8 +201,11 @@ static enum tsl_status observe_in(void *user, const struct tsl_node *n, float *x
     a->count = numel / C;
     o->out->layers[k].n_x = C;
     o->out->layers[k].group = group;
-    if (tsl_opq_gptq_fits(cw) && group == 1)
+    int64_t cov_bytes = C * C * (int64_t)sizeof(double); /* C <= TSL_OPQ_GPTQ_MAX_IN */
+    if (tsl_opq_gptq_fits(cw) && group == 1 && o->cov_bytes + cov_bytes <= TSL_OPQ_COV_BUDGET) {
         TSL_TRY(second_moments(x, xs, axis, &o->out->layers[k], cw->value->name, diag));
+        o->cov_bytes += cov_bytes;
+    }
     return TSL_STATUS_OK;
 }
 

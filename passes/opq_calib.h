@@ -32,8 +32,12 @@ struct tsl_opq_calib_layer {
 
 /* True when layer cw's weight is an [out, in] matrix over x's channels (1x1
  * Conv with group 1, Gemm, MatMul with a rank-2 weight) small enough for
- * error-compensating quantization (in <= TSL_OPQ_GPTQ_MAX_IN). */
-#define TSL_OPQ_GPTQ_MAX_IN 2048
+ * error-compensating quantization (in <= TSL_OPQ_GPTQ_MAX_IN: the GPTQ
+ * factorization is O(in^3)).  E[x x^T] is kept for such layers in node
+ * order until TSL_OPQ_COV_BUDGET bytes are used; later ones round to
+ * nearest. */
+#define TSL_OPQ_GPTQ_MAX_IN 1024
+#define TSL_OPQ_COV_BUDGET ((int64_t)256 << 20)
 bool tsl_opq_gptq_fits(const struct tsl_cweight *cw);
 
 /* One entry per weight of the tsl_cweights it was collected for. */
