@@ -184,9 +184,16 @@ static double effective_step(const struct tsl_opq_layer *L)
 
 /* ---- calibration (--calib only) ---- */
 
+/* Fewest observations per input channel for which a layer's importance is
+ * the variance (mean part removed by bias correction): below it (a batch of
+ * one image feeding a squeeze-excite layer gives 1) the variance estimate
+ * is degenerate, often exactly 0, and E[x_c^2] is used instead. */
+static const int64_t centered_min_count = 8;
+
 /* Collect the activation statistics and give every observed layer its
  * importances: Var[x_c] where the bias will be corrected (the mean part of
- * the error is removed), E[x_c^2] where it cannot be. */
+ * the error is removed) and enough observations back it, E[x_c^2] where
+ * not. */
 static enum tsl_status calibrate(const struct tsl_graph *g, struct tsl_cweights *ws,
                                  struct opq_item *items, struct tsl_pass_context *ctx,
                                  struct tsl_opq_calib *cal)
@@ -197,8 +204,8 @@ static enum tsl_status calibrate(const struct tsl_graph *g, struct tsl_cweights 
         if (!cl->n_x)
             continue;
         items[i].bias_correct = tsl_opq_bias_correctable(&ws->w[i], cl);
-        if (tsl_opq_calib_importance(&ws->w[i], cl, items[i].bias_correct, &items[i].xw) !=
-            TSL_STATUS_OK)
+        bool centered = items[i].bias_correct && cl->count >= centered_min_count;
+        if (tsl_opq_calib_importance(&ws->w[i], cl, centered, &items[i].xw) != TSL_STATUS_OK)
             return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
         items[i].L.xw = items[i].xw;
         items[i].cov = cl->cov;

@@ -201,6 +201,7 @@ static enum tsl_status observe_in(void *user, const struct tsl_node *n, float *x
     a->count = numel / C;
     o->out->layers[k].n_x = C;
     o->out->layers[k].group = group;
+    o->out->layers[k].count = a->count;
     int64_t cov_bytes = C * C * (int64_t)sizeof(double); /* C <= TSL_OPQ_GPTQ_MAX_IN */
     if (tsl_opq_gptq_fits(cw) && group == 1 && o->cov_bytes + cov_bytes <= TSL_OPQ_COV_BUDGET) {
         TSL_TRY(second_moments(x, xs, axis, &o->out->layers[k], cw->value->name, diag));

@@ -21,6 +21,7 @@
 struct tsl_opq_calib_layer {
     int64_t n_x;   /* channels of x */
     int64_t group; /* Conv group count (1 otherwise) */
+    int64_t count; /* observations per channel (batch times other axes) */
     double *mean;  /* n_x: E[x_c] over the batch and every other axis (owned) */
     double *var;   /* n_x: Var[x_c] (owned) */
     int64_t n_y;   /* output channels observed (the weight's n_ch), 0: none */
