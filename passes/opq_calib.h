@@ -1,10 +1,12 @@
 /* opq_calib.h - the optional calibration side of the OPQ pass (passes/
- * only), used when `--calib FILE.npy` is given: per-input-channel
- * activation statistics of every compressible layer, collected by running
- * the model once on the calibration batch through ctx->calib_run; the
- * per-weight importance they give the allocation; and bias correction of a
- * quantized layer.  Without --calib nothing here is called and the pass
- * stays data-free.  docs/passes-opq.md has the rules and the measurements. */
+ * only), used when `--calib FILE.npy` is given: activation statistics of
+ * every compressible layer (per-channel input mean and variance, output
+ * means, and E[x x^T] for GPTQ), collected by running the model once on the
+ * calibration batch through ctx->calib_run; the per-weight importance they
+ * give the allocation; and sequential bias correction of the quantized
+ * model in a second run.  Without --calib nothing here is called and the
+ * pass stays data-free.  docs/passes-opq.md has the rules and the
+ * measurements. */
 #ifndef TESSEL_PASSES_OPQ_CALIB_H
 #define TESSEL_PASSES_OPQ_CALIB_H
 
