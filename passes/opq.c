@@ -9,14 +9,22 @@
  * distortion that meets ctx->compress.opq_rate.  The result replaces each
  * weight by a TSL_ENC_CODEBOOK payload and is recorded in ctx->layers.
  *
- * It never reads graph inputs, never runs the evaluator and never looks at
- * activations: the allocation is a pure function of the weights.  The math
- * lives in opq_math.c; this file is the graph side only. */
+ * Without --calib it never reads graph inputs, never runs the evaluator and
+ * never looks at activations: the allocation is a pure function of the
+ * weights.  With --calib (ctx->compress.calib_path) the fp32 model is run
+ * once on the calibration batch (opq_calib.c): each weight's error is
+ * weighted by the second moment of the input channel it multiplies, [out,
+ * in] layers are rounded with error compensation from their input's second
+ * moments (opq_gptq.c), and the quantized model is run once more to
+ * correct every layer's bias in sequence.  The math lives in opq_math.c,
+ * opq_calib.c and opq_gptq.c; this file is the graph side only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "opq_math.h"
+#include "opq_calib.h"
+#include "opq_gptq.h"
 #include "compress_common.h"
 #include "tessel/util.h"
 
@@ -52,6 +60,9 @@ static const enum opq_objective objective = OPQ_OBJ_RELATIVE;
 struct opq_item {
     struct tsl_cweight *cw; /* in the caller's tsl_cweights */
     float *w;               /* decoded weights, pruned entries 0 (owned) */
+    float *xw;              /* --calib: per-weight importance, else NULL (owned) */
+    const double *cov;      /* --calib: E[x x^T] of the input for GPTQ rounding, or NULL */
+    bool bias_correct;      /* --calib: correct this layer's bias afterwards */
     struct tsl_opq_layer L;
 };
 
@@ -59,6 +70,7 @@ static void items_free(struct opq_item *items, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         free(items[i].w);
+        free(items[i].xw);
         tsl_opq_layer_fini(&items[i].L);
     }
     free(items);
@@ -107,8 +119,10 @@ static enum tsl_status collect(struct tsl_cweights *ws, struct tsl_pass_context 
 /* ---- writing the payload ---- */
 
 /* Build the CODEBOOK payload of one allocated layer (with L->keep as its
- * mask when L->masked); counts the entries that decode to zero. */
-static struct tsl_const *encode(const struct opq_item *it, int64_t *zeros_out)
+ * mask when L->masked) by rounding src (L->w, or the GPTQ values, which are
+ * on the grid already) to the nearest code; counts the entries that decode
+ * to zero. */
+static struct tsl_const *encode(const struct opq_item *it, const float *src, int64_t *zeros_out)
 {
     const struct tsl_opq_layer *L = &it->L;
     int B = L->B;
@@ -146,7 +160,7 @@ static struct tsl_const *encode(const struct opq_item *it, int64_t *zeros_out)
         if (masked && !tsl_bit_get(L->keep, i))
             zeros++;
         else {
-            idx = tsl_opq_quantize(s > 0 ? (double)L->w[i] / s : 0.0, B, clip, masked);
+            idx = tsl_opq_quantize(s > 0 ? (double)src[i] / s : 0.0, B, clip, masked);
             if (s == 0 || c->codebook[idx] == 0.0f)
                 zeros++;
         }
@@ -166,6 +180,54 @@ static double effective_step(const struct tsl_opq_layer *L)
     double rms = L->n_ch ? sqrt(s2 / (double)L->n_ch) : 0, clip = L->clip[L->B];
     double step = L->B <= 1 ? 2 * clip : clip / (double)tsl_opq_levels(L->B, L->masked);
     return step * rms;
+}
+
+/* ---- calibration (--calib only) ---- */
+
+/* Fewest observations per input channel for which a layer's importance is
+ * the variance (mean part removed by bias correction): below it (a batch of
+ * one image feeding a squeeze-excite layer gives 1) the variance estimate
+ * is degenerate, often exactly 0, and E[x_c^2] is used instead. */
+static const int64_t centered_min_count = 8;
+
+/* Collect the activation statistics and give every observed layer its
+ * importances: Var[x_c] where the bias will be corrected (the mean part of
+ * the error is removed) and enough observations back it, E[x_c^2] where
+ * not. */
+static enum tsl_status calibrate(const struct tsl_graph *g, struct tsl_cweights *ws,
+                                 struct opq_item *items, struct tsl_pass_context *ctx,
+                                 struct tsl_opq_calib *cal)
+{
+    TSL_TRY(tsl_opq_calib_collect(g, ws, ctx, cal));
+    for (uint32_t i = 0; i < ws->n; i++) {
+        const struct tsl_opq_calib_layer *cl = &cal->layers[i];
+        if (!cl->n_x)
+            continue;
+        items[i].bias_correct = tsl_opq_bias_correctable(&ws->w[i], cl);
+        bool centered = items[i].bias_correct && cl->count >= centered_min_count;
+        if (tsl_opq_calib_importance(&ws->w[i], cl, centered, &items[i].xw) != TSL_STATUS_OK)
+            return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+        items[i].L.xw = items[i].xw;
+        items[i].cov = cl->cov;
+    }
+    return TSL_STATUS_OK;
+}
+
+/* Bias correction of every layer that calibrate() marked (sequential, one
+ * run of the quantized model; opq_calib.c). */
+static enum tsl_status correct_biases(struct tsl_graph *g, const struct tsl_cweights *ws,
+                                      const struct opq_item *items, uint32_t n,
+                                      const struct tsl_opq_calib *cal,
+                                      struct tsl_pass_context *ctx)
+{
+    bool *marked = calloc(n ? n : 1, sizeof *marked);
+    if (!marked)
+        return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        marked[i] = items[i].bias_correct;
+    enum tsl_status st = tsl_opq_bias_correct(g, ws, cal, marked, ctx);
+    free(marked);
+    return st;
 }
 
 /* ---- the pass ---- */
@@ -192,7 +254,16 @@ static enum tsl_status apply(struct tsl_graph *g, struct opq_item *items, uint32
     for (uint32_t i = 0; i < n; i++) {
         struct opq_item *it = &items[i];
         int64_t zeros = 0;
-        struct tsl_const *c = encode(it, &zeros);
+        float *g_w = NULL;
+        if (it->cov) { /* --calib: error-compensating rounding */
+            if (!(g_w = malloc((size_t)it->L.n * sizeof *g_w)) ||
+                tsl_opq_gptq(it->cw, &it->L, it->cov, g_w) != TSL_STATUS_OK) {
+                free(g_w);
+                return tsl_diag_error(ctx->diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+            }
+        }
+        struct tsl_const *c = encode(it, g_w ? g_w : it->L.w, &zeros);
+        free(g_w);
         if (!c)
             return TSL_STATUS_NOMEM;
         TSL_TRY(tsl_cw_replace(g, it->cw, c, ctx->diag));
@@ -234,6 +305,9 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
         tsl_cw_fini(&ws);
         return st;
     }
+    struct tsl_opq_calib cal = {0};
+    if (st == TSL_STATUS_OK && ctx->compress.calib_path)
+        st = calibrate(g, &ws, items, ctx, &cal);
     struct tsl_opq_layer *layers = calloc(n, sizeof *layers);
     int64_t orig = 0;
     for (uint32_t i = 0; i < n && st == TSL_STATUS_OK; i++) {
@@ -242,9 +316,9 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
             st = TSL_STATUS_NOMEM;
             break;
         }
-        double energy = 0;
+        double energy = 0; /* importance-weighted with --calib */
         for (int64_t k = 0; k < L->n; k++)
-            energy += (double)L->w[k] * L->w[k];
+            energy += (L->xw ? L->xw[k] : 1.0) * L->w[k] * L->w[k];
         L->weight = objective == OPQ_OBJ_ABSOLUTE || energy <= 0 ? 1.0
                     : objective == OPQ_OBJ_RELATIVE ? 1.0 / energy
                                                     : (double)L->n_ch / energy;
@@ -278,6 +352,9 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
             items[i].L = layers[i];
         st = apply(g, items, n, ctx);
     }
+    if (st == TSL_STATUS_OK && cal.n)
+        st = correct_biases(g, &ws, items, n, &cal, ctx);
+    tsl_opq_calib_fini(&cal);
     free(layers);
     items_free(items, n);
     tsl_cw_fini(&ws);

@@ -177,9 +177,9 @@ static double grid_error(const struct tsl_opq_layer *L, int B, double c)
         for (int64_t ch = 0; ch < L->n_ch; ch++) {
             double s = L->scale[ch], s2 = s * s, e = 0;
             for (int64_t k = 0; k < L->inner; k++, i++) {
-                double a = L->a[i];
+                double a = L->a[i], xw = L->xw ? L->xw[i] : 1.0;
                 if ((double)fabsf(L->w[i]) < L->prune_thr) {
-                    e += a * a;
+                    e += xw * a * a;
                     continue;
                 }
                 double m = floor(a * inv + 0.5);
@@ -188,7 +188,7 @@ static double grid_error(const struct tsl_opq_layer *L, int B, double c)
                 if (m < lo)
                     m = lo;
                 double d = a - m * step;
-                e += d * d;
+                e += xw * d * d;
             }
             err += s2 * e;
         }
@@ -229,8 +229,9 @@ void tsl_opq_tables(struct tsl_opq_layer *L)
             for (int64_t k = 0; k < L->inner; k++, i++) {
                 if ((double)fabsf(L->w[i]) < L->prune_thr)
                     continue;
-                sw += s2;
-                swa += s2 * L->a[i];
+                double xw = L->xw ? L->xw[i] : 1.0;
+                sw += s2 * xw;
+                swa += s2 * xw * L->a[i];
             }
         }
     double c1 = sw > 0 ? swa / sw : 1, e1 = 0;
@@ -240,7 +241,7 @@ void tsl_opq_tables(struct tsl_opq_layer *L)
             double s2 = (double)L->scale[ch] * L->scale[ch];
             for (int64_t k = 0; k < L->inner; k++, i++) {
                 double d = (double)fabsf(L->w[i]) < L->prune_thr ? L->a[i] : L->a[i] - c1;
-                e1 += s2 * d * d;
+                e1 += s2 * (L->xw ? L->xw[i] : 1.0) * d * d;
             }
         }
     L->D[1] = e1;

@@ -19,6 +19,8 @@ struct tsl_opq_layer {
     /* input (caller-owned w) */
     const float *w;
     int64_t n, n_ch, inner;
+    const float *xw;     /* n per-element importances (caller-owned), or NULL
+                            for 1: D counts xw_i * (w_i - q_i)^2 (--calib) */
     bool fixed;          /* kept layer: never pruned (and B >= min_B) */
     int min_B;           /* least bits the allocation may give (< 1: 1) */
     /* derived once (owned) */
@@ -34,7 +36,8 @@ struct tsl_opq_layer {
                             the codebook is sign-magnitude (no zero code) */
     int64_t mask_bits;   /* coded size of the mask (tsl_mask_coding), 0 if none */
     int64_t kept;        /* entries kept (n when not masked) */
-    double D[TSL_OPQ_MAX_BITS + 1];     /* absolute squared error at B bits */
+    double D[TSL_OPQ_MAX_BITS + 1];     /* absolute squared error at B bits
+                                           (importance-weighted with xw) */
     double clip[TSL_OPQ_MAX_BITS + 1];  /* best clip (normalized units) at B bits */
     int64_t bits[TSL_OPQ_MAX_BITS + 1]; /* stored bits of the payload at B bits */
     /* allocation */

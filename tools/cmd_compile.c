@@ -1,10 +1,12 @@
 /* cmd_compile.c - `tessel compile MODEL.onnx --target cpu -o DIR
  * [--emit so|obj|ll|asm] [-i NAME=FILE.npy]... [--shape NAME=DIMS]...
- * [--name SYM] [--threads N] [-v]` (brief section 4).
+ * [--name SYM] [--threads N] [-v] [PASS FLAGS]` (brief section 4).
  *
- * Imports the model, binds symbolic input dims (from --shape 1x3x224x224 or
- * the shape of an .npy file given with -i), runs the canonicalization
- * passes, compiles with the LLVM CPU backend and writes DIR/<model>.<ext>
+ * Imports the model, runs the PASS FLAGS (pass_flags.h: --prune, --codebook,
+ * --opq, --calib, --passes, ... exactly as `compress` and `run` take them;
+ * compressed weights are compiled decoded), binds symbolic input dims (from
+ * --shape 1x3x224x224 or the shape of an .npy file given with -i), runs the
+ * canonicalization passes, compiles with the LLVM CPU backend and writes DIR/<model>.<ext>
  * (so, o, ll or s) plus DIR/<model>.h (entry function, named inputs and
  * outputs with shapes and dtypes, weight and arena sizes).  Both files are
  * produced in a private temporary directory inside DIR and renamed into
@@ -24,6 +26,7 @@
 #include "cli_io.h"
 #include "cli_args.h"
 #include "cli_cpu.h"
+#include "pass_flags.h"
 #include "tessel/npy.h"
 #include "tessel/onnx.h"
 #include "tessel/util.h"
@@ -46,12 +49,14 @@ static const struct tsl_cli_opt compile_opts[] = {
              "(default 1); the artifact's arena has scratch for N threads"},
     {.long_name = "verbose", .short_name = 'v',
      .help = "print the time of each compilation phase on stderr"},
+    TSL_CLI_PASS_FLAG_OPTS, /* --prune, --codebook, --opq, --passes, ... (pass_flags.h) */
 };
 
 static const struct tsl_cli_spec compile_spec = {
     .command = "compile",
     .usage = "tessel compile MODEL.onnx --target cpu -o DIR [--emit so|obj|ll|asm] "
-             "[-i NAME=FILE.npy]... [--shape NAME=DIMS]... [--name SYM] [-v]",
+             "[-i NAME=FILE.npy]... [--shape NAME=DIMS]... [--name SYM] [-v] "
+             "[--prune S[,KIND]] [--codebook BITS] [--opq RATE] [PASS FLAGS]",
     .summary = "Compile a model ahead of time into a native artifact and a C header.",
     .opts = compile_opts,
     .n_opts = TSL_ARRAY_LEN(compile_opts),
@@ -232,6 +237,9 @@ int tsl_cmd_compile(int argc, char **argv)
                                        "compile: --threads needs a count in 1..1024, got '%s'",
                                        threads);
     }
+    struct tsl_cli_pass_flags pass_flags;
+    if (code == TSL_EXIT_OK)
+        code = tsl_cli_pass_flags_get(&args, &pass_flags);
     char *ident = NULL;
     if (code == TSL_EXIT_OK) {
         ident = name ? tsl_strdup(name) : tsl_cli_model_ident(model);
@@ -269,6 +277,14 @@ int tsl_cmd_compile(int argc, char **argv)
         goto done;
     }
     double t_import = tsl_cli_now_ms() - t0;
+    if (tsl_cli_pass_flags_compress(&pass_flags) || pass_flags.passes ||
+        pass_flags.print_after || pass_flags.time_passes) {
+        struct tsl_pass_context pctx; /* compressed weights compile decoded */
+        bool passes_ok = tsl_cli_pass_flags_run(&pass_flags, g, &pctx, model);
+        tsl_pass_context_fini(&pctx);
+        if (!passes_ok)
+            goto done;
+    }
     shapes = calloc(g->n_inputs + 1, sizeof *shapes);
     given = calloc(g->n_inputs + 1, sizeof *given);
     if (!shapes || !given) {

@@ -115,6 +115,10 @@ int tsl_cli_pass_flags_get(const struct tsl_cli_args *a, struct tsl_cli_pass_fla
             return TSL_EXIT_FAIL;
         }
     }
+    if (out->compress.calib_path && !out->opq && !out->passes) {
+        tsl_cli_error("--calib", "only the opq pass uses calibration data: add --opq RATE");
+        return TSL_EXIT_USAGE;
+    }
     return TSL_EXIT_OK;
 }
 
@@ -181,6 +185,7 @@ bool tsl_cli_pass_flags_run(const struct tsl_cli_pass_flags *f, struct tsl_graph
     tsl_pass_context_init(ctx, &diag);
     ctx->compress = f->compress;
     ctx->eval_node = tsl_ref_eval_node;
+    ctx->calib_run = tsl_ref_calib_run;
     ctx->verify_each = verify_each_wanted();
     struct print_hook hook = {f->print_after};
     if (f->print_after) {

@@ -59,7 +59,7 @@
     {.long_name = "opq", .takes_value = true, .metavar = "RATE",                              \
      .help = "OPQ one-shot pruning+quantization to a target compression rate"},               \
     {.long_name = "calib", .takes_value = true, .metavar = "FILE.npy",                        \
-     .help = "calibration input for OPQ (optional)"},                                          \
+     .help = "OPQ calibration batch (f32 .npy shaped like the model input)"},               \
     {.long_name = "keep-first-last",                                                           \
      .help = "leave the first and last weight layers uncompressed (default)"},                 \
     {.long_name = "no-keep-first-last", .help = "compress the first and last layers too"}

@@ -3,7 +3,10 @@
  * constant once on first use, runs the nodes in list order through the
  * kernel table indexed by enum tsl_op, frees every activation right after
  * its last user and tracks the peak of live activation bytes.
- * Kernel arithmetic lives in kernels/; this file never looks inside data. */
+ * Optional hooks see every node's inputs before it runs and may adjust
+ * its outputs after (tsl_ref_run_observed; calibration statistics and
+ * bias correction).  Kernel arithmetic lives
+ * in kernels/; this file never looks inside data. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,7 +227,8 @@ static void release_after(struct run *r, const struct tsl_node *n, uint32_t k)
     }
 }
 
-static enum tsl_status run_node(struct run *r, const struct tsl_node *n, uint32_t k)
+static enum tsl_status run_node(struct run *r, const struct tsl_node *n, uint32_t k,
+                                const struct tsl_ref_hooks *hooks)
 {
     const char *where = tsl_ref_where(n);
     if ((unsigned)n->op >= TSL_OP_COUNT || !kernels[n->op])
@@ -283,6 +287,8 @@ static enum tsl_status run_node(struct run *r, const struct tsl_node *n, uint32_
                                 tsl_op_name(n->op), v->name, tsl_dtype_name(outs[i].dtype),
                                 tsl_dtype_name(v->type.dtype));
     }
+    if (st == TSL_STATUS_OK && hooks && hooks->after)
+        st = hooks->after(hooks->user, n, outs, r->diag);
     if (st != TSL_STATUS_OK) {
         for (uint32_t i = 0; i < n->n_outputs; i++)
             free(outs[i].data);
@@ -309,10 +315,46 @@ done:
     return st;
 }
 
+/* The inputs of node n as tensors (NULL where omitted or not live), for an
+ * observer; constants are decoded on demand like run_node does. */
+static enum tsl_status observe_node(struct run *r, const struct tsl_node *n,
+                                    const struct tsl_ref_hooks *h)
+{
+    const struct tsl_tensor *ins_fixed[16], **ins = ins_fixed;
+    if (n->n_inputs > TSL_ARRAY_LEN(ins_fixed) && !(ins = malloc(n->n_inputs * sizeof *ins)))
+        return tsl_diag_error(r->diag, TSL_STATUS_NOMEM, tsl_ref_where(n), "out of memory");
+    enum tsl_status st = TSL_STATUS_OK;
+    for (uint32_t i = 0; i < n->n_inputs && st == TSL_STATUS_OK; i++) {
+        const struct tsl_value *v = n->inputs[i];
+        ins[i] = NULL;
+        if (!v)
+            continue;
+        struct slot *s = &r->slots[v->id];
+        if (!s->live && v->constant)
+            st = load_constant(r, v);
+        if (st == TSL_STATUS_OK && s->live)
+            ins[i] = &s->t;
+    }
+    if (st == TSL_STATUS_OK)
+        st = h->before(h->user, n, ins, r->diag);
+    if (ins != ins_fixed)
+        free(ins);
+    return st;
+}
+
 enum tsl_status tsl_ref_run(const struct tsl_graph *g, const struct tsl_tensor *inputs,
                             uint32_t n_inputs, struct tsl_tensor **outputs_out,
                             uint32_t *n_outputs_out, struct tsl_ref_stats *stats,
                             struct tsl_diag *diag)
+{
+    return tsl_ref_run_observed(g, inputs, n_inputs, NULL, outputs_out, n_outputs_out, stats,
+                                diag);
+}
+
+enum tsl_status tsl_ref_run_observed(const struct tsl_graph *g, const struct tsl_tensor *inputs,
+                                     uint32_t n_inputs, const struct tsl_ref_hooks *hooks,
+                                     struct tsl_tensor **outputs_out, uint32_t *n_outputs_out,
+                                     struct tsl_ref_stats *stats, struct tsl_diag *diag)
 {
     if (!g || !outputs_out || !n_outputs_out || (n_inputs && !inputs))
         return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "tsl_ref_run", "NULL argument");
@@ -357,7 +399,9 @@ enum tsl_status tsl_ref_run(const struct tsl_graph *g, const struct tsl_tensor *
         r.slots[g->outputs[i]->id].pinned = true;
     k = 0;
     for (const struct tsl_node *n = g->first; n; n = n->next, k++) {
-        st = run_node(&r, n, k);
+        if (hooks && hooks->before && (st = observe_node(&r, n, hooks)) != TSL_STATUS_OK)
+            goto done;
+        st = run_node(&r, n, k, hooks);
         if (st != TSL_STATUS_OK)
             goto done;
         if (stats)
@@ -450,5 +494,51 @@ enum tsl_status tsl_ref_eval_node(void *user, const struct tsl_node *n, void **o
         else
             free(outs[i].data);
     }
+    return st;
+}
+
+struct calib_bridge {
+    tsl_ref_calib_hook_fn before, after;
+    void *user;
+};
+
+static enum tsl_status calib_before(void *user, const struct tsl_node *n,
+                                    const struct tsl_tensor *const *ins, struct tsl_diag *diag)
+{
+    const struct calib_bridge *b = user;
+    if (n->n_inputs == 0 || !ins[0] || ins[0]->dtype != TSL_DTYPE_F32)
+        return TSL_STATUS_OK;
+    return b->before(b->user, n, ins[0]->data, &ins[0]->shape, diag);
+}
+
+static enum tsl_status calib_after(void *user, const struct tsl_node *n, struct tsl_tensor *outs,
+                                   struct tsl_diag *diag)
+{
+    const struct calib_bridge *b = user;
+    if (n->n_outputs == 0 || outs[0].dtype != TSL_DTYPE_F32)
+        return TSL_STATUS_OK;
+    return b->after(b->user, n, outs[0].data, &outs[0].shape, diag);
+}
+
+enum tsl_status tsl_ref_calib_run(const struct tsl_graph *g, const float *input,
+                                  const struct tsl_shape *shape, tsl_ref_calib_hook_fn before,
+                                  tsl_ref_calib_hook_fn after, void *user,
+                                  struct tsl_diag *diag)
+{
+    if (!g || !input || !shape)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "tsl_ref_calib_run", "NULL argument");
+    if (g->n_inputs != 1)
+        return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, g->name ? g->name : "graph",
+                              "calibration needs a model with exactly one input, this one has "
+                              "%u",
+                              g->n_inputs);
+    struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = *shape, .data = (void *)input};
+    struct calib_bridge b = {before, after, user};
+    struct tsl_ref_hooks h = {before ? calib_before : NULL, after ? calib_after : NULL, &b};
+    struct tsl_tensor *outs = NULL;
+    uint32_t n_outs = 0;
+    enum tsl_status st = tsl_ref_run_observed(g, &in, 1, &h, &outs, &n_outs, NULL, diag);
+    if (st == TSL_STATUS_OK)
+        tsl_tensors_free(outs, n_outs);
     return st;
 }

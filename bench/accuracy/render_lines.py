@@ -12,7 +12,17 @@ to 48x192 and half of them rotated by 180 degrees, form the cls set.
 
 Writes OUT/rec_lines.npz (X [N,3,48,320] f32, labels) and
 OUT/cls_lines.npz (X [M,3,48,192] f32, y: 0 upright / 1 rotated).
-Deterministic.  Evaluation is in eval_models.py.
+
+    render_lines.py OUT --calib N [--seed S]
+
+instead writes a calibration set for `--calib`, disjoint from the test
+lines: N random lines (words and numbers drawn from their own vocabulary
+with numpy's generator seeded by S, default 1234, at sizes 28 and 24) as
+OUT/rec_calib.npy [N,3,48,320] and OUT/cls_calib.npy [N,3,48,192]
+(unrotated and rotated alternately), plus OUT/rec_calib.npz (X, labels) so
+that a held-out validation set (another seed) can be scored like the test
+lines.  Deterministic.  Evaluation is in
+eval_models.py.
 """
 import os
 import sys
@@ -54,6 +64,40 @@ def norm_pad(img, width):
     return out
 
 
+CALIB_WORDS = [
+    "receipt", "amount", "station", "north", "delivery", "customer", "balance",
+    "Street", "Avenue", "Ticket", "Seat", "Dept", "Account", "Hotel", "Menu",
+    "ID", "No.", "Box", "Unit", "Level", "Green", "Market", "River", "Card",
+]
+CALIB_SIZES = [28, 24]
+
+
+def calib_line(rng):
+    parts = []
+    for _ in range(int(rng.integers(1, 4))):
+        if rng.random() < 0.6:
+            parts.append(CALIB_WORDS[int(rng.integers(len(CALIB_WORDS)))])
+        else:
+            parts.append(str(int(rng.integers(0, 100000))) if rng.random() < 0.7
+                         else f"{rng.random() * 100:.2f}")
+    return " ".join(parts)
+
+
+def main_calib(out_dir, n, seed):
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rec, cls, labels = [], [], []
+    for i in range(n):
+        text = calib_line(rng)
+        img = render(text, CALIB_SIZES[i % len(CALIB_SIZES)])
+        labels.append(text)
+        rec.append(norm_pad(img, W_REC))
+        cls.append(norm_pad(img.rotate(180) if i % 2 else img, W_CLS))
+    np.save(os.path.join(out_dir, "rec_calib.npy"), np.stack(rec))
+    np.save(os.path.join(out_dir, "cls_calib.npy"), np.stack(cls))
+    np.savez(os.path.join(out_dir, "rec_calib.npz"), X=np.stack(rec), labels=np.array(labels))
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     rec, labels, cls, cls_y = [], [], [], []
@@ -70,4 +114,11 @@ def main(out_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "out"))
+    args = sys.argv[1:]
+    out = args[0] if args and not args[0].startswith("--") else os.path.join(
+        os.path.dirname(__file__), "out")
+    if "--calib" in args:
+        seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 1234
+        main_calib(out, int(args[args.index("--calib") + 1]), seed)
+    else:
+        main(out)

@@ -9,6 +9,10 @@
 # usage: bench/accuracy/run.sh [BUILD_DIR]   (default: build-release, Release)
 # env:   TASKS="digits rec cls"  KEEP=0 (pass --no-keep-first-last to all)
 #        SPECS="opq 8,opq 16,..." (method target pairs; default: the full set)
+#        A third word "calib" ("opq 8 calib") adds --calib with the task's
+#        calibration batch, disjoint from the scored split (calib_sets.py:
+#        64 training-split digits; 16 lines rendered from another
+#        vocabulary with seed 1234); such rows are method "opq+calib".
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -25,6 +29,7 @@ cmake --build "$BUILD" --target tessel -j2 >/dev/null
 TESSEL=$BUILD/tessel
 [ -f "$HERE/digits_cnn.onnx" ] || $PY "$HERE/train_digits.py"
 $PY "$HERE/render_lines.py" "$OUT"
+$PY "$HERE/calib_sets.py" "$OUT"
 
 EXTRA=""
 [ "${KEEP:-1}" = 0 ] && EXTRA="--no-keep-first-last"
@@ -38,16 +43,22 @@ for task in $TASKS; do
   esac
   m=$($PY "$HERE/eval_models.py" "$TESSEL" "$task" "$model" "$data" "$OUT/work")
   echo "{\"task\": \"$task\", \"method\": \"fp32\", \"target\": 1, \"compression_rate\": 1, \"metrics\": $m}" >> "$RES"
-  echo "$SPECS" | tr ',' '\n' | while read -r method target; do
+  echo "$SPECS" | tr ',' '\n' | while read -r method target calib; do
     [ -n "$method" ] || continue
-    cm=$OUT/$task-$method-$target.onnx
-    rep=$OUT/$task-$method-$target.json
-    echo "+ $TESSEL compress $model -o $cm --report $rep --$method $target $EXTRA" >&2
-    if "$TESSEL" compress "$model" -o "$cm" --report "$rep" --$method "$target" $EXTRA >&2 2>"$OUT/err.txt"; then
+    label=$method
+    CAL=""
+    if [ "$calib" = calib ]; then
+      label=$method+calib
+      CAL="--calib $OUT/${task}_calib.npy"
+    fi
+    cm=$OUT/$task-$label-$target.onnx
+    rep=$OUT/$task-$label-$target.json
+    echo "+ $TESSEL compress $model -o $cm --report $rep --$method $target $CAL $EXTRA" >&2
+    if "$TESSEL" compress "$model" -o "$cm" --report "$rep" --$method "$target" $CAL $EXTRA >&2 2>"$OUT/err.txt"; then
       m=$($PY "$HERE/eval_models.py" "$TESSEL" "$task" "$cm" "$data" "$OUT/work")
-      $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"task": sys.argv[2], "method": sys.argv[3], "target": sys.argv[4], "compression_rate": r["compression_rate"], "metrics": json.loads(sys.argv[5]), "report": r}))' "$rep" "$task" "$method" "$target" "$m" >> "$RES"
+      $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"task": sys.argv[2], "method": sys.argv[3], "target": sys.argv[4], "compression_rate": r["compression_rate"], "metrics": json.loads(sys.argv[5]), "report": r}))' "$rep" "$task" "$label" "$target" "$m" >> "$RES"
     else
-      echo "{\"task\": \"$task\", \"method\": \"$method\", \"target\": \"$target\", \"error\": \"$(head -1 "$OUT/err.txt" | sed 's/"/\\"/g')\"}" >> "$RES"
+      echo "{\"task\": \"$task\", \"method\": \"$label\", \"target\": \"$target\", \"error\": \"$(head -1 "$OUT/err.txt" | sed 's/"/\\"/g')\"}" >> "$RES"
     fi
     rm -f "$cm" "$rep"
   done

@@ -40,6 +40,23 @@ struct tsl_pass_context;
  * reference backend); passes/ cannot depend on a backend. */
 typedef enum tsl_status (*tsl_eval_node_fn)(void *user, const struct tsl_node *n,
                                             void **outputs_out, struct tsl_diag *diag);
+/* Hook of a tsl_calib_run_fn: x is input 0 (`before` hook) or output 0
+ * (`after` hook, which may modify it in place) of node n, as dense f32
+ * data of static shape *shape, valid during the call only.  Returning
+ * non-OK stops the run. */
+typedef enum tsl_status (*tsl_calib_hook_fn)(void *user, const struct tsl_node *n, float *x,
+                                             const struct tsl_shape *shape,
+                                             struct tsl_diag *diag);
+/* Run g (exactly one input; the graph is not modified) on the f32 batch
+ * `input` of shape *shape, calling `before` before every node whose input 0
+ * is f32 and `after` after every node whose output 0 is f32 (either may be
+ * NULL).  Provided by the caller for `--calib` (tools/ plugs in the
+ * reference backend's tsl_ref_calib_run); passes/ cannot depend on a
+ * backend. */
+typedef enum tsl_status (*tsl_calib_run_fn)(const struct tsl_graph *g, const float *input,
+                                            const struct tsl_shape *shape,
+                                            tsl_calib_hook_fn before, tsl_calib_hook_fn after,
+                                            void *user, struct tsl_diag *diag);
 /* Called after each pass that ran (for --print-after). */
 typedef void (*tsl_after_pass_fn)(void *user, const char *pass, const struct tsl_graph *g);
 
@@ -58,7 +75,10 @@ struct tsl_compress_options {
     int codebook_bits;              /* --codebook BITS, 1..8 */
     bool codebook_kmeans;           /* k-means codebook instead of uniform */
     double opq_rate;                /* --opq RATE: target compression vs fp32 */
-    const char *calib_path;         /* --calib FILE.npy: optional refinement data */
+    const char *calib_path;         /* --calib FILE.npy: calibration batch for opq
+                                       (activation-weighted allocation and bias
+                                       correction, docs/passes-opq.md); NULL: the
+                                       pass is data-free */
 };
 
 /* One compressed layer, as reported in --report JSON. */
@@ -82,6 +102,7 @@ struct tsl_pass_context {
     struct tsl_diag *diag;
     tsl_eval_node_fn eval_node; /* NULL: fold-constants folds nothing */
     void *eval_user;
+    tsl_calib_run_fn calib_run; /* runs the model for --calib; NULL: opq rejects --calib */
     int64_t fold_max_bytes;     /* largest output fold-constants may create */
     bool verify_each;           /* run tsl_verify after every pass */
     tsl_after_pass_fn after_pass;

@@ -51,6 +51,46 @@ enum tsl_status tsl_ref_run(const struct tsl_graph *g, const struct tsl_tensor *
                             uint32_t *n_outputs_out, struct tsl_ref_stats *stats,
                             struct tsl_diag *diag);
 
+/* Hooks of tsl_ref_run_observed.  `before` is called before node n runs,
+ * with its inputs (ins[i] NULL where the input is omitted); `after` right
+ * after it ran, with its outputs, which it may modify in place (values
+ * only: dtype and shape must stay).  The tensors are the interpreter's and
+ * valid during the call only.  A status other than OK stops the run and is
+ * returned.  Either hook may be NULL. */
+typedef enum tsl_status (*tsl_ref_before_fn)(void *user, const struct tsl_node *n,
+                                             const struct tsl_tensor *const *ins,
+                                             struct tsl_diag *diag);
+typedef enum tsl_status (*tsl_ref_after_fn)(void *user, const struct tsl_node *n,
+                                            struct tsl_tensor *outs, struct tsl_diag *diag);
+struct tsl_ref_hooks {
+    tsl_ref_before_fn before;
+    tsl_ref_after_fn after;
+    void *user;
+};
+/* tsl_ref_run with hooks (NULL: plain tsl_ref_run). */
+enum tsl_status tsl_ref_run_observed(const struct tsl_graph *g, const struct tsl_tensor *inputs,
+                                     uint32_t n_inputs, const struct tsl_ref_hooks *hooks,
+                                     struct tsl_tensor **outputs_out, uint32_t *n_outputs_out,
+                                     struct tsl_ref_stats *stats, struct tsl_diag *diag);
+
+/* Hook of tsl_ref_calib_run: x is input 0 (before) or output 0 (after) of
+ * node n as dense f32 data of static shape *shape; `after` may modify it in
+ * place. */
+typedef enum tsl_status (*tsl_ref_calib_hook_fn)(void *user, const struct tsl_node *n, float *x,
+                                                 const struct tsl_shape *shape,
+                                                 struct tsl_diag *diag);
+/* Run g, which must have exactly one input, on the f32 batch `input` of
+ * shape *shape; call `before` before every node whose input 0 is f32 and
+ * `after` after every node whose output 0 is f32 (either may be NULL); the
+ * graph outputs are discarded.  Same signature as the pass manager's
+ * tsl_calib_run_fn (passes.h), so tools/ can plug it into a pass context
+ * for `--calib`.  Errors as tsl_ref_run (wrong rank or dims name the
+ * input). */
+enum tsl_status tsl_ref_calib_run(const struct tsl_graph *g, const float *input,
+                                  const struct tsl_shape *shape, tsl_ref_calib_hook_fn before,
+                                  tsl_ref_calib_hook_fn after, void *user,
+                                  struct tsl_diag *diag);
+
 /* Free t's data and name (t itself is the caller's); NULL is a no-op. */
 void tsl_tensor_fini(struct tsl_tensor *t);
 /* tsl_tensor_fini on each of n tensors, then free(ts). */
