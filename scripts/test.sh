@@ -18,4 +18,4 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebI
   -DTESSEL_FUZZ=ON -DTESSEL_SANITIZE=ON -DTESSEL_WERROR=ON \
   -DTESSEL_FUZZ_SECONDS="${TESSEL_FUZZ_SECONDS:-60}" >/dev/null
 cmake --build build-fuzz -j"$JOBS" --target tessel_fuzzers
-ctest --test-dir build-fuzz --output-on-failure -L fuzz
+ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$JOBS"
