@@ -118,9 +118,9 @@ static enum tsl_status conv_means(const struct tsl_node *n, const double *m, int
 {
     const struct tsl_value *w = n->inputs[1], *b = n->n_inputs > 2 ? n->inputs[2] : NULL;
     const struct tsl_shape *ws = &w->type.shape;
-    int64_t group = n->attrs.conv.group, numel;
+    int64_t group = n->attrs.conv.group, numel, c_in_w;
     if (!tsl_shape_numel(ws, &numel) || ws->rank < 3 || ws->dims[0] != n_out || group < 1 ||
-        n_out % group || ws->dims[1] * group != C_in)
+        n_out % group || !tsl_mul_i64(ws->dims[1], group, &c_in_w) || c_in_w != C_in)
         return TSL_STATUS_UNSUPPORTED;
     int64_t ipg = ws->dims[1], taps = numel / (n_out * ipg), opg = n_out / group;
     for (int64_t o = 0; o < n_out; o++)
@@ -355,7 +355,7 @@ enum tsl_status tsl_opq_dfq_correct(struct tsl_graph *g, const struct tsl_cweigh
         if (!d->mean[k] || !correctable(cw))
             continue;
         int64_t group = cw->node->attrs.conv.group;
-        if (group < 1 || d->n_x[k] != cw->in_dim * group || cw->n_ch % group)
+        if (group < 1 || cw->n_ch % group || d->n_x[k] != cw->in_dim * group)
             continue;
         float *q = NULL;
         uint8_t *mask = NULL;
