@@ -519,6 +519,16 @@ static enum tsl_status make_site(struct tsl_graph *g, const struct tsl_cweight *
     return TSL_STATUS_OK;
 }
 
+enum tsl_status tsl_opq_bias_add(struct tsl_graph *g, const struct tsl_cweight *cw,
+                                 const double *d, struct tsl_diag *diag)
+{
+    struct tsl_node *node;
+    uint32_t input;
+    double scale;
+    TSL_TRY(make_site(g, cw, &node, &input, &scale, diag));
+    return add_to_bias(g, node, input, cw->n_ch, d, scale, cw->value->name, diag);
+}
+
 /* After-hook of the correction run: shift the output of each marked layer
  * so that its per-channel mean is the fp32 model's, and remember the shift. */
 static enum tsl_status correct_out(void *user, const struct tsl_node *n, float *y,

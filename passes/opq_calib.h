@@ -89,4 +89,12 @@ enum tsl_status tsl_opq_bias_correct(struct tsl_graph *g, const struct tsl_cweig
                                      const struct tsl_opq_calib *cal, const bool *marked,
                                      struct tsl_pass_context *ctx);
 
+/* Add d[o] (n_ch values) to the bias of layer cw where tsl_opq_bias_correct
+ * would put its correction (Conv input 2, Gemm C scaled by 1/beta, created
+ * when absent; for MatMul a new Add node after it).  The caller checks that
+ * the layer qualifies (tsl_opq_bias_correctable's structural conditions).
+ * Used by the data-free correction (opq_dfq.c) too.  NOMEM / PARSE. */
+enum tsl_status tsl_opq_bias_add(struct tsl_graph *g, const struct tsl_cweight *cw,
+                                 const double *d, struct tsl_diag *diag);
+
 #endif
