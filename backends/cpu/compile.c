@@ -269,6 +269,12 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
         snprintf(name, sizeof name, "%s_k%u_%s", cg->prefix, i, tsl_op_name(steps[i].node->op));
         fns[i] = LLVMAddFunction(cg->mod, name, cg->t_step);
         LLVMSetLinkage(fns[i], LLVMInternalLinkage);
+        /* one call per run: inlining every step into the entry only makes
+         * one huge function that O3 optimizes in superlinear time */
+        LLVMAddAttributeAtIndex(fns[i], LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(cg->ctx,
+                                                        LLVMGetEnumAttributeKindForName("noinline", 8),
+                                                        0));
         bind_params(cg, fns[i]);
         cg->step = &steps[i];
         enum tsl_status st = tsl_cpu_lowering_for(steps[i].node->op)->emit(cg, &steps[i]);
