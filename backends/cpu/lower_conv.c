@@ -309,37 +309,57 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     return TSL_STATUS_OK;
 }
 
-static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
-                                      const struct conv_geo *g)
+/* One (image, channel) plane of a depthwise convolution, inside the
+ * region over all N x C planes. */
+struct dw_plane {
+    struct tsl_cpu_par par;
+    LLVMValueRef c;          /* channel */
+    LLVMValueRef xc, yc, rc; /* input, output and residual (or NULL) planes */
+    LLVMValueRef wc, bias;   /* the channel's KH*KW weights; bias (or NULL) */
+};
+
+/* Open the region over the planes (each thread works in its own scratch),
+ * bind the operands inside it and start the plane loop; the caller emits
+ * the plane and closes p->par. */
+static enum tsl_status dw_begin(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                const struct conv_geo *g, struct dw_plane *p)
 {
     const struct tsl_node *n = st->node;
     const int64_t T = g->KH * g->KW;
-    /* one parallel region over the (image, channel) planes; each thread
-     * pads into its own plane of scratch */
-    struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, g->N * g->C, 2.0 * (double)(T * g->N * g->C * g->OH * g->OW) / 8.0,
-                     NULL, 0);
-    LLVMValueRef x, y, w, bias = NULL, res = NULL;
+    tsl_cpu_par_open(cg, &p->par, g->N * g->C,
+                     2.0 * (double)(T * g->N * g->C * g->OH * g->OW) / 8.0, NULL, 0);
+    LLVMValueRef x, y, w, res = NULL;
+    p->bias = NULL;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[1], &w));
     if (st->res)
         TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
     if (n->n_inputs > 2 && n->inputs[2])
-        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
-    LLVMValueRef plane0 = g->padded ? tsl_cpu_thread_scratch(cg, 0) : NULL;
+        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &p->bias));
+    LLVMValueRef bc = tsl_cpu_par_loop(cg, &p->par); /* b * C + c */
+    LLVMValueRef out_off = LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), "");
+    p->c = LLVMBuildURem(cg->b, bc, tsl_cpu_i64(cg, g->C), "");
+    p->xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
+    p->yc = tsl_cpu_gep(cg, y, out_off);
+    p->rc = res ? tsl_cpu_gep(cg, res, out_off) : NULL;
+    p->wc = tsl_cpu_gep(cg, w, LLVMBuildNSWMul(cg->b, p->c, tsl_cpu_i64(cg, T), ""));
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                      const struct conv_geo *g)
+{
+    const int64_t T = g->KH * g->KW;
+    struct dw_plane dp; /* each thread pads into its own plane of scratch */
+    TSL_TRY(dw_begin(cg, st, g, &dp));
+    LLVMValueRef c = dp.c, yc = dp.yc, rc = dp.rc, wc = dp.wc, bias = dp.bias;
     struct tsl_cpu_loop lh, lw;
-    LLVMValueRef bc = tsl_cpu_par_loop(cg, &par); /* b * C + c */
-    LLVMValueRef c = LLVMBuildURem(cg->b, bc, tsl_cpu_i64(cg, g->C), "");
-    LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
-    LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), ""));
-    LLVMValueRef rc = res ? tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), "")) : NULL;
-    LLVMValueRef plane = xc;
+    LLVMValueRef plane = dp.xc;
     if (g->padded) {
-        plane = plane0;
-        emit_pad(cg, g, xc, plane);
+        plane = tsl_cpu_thread_scratch(cg, 0);
+        emit_pad(cg, g, dp.xc, plane);
     }
-    LLVMValueRef wc = tsl_cpu_gep(cg, w, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, T), ""));
     LLVMValueRef taps[256];
     for (int64_t t = 0; t < T; t++)
         taps[t] = tsl_cpu_load(cg, wc, tsl_cpu_i64(cg, t));
@@ -363,7 +383,7 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, acc), orow, ow);
     tsl_cpu_loop_end(cg, &lw);
     tsl_cpu_loop_end(cg, &lh);
-    tsl_cpu_par_close(cg, &par);
+    tsl_cpu_par_close(cg, &dp.par);
     return TSL_STATUS_OK;
 }
 
@@ -429,31 +449,14 @@ static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
 static enum tsl_status emit_depthwise_flat(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
                                            const struct conv_geo *g, const struct dw_geo *d)
 {
-    const struct tsl_node *n = st->node;
     const int64_t T = g->KH * g->KW, vw = cg->tgt->vw;
-    /* one parallel region over the (image, channel) planes; each thread
-     * fills its own phase planes and flat result in its scratch */
-    struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, g->N * g->C, 2.0 * (double)(T * g->N * g->C * g->OH * g->OW) / 8.0,
-                     NULL, 0);
-    LLVMValueRef x, y, w, bias = NULL, res = NULL;
-    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
-    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
-    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[1], &w));
-    if (st->res)
-        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
-    if (n->n_inputs > 2 && n->inputs[2])
-        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
+    struct dw_plane dp; /* each thread fills its own phase planes and flat result */
+    TSL_TRY(dw_begin(cg, st, g, &dp));
+    LLVMValueRef c = dp.c, yc = dp.yc, rc = dp.rc, wc = dp.wc, bias = dp.bias;
     LLVMValueRef ph = tsl_cpu_thread_scratch(cg, 0);
     LLVMValueRef ext = tsl_cpu_thread_scratch(cg, d->nph * d->plane * 4);
     struct tsl_cpu_loop lq, lh, lw;
-    LLVMValueRef bc = tsl_cpu_par_loop(cg, &par); /* b * C + c */
-    LLVMValueRef c = LLVMBuildURem(cg->b, bc, tsl_cpu_i64(cg, g->C), "");
-    LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->H * g->W), ""));
-    LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), ""));
-    LLVMValueRef rc = res ? tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, bc, tsl_cpu_i64(cg, g->OH * g->OW), "")) : NULL;
-    emit_dw_phases(cg, g, d, xc, ph);
-    LLVMValueRef wc = tsl_cpu_gep(cg, w, LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, T), ""));
+    emit_dw_phases(cg, g, d, dp.xc, ph);
     LLVMValueRef taps[256], tap_p[256];
     for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
         for (int64_t kx = 0; kx < g->KW; kx++, t++) {
@@ -487,7 +490,7 @@ static enum tsl_status emit_depthwise_flat(struct tsl_cpu_cg *cg, const struct t
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, v), orow, ow);
     tsl_cpu_loop_end(cg, &lw);
     tsl_cpu_loop_end(cg, &lh);
-    tsl_cpu_par_close(cg, &par);
+    tsl_cpu_par_close(cg, &dp.par);
     return TSL_STATUS_OK;
 }
 
