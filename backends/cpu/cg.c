@@ -415,13 +415,15 @@ void tsl_cpu_nest_coalesce(struct tsl_cpu_nest *n)
     *n = r;
 }
 
-void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
-                       tsl_cpu_nest_body body, void *ud)
+void tsl_cpu_typed_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                             const LLVMTypeRef *tys, tsl_cpu_nest_body body, void *ud)
 {
     struct tsl_cpu_loop loops[TSL_MAX_RANK];
-    LLVMValueRef off[TSL_CPU_NEST_MAX];
-    for (int o = 0; o < n->n_ops; o++)
+    LLVMValueRef off[TSL_CPU_NEST_MAX], base[TSL_CPU_NEST_MAX];
+    for (int o = 0; o < n->n_ops; o++) {
         off[o] = tsl_cpu_i64(cg, 0);
+        base[o] = LLVMBuildBitCast(cg->b, n->base[o], LLVMPointerType(tys[o], 0), "");
+    }
     for (int d = 0; d < n->rank; d++) {
         LLVMValueRef iv = tsl_cpu_loop_begin(cg, &loops[d], 0, n->dims[d], 1, "i");
         for (int o = 0; o < n->n_ops; o++) {
@@ -433,8 +435,33 @@ void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
     }
     LLVMValueRef ptrs[TSL_CPU_NEST_MAX];
     for (int o = 0; o < n->n_ops; o++)
-        ptrs[o] = tsl_cpu_gep(cg, n->base[o], off[o]);
+        ptrs[o] = LLVMBuildInBoundsGEP2(cg->b, tys[o], base[o], &off[o], 1, "");
     body(cg, ptrs, ud);
     for (int d = n->rank - 1; d >= 0; d--)
         tsl_cpu_loop_end(cg, &loops[d]);
+}
+
+void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                       tsl_cpu_nest_body body, void *ud)
+{
+    LLVMTypeRef tys[TSL_CPU_NEST_MAX];
+    for (int o = 0; o < n->n_ops; o++)
+        tys[o] = cg->t_f32;
+    tsl_cpu_typed_nest_emit(cg, n, tys, body, ud);
+}
+
+/* An alloca in the entry block of the function being emitted (so it is
+ * allocated once, not per loop iteration); the builder stays where it was. */
+LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const char *name)
+{
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(cg->b, first);
+    else
+        LLVMPositionBuilderAtEnd(cg->b, entry);
+    LLVMValueRef a = LLVMBuildAlloca(cg->b, ty, name);
+    LLVMPositionBuilderAtEnd(cg->b, cur);
+    return a;
 }

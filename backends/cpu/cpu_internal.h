@@ -220,6 +220,9 @@ LLVMValueRef tsl_cpu_i64(struct tsl_cpu_cg *cg, int64_t v);
 LLVMValueRef tsl_cpu_f32c(struct tsl_cpu_cg *cg, double v);
 /* &p[idx] for a float* p and an i64 idx. */
 LLVMValueRef tsl_cpu_gep(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx);
+/* A stack slot of type ty in the entry block of the function being emitted
+ * (a step or a parallel task), whatever block the builder is in. */
+LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const char *name);
 LLVMValueRef tsl_cpu_load(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx);
 void tsl_cpu_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef idx);
 /* Call an overloaded intrinsic ("llvm.fma") on type ty with n args. */
@@ -299,6 +302,11 @@ typedef void (*tsl_cpu_nest_body)(struct tsl_cpu_cg *cg, LLVMValueRef *ptrs, voi
 void tsl_cpu_nest_coalesce(struct tsl_cpu_nest *n);
 void tsl_cpu_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
                        tsl_cpu_nest_body body, void *ud);
+/* The same loop nest with operand o read as elements of tys[o] (strides in
+ * elements of that type); body gets typed element pointers.
+ * tsl_cpu_nest_emit is this with every operand f32. */
+void tsl_cpu_typed_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
+                             const LLVMTypeRef *tys, tsl_cpu_nest_body body, void *ud);
 /* (par.c) tsl_cpu_nest_emit with the outermost dim split over threads when the nest
  * is large (ns_per_elem: estimated cost of one body).  body must use only
  * its pointers and constants (no value of the step function). */

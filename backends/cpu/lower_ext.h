@@ -24,10 +24,6 @@ extern const struct tsl_cpu_lowering tsl_cpu_lower_arith, tsl_cpu_lower_typed,
 /* LLVM element type of a dtype (bool and u8 are i8, unsigned as signed of
  * the same width), or NULL for f16/bf16 and packed sub-byte types. */
 LLVMTypeRef tsl_cpu_elem_type(struct tsl_cpu_cg *cg, enum tsl_dtype t);
-/* Loop nest as tsl_cpu_nest_emit, operand o read as elements of tys[o]
- * (strides in elements of that type); body gets typed element pointers. */
-void tsl_cpu_typed_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
-                             const LLVMTypeRef *tys, tsl_cpu_nest_body body, void *ud);
 /* Unaligned-safe scalar load/store of one element of type ty. */
 LLVMValueRef tsl_cpu_typed_load(struct tsl_cpu_cg *cg, LLVMTypeRef ty, LLVMValueRef p);
 void tsl_cpu_typed_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p);
@@ -50,8 +46,5 @@ enum tsl_status tsl_cpu_require_const_inputs(struct tsl_cpu_cg *cg, const struct
 enum tsl_status tsl_cpu_ref_eval(struct tsl_cpu_cg *cg, const struct tsl_node *n,
                                  const struct tsl_tensor *const *over,
                                  const union tsl_attrs *attrs, struct tsl_tensor **out);
-
-/* A stack slot of type ty in the current step function's entry block. */
-LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const char *name);
 
 #endif

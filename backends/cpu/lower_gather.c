@@ -36,20 +36,6 @@ enum tsl_status tsl_cpu_require_const_inputs(struct tsl_cpu_cg *cg, const struct
     return TSL_STATUS_OK;
 }
 
-LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const char *name)
-{
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(cg->b, first);
-    else
-        LLVMPositionBuilderAtEnd(cg->b, entry);
-    LLVMValueRef a = LLVMBuildAlloca(cg->b, ty, name);
-    LLVMPositionBuilderAtEnd(cg->b, cur);
-    return a;
-}
-
 /* Copy constant v into graph h as `name` (same type; one node may use the
  * same constant for several inputs, so names are per input slot). */
 static enum tsl_status copy_const(struct tsl_cpu_cg *cg, struct tsl_graph *h,

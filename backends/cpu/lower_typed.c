@@ -32,32 +32,6 @@ LLVMTypeRef tsl_cpu_elem_type(struct tsl_cpu_cg *cg, enum tsl_dtype t)
     }
 }
 
-void tsl_cpu_typed_nest_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_nest *n,
-                             const LLVMTypeRef *tys, tsl_cpu_nest_body body, void *ud)
-{
-    struct tsl_cpu_loop loops[TSL_MAX_RANK];
-    LLVMValueRef off[TSL_CPU_NEST_MAX], base[TSL_CPU_NEST_MAX];
-    for (int o = 0; o < n->n_ops; o++) {
-        off[o] = tsl_cpu_i64(cg, 0);
-        base[o] = LLVMBuildBitCast(cg->b, n->base[o], LLVMPointerType(tys[o], 0), "");
-    }
-    for (int d = 0; d < n->rank; d++) {
-        LLVMValueRef iv = tsl_cpu_loop_begin(cg, &loops[d], 0, n->dims[d], 1, "i");
-        for (int o = 0; o < n->n_ops; o++) {
-            if (n->strides[o][d] == 0)
-                continue;
-            LLVMValueRef t = LLVMBuildNSWMul(cg->b, iv, tsl_cpu_i64(cg, n->strides[o][d]), "");
-            off[o] = LLVMBuildNSWAdd(cg->b, off[o], t, "");
-        }
-    }
-    LLVMValueRef ptrs[TSL_CPU_NEST_MAX];
-    for (int o = 0; o < n->n_ops; o++)
-        ptrs[o] = LLVMBuildInBoundsGEP2(cg->b, tys[o], base[o], &off[o], 1, "");
-    body(cg, ptrs, ud);
-    for (int d = n->rank - 1; d >= 0; d--)
-        tsl_cpu_loop_end(cg, &loops[d]);
-}
-
 LLVMValueRef tsl_cpu_typed_load(struct tsl_cpu_cg *cg, LLVMTypeRef ty, LLVMValueRef p)
 {
     LLVMValueRef v = LLVMBuildLoad2(cg->b, ty, p, "");

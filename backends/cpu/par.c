@@ -38,20 +38,6 @@ static LLVMValueRef from_slot(struct tsl_cpu_cg *cg, LLVMValueRef s, LLVMTypeRef
     return LLVMBuildPtrToInt(cg->b, s, ty, "");
 }
 
-static LLVMValueRef entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const char *name)
-{
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(cg->b, first);
-    else
-        LLVMPositionBuilderAtEnd(cg->b, entry);
-    LLVMValueRef a = LLVMBuildAlloca(cg->b, ty, name);
-    LLVMPositionBuilderAtEnd(cg->b, cur);
-    return a;
-}
-
 static LLVMValueRef runtime_fn(struct tsl_cpu_cg *cg, LLVMTypeRef *fty)
 {
     char name[96];
@@ -80,7 +66,7 @@ void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_
     cg->n_par++;
     /* frame in the step function: its arguments, then the values */
     LLVMTypeRef fty = LLVMArrayType(cg->t_pi8, (unsigned)(SLOT_VALS + par->n_vals));
-    par->frame = entry_alloca(cg, fty, "frame");
+    par->frame = tsl_cpu_entry_alloca(cg, fty, "frame");
     LLVMValueRef outer[SLOT_VALS + TSL_CPU_PAR_VALS] = {
         cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs};
     for (int i = 0; i < par->n_vals; i++)
