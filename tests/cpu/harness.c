@@ -195,3 +195,22 @@ void h_check_opts(struct tsl_graph *g, struct rng *r, float lo, float hi,
     tsl_graph_destroy(g);
     tsl_diag_fini(&d);
 }
+
+struct tsl_value *h_conv(struct tsl_graph *g, struct rng *r, const char *name, struct tsl_value *x,
+                         int64_t c, int64_t oc, int64_t k, int64_t s, int64_t grp, bool relu)
+{
+    char wn[64], bn[64], rn[64];
+    snprintf(wn, sizeof wn, "%s_w", name);
+    snprintf(bn, sizeof bn, "%s_b", name);
+    snprintf(rn, sizeof rn, "%s_relu", name);
+    float sc = 1.0f / sqrtf((float)(c / grp * k * k));
+    struct tsl_value *in[3] = {x, h_const(g, r, wn, 4, (const int64_t[]){oc, c / grp, k, k}, -sc, sc),
+                               h_const(g, r, bn, 1, (const int64_t[]){oc}, -0.1f, 0.1f)};
+    struct tsl_node *n = h_node(g, TSL_OP_CONV, name, 3, in);
+    n->attrs.conv.group = grp;
+    n->attrs.conv.kernel_shape = (struct tsl_ints){2, {k, k}};
+    n->attrs.conv.strides = (struct tsl_ints){2, {s, s}};
+    n->attrs.conv.pads = (struct tsl_ints){4, {k / 2, k / 2, k / 2, k / 2}};
+    struct tsl_value *y = n->outputs[0];
+    return relu ? h_node(g, TSL_OP_RELU, rn, 1, &y)->outputs[0] : y;
+}

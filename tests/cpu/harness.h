@@ -33,6 +33,11 @@ struct tsl_value *h_input(struct tsl_graph *g, const char *name, int rank, const
 struct tsl_value *h_const(struct tsl_graph *g, struct rng *r, const char *name, int rank,
                           const int64_t *dims, float lo, float hi);
 struct tsl_value *h_scalar(struct tsl_graph *g, const char *name, float v);
+/* A k x k "same"-padded Conv (stride s, group grp) with random weights and
+ * bias scaled by 1/sqrt(fan-in), followed by a Relu when relu is true;
+ * returns the last output. */
+struct tsl_value *h_conv(struct tsl_graph *g, struct rng *r, const char *name, struct tsl_value *x,
+                         int64_t c, int64_t oc, int64_t k, int64_t s, int64_t grp, bool relu);
 /* i64 1-D constant (Reshape shapes). */
 struct tsl_value *h_i64(struct tsl_graph *g, const char *name, int n, const int64_t *v);
 struct tsl_node *h_node(struct tsl_graph *g, enum tsl_op op, const char *name, int n_in,

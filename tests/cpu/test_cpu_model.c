@@ -25,40 +25,20 @@
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
-static struct tsl_value *conv(struct tsl_graph *g, struct rng *r, const char *name,
-                              struct tsl_value *x, int64_t c, int64_t oc, int64_t k, int64_t s,
-                              int64_t grp, bool relu)
-{
-    char wn[64], bn[64], rn[64];
-    snprintf(wn, sizeof wn, "%s_w", name);
-    snprintf(bn, sizeof bn, "%s_b", name);
-    snprintf(rn, sizeof rn, "%s_relu", name);
-    float sc = 1.0f / sqrtf((float)(c / grp * k * k));
-    struct tsl_value *in[3] = {x, h_const(g, r, wn, 4, D(oc, c / grp, k, k), -sc, sc),
-                               h_const(g, r, bn, 1, D(oc), -0.1f, 0.1f)};
-    struct tsl_node *n = h_node(g, TSL_OP_CONV, name, 3, in);
-    n->attrs.conv.group = grp;
-    n->attrs.conv.kernel_shape = (struct tsl_ints){2, {k, k}};
-    n->attrs.conv.strides = (struct tsl_ints){2, {s, s}};
-    n->attrs.conv.pads = (struct tsl_ints){4, {k / 2, k / 2, k / 2, k / 2}};
-    struct tsl_value *y = n->outputs[0];
-    return relu ? h_node(g, TSL_OP_RELU, rn, 1, &y)->outputs[0] : y;
-}
-
 static struct tsl_graph *small_cnn(struct rng *r, int64_t batch)
 {
     struct tsl_graph *g = h_graph();
     struct tsl_value *x = h_input(g, "image", 4, D(batch, 3, 32, 32));
-    struct tsl_value *y = conv(g, r, "stem", x, 3, 16, 3, 2, 1, true);
+    struct tsl_value *y = h_conv(g, r, "stem", x, 3, 16, 3, 2, 1, true);
     struct tsl_node *mp = h_node(g, TSL_OP_MAX_POOL, "pool", 1, &y);
     mp->attrs.pool.kernel_shape = (struct tsl_ints){2, {2, 2}};
     mp->attrs.pool.strides = (struct tsl_ints){2, {2, 2}};
     struct tsl_value *p = mp->outputs[0];
-    struct tsl_value *dw = conv(g, r, "dw", p, 16, 16, 3, 1, 16, true);
-    struct tsl_value *pw = conv(g, r, "pw", dw, 16, 16, 1, 1, 1, false);
+    struct tsl_value *dw = h_conv(g, r, "dw", p, 16, 16, 3, 1, 16, true);
+    struct tsl_value *pw = h_conv(g, r, "pw", dw, 16, 16, 1, 1, 1, false);
     struct tsl_node *add = h_node(g, TSL_OP_ADD, "residual", 2, (struct tsl_value *[]){pw, p});
     struct tsl_value *a = h_node(g, TSL_OP_RELU, "res_relu", 1, &add->outputs[0])->outputs[0];
-    struct tsl_value *c3 = conv(g, r, "c3", a, 16, 32, 3, 2, 1, true);
+    struct tsl_value *c3 = h_conv(g, r, "c3", a, 16, 32, 3, 2, 1, true);
     struct tsl_value *gp = h_node(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &c3)->outputs[0];
     struct tsl_node *fl = h_node(g, TSL_OP_FLATTEN, "flat", 1, &gp);
     fl->attrs.axis.axis = 1;

@@ -29,26 +29,6 @@
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
-static struct tsl_value *conv(struct tsl_graph *g, struct rng *r, const char *name,
-                              struct tsl_value *x, int64_t c, int64_t oc, int64_t k, int64_t s,
-                              int64_t grp, bool relu)
-{
-    char wn[64], bn[64], rn[64];
-    snprintf(wn, sizeof wn, "%s_w", name);
-    snprintf(bn, sizeof bn, "%s_b", name);
-    snprintf(rn, sizeof rn, "%s_relu", name);
-    float sc = 1.0f / sqrtf((float)(c / grp * k * k));
-    struct tsl_value *in[3] = {x, h_const(g, r, wn, 4, D(oc, c / grp, k, k), -sc, sc),
-                               h_const(g, r, bn, 1, D(oc), -0.1f, 0.1f)};
-    struct tsl_node *n = h_node(g, TSL_OP_CONV, name, 3, in);
-    n->attrs.conv.group = grp;
-    n->attrs.conv.kernel_shape = (struct tsl_ints){2, {k, k}};
-    n->attrs.conv.strides = (struct tsl_ints){2, {s, s}};
-    n->attrs.conv.pads = (struct tsl_ints){4, {k / 2, k / 2, k / 2, k / 2}};
-    struct tsl_value *y = n->outputs[0];
-    return relu ? h_node(g, TSL_OP_RELU, rn, 1, &y)->outputs[0] : y;
-}
-
 static struct tsl_value *pool(struct tsl_graph *g, enum tsl_op op, struct tsl_value *x,
                               int64_t k, int64_t s, int64_t p)
 {
@@ -64,13 +44,13 @@ static struct tsl_graph *mixed_graph(struct rng *r)
     struct tsl_graph *g = h_graph();
     struct tsl_value *x = h_input(g, "x", 4, D(2, 8, 20, 20));
     struct tsl_value *yb = h_input(g, "yb", 3, D(2, 40, 20));
-    struct tsl_value *c1 = conv(g, r, "c1", x, 8, 40, 3, 1, 1, true);   /* M, N edges */
-    struct tsl_value *c2 = conv(g, r, "c2", c1, 40, 40, 3, 1, 4, true); /* grouped */
-    struct tsl_value *dw = conv(g, r, "dw", c2, 40, 40, 3, 1, 40, true);
-    struct tsl_value *pw = conv(g, r, "pw", dw, 40, 40, 1, 1, 1, false);
+    struct tsl_value *c1 = h_conv(g, r, "c1", x, 8, 40, 3, 1, 1, true);   /* M, N edges */
+    struct tsl_value *c2 = h_conv(g, r, "c2", c1, 40, 40, 3, 1, 4, true); /* grouped */
+    struct tsl_value *dw = h_conv(g, r, "dw", c2, 40, 40, 3, 1, 40, true);
+    struct tsl_value *pw = h_conv(g, r, "pw", dw, 40, 40, 1, 1, 1, false);
     struct tsl_node *add = h_node(g, TSL_OP_ADD, "res", 2, (struct tsl_value *[]){pw, c2});
     struct tsl_value *a = h_node(g, TSL_OP_RELU, NULL, 1, &add->outputs[0])->outputs[0];
-    struct tsl_value *c3 = conv(g, r, "c3", a, 40, 40, 3, 1, 1, true); /* K = 360: 2 K blocks */
+    struct tsl_value *c3 = h_conv(g, r, "c3", a, 40, 40, 3, 1, 1, true); /* K = 360: 2 K blocks */
     struct tsl_value *mp = pool(g, TSL_OP_MAX_POOL, c3, 3, 2, 1);    /* [2,40,10,10] */
     struct tsl_value *ap = pool(g, TSL_OP_AVERAGE_POOL, mp, 2, 1, 0); /* [2,40,9,9] */
     struct tsl_value *sg = h_node(g, TSL_OP_SIGMOID, NULL, 1, &ap)->outputs[0];
