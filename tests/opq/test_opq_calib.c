@@ -185,18 +185,26 @@ static int bits_of(const struct tsl_pass_context *ctx, const char *name)
     return -1;
 }
 
+/* Run g and ref on batch x (shape s) through the reference backend. */
+static void run_both(const struct tsl_graph *g, const struct tsl_graph *ref, const float *x,
+                     const struct tsl_shape *s, struct tsl_tensor **o1, uint32_t *n1,
+                     struct tsl_tensor **o2, uint32_t *n2)
+{
+    struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = *s, .data = (void *)x};
+    struct tsl_diag d;
+    tsl_diag_init(&d);
+    assert_int_equal(tsl_ref_run(g, &in, 1, o1, n1, NULL, &d), TSL_STATUS_OK);
+    assert_int_equal(tsl_ref_run(ref, &in, 1, o2, n2, NULL, &d), TSL_STATUS_OK);
+    tsl_diag_fini(&d);
+}
+
 /* Squared distance between the outputs of g and ref on batch x. */
 static double output_sq_error(const struct tsl_graph *g, const struct tsl_graph *ref,
                               const float *x, const struct tsl_shape *s)
 {
-    struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = *s, .data = (void *)x};
     struct tsl_tensor *o1, *o2;
     uint32_t n1, n2;
-    struct tsl_diag d;
-    tsl_diag_init(&d);
-    assert_int_equal(tsl_ref_run(g, &in, 1, &o1, &n1, NULL, &d), TSL_STATUS_OK);
-    assert_int_equal(tsl_ref_run(ref, &in, 1, &o2, &n2, NULL, &d), TSL_STATUS_OK);
-    tsl_diag_fini(&d);
+    run_both(g, ref, x, s, &o1, &n1, &o2, &n2);
     int64_t n;
     assert_true(tsl_shape_numel(&o1[0].shape, &n));
     const float *y1 = o1[0].data, *y2 = o2[0].data;
@@ -541,14 +549,9 @@ static struct tsl_graph *make_biased_pair(void)
 static double mean_error_sq(const struct tsl_graph *g, const struct tsl_graph *ref,
                             const float *x, const struct tsl_shape *s)
 {
-    struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = *s, .data = (void *)x};
     struct tsl_tensor *o1, *o2;
     uint32_t n1, n2;
-    struct tsl_diag d;
-    tsl_diag_init(&d);
-    assert_int_equal(tsl_ref_run(g, &in, 1, &o1, &n1, NULL, &d), TSL_STATUS_OK);
-    assert_int_equal(tsl_ref_run(ref, &in, 1, &o2, &n2, NULL, &d), TSL_STATUS_OK);
-    tsl_diag_fini(&d);
+    run_both(g, ref, x, s, &o1, &n1, &o2, &n2);
     int64_t n, C = o1[0].shape.dims[1], inner = o1[0].shape.dims[2] * o1[0].shape.dims[3];
     assert_true(tsl_shape_numel(&o1[0].shape, &n));
     const float *y1 = o1[0].data, *y2 = o2[0].data;
