@@ -1,4 +1,4 @@
-/* cli_cpu.c - implementation of cli_cpu.h: shape binding, folding of
+/* cli_cpu.c - implementation of cli_cpu.h: shape (and, for run, value) binding, folding of
  * Shape/Size of static values, canonicalization passes and LLVM compilation for the `run --backend cpu` and `compile`
  * commands.  Prints errors (tools/ only). */
 #define _POSIX_C_SOURCE 200809L
@@ -199,18 +199,25 @@ void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
 }
 
 bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                       const char *name, int threads, bool profile, const char *where,
-                       struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times)
+                       const struct tsl_tensor *values, const char *name, int threads,
+                       bool profile, const char *where, struct tsl_cpu_module **out,
+                       struct tsl_cli_cpu_times *times)
 {
     struct tsl_diag diag;
     tsl_diag_init(&diag);
     struct tsl_cli_cpu_times t = {0};
     struct tsl_graph *b = NULL;
     struct tsl_shape *own = NULL;
-    bool ok = false;
+    bool ok = false, *frozen = NULL;
     *out = NULL;
     double t0 = tsl_cli_now_ms();
-    if (!shapes) {
+    if (values) {
+        frozen = calloc(g->n_inputs + 1, sizeof *frozen);
+        if (!frozen) {
+            tsl_cli_error(where, "out of memory");
+            goto done;
+        }
+    } else if (!shapes) {
         own = calloc(g->n_inputs + 1, sizeof *own);
         if (!own) {
             tsl_cli_error(where, "out of memory");
@@ -228,11 +235,18 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
         }
         shapes = own;
     }
-    enum tsl_status st = tsl_cpu_bind_shapes(g, shapes, g->n_inputs, &b, &diag);
+    enum tsl_status st = values
+                             ? tsl_cpu_bind_values(g, values, g->n_inputs, &b, frozen, &diag)
+                             : tsl_cpu_bind_shapes(g, shapes, g->n_inputs, &b, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
         goto done;
     }
+    for (uint32_t i = 0; frozen && i < g->n_inputs; i++)
+        if (frozen[i])
+            fprintf(stderr, "tessel: note: %s: input specialized to its value (it feeds a "
+                            "compile-time operand); the compiled code accepts only this value\n",
+                    g->inputs[i]->name);
     double t1 = tsl_cli_now_ms();
     t.bind_ms = t1 - t0;
     struct tsl_pass_context pc;
@@ -251,6 +265,8 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     o.name = name;
     o.threads = threads;
     o.profile = profile;
+    o.frozen = frozen;
+    o.frozen_values = values;
     st = tsl_cpu_compile(b, &o, out, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
@@ -264,6 +280,7 @@ done:
     if (b)
         tsl_graph_destroy(b);
     free(own);
+    free(frozen);
     tsl_diag_fini(&diag);
     return ok;
 }
@@ -306,10 +323,11 @@ enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char 
 }
 
 bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                       const char *name, int threads, bool profile, const char *where,
-                       struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times)
+                       const struct tsl_tensor *values, const char *name, int threads,
+                       bool profile, const char *where, struct tsl_cpu_module **out,
+                       struct tsl_cli_cpu_times *times)
 {
-    (void)g, (void)shapes, (void)name, (void)threads, (void)profile, (void)times;
+    (void)g, (void)shapes, (void)values, (void)name, (void)threads, (void)profile, (void)times;
     *out = NULL;
     tsl_cli_error(where, "the cpu backend is not available in this build (LLVM 14-16 "
                          "was not found at configure time)");

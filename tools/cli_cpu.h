@@ -30,13 +30,17 @@ bool tsl_cli_cpu_available(void);
 
 /* Bind input i of g to shapes[i] (n = g->n_inputs entries; NULL: the graph's
  * own shapes, which must then be static), run the canonicalization passes
- * and compile.  `name` is the symbol prefix (a C identifier), `threads` >= 1,
+ * and compile.  With `values` (the run's inputs, n entries; shapes is then
+ * ignored) the inputs that feed compile-time operands are frozen to these
+ * values (tsl_cpu_bind_values; a note names each on stderr) and the module
+ * accepts only them.  `name` is the symbol prefix (a C identifier), `threads` >= 1,
  * `profile` compiles the per-step timers (tsl_cli_cpu_print_profile).
  * `where` names the model in errors.  On success *out is the module (the
  * caller destroys it with tsl_cli_cpu_destroy).  Prints errors. */
 bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                       const char *name, int threads, bool profile, const char *where,
-                       struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times);
+                       const struct tsl_tensor *values, const char *name, int threads,
+                       bool profile, const char *where, struct tsl_cpu_module **out,
+                       struct tsl_cli_cpu_times *times);
 void tsl_cli_cpu_destroy(struct tsl_cpu_module *m);
 
 /* tsl_cpu_run (JIT on first call): inputs in graph order; on success the

@@ -398,20 +398,10 @@ int tsl_cmd_run(int argc, char **argv)
         goto done;
     if (outdir && !tsl_cli_make_dir(outdir))
         goto done;
-    if (cpu) {
-        struct tsl_shape *shp = calloc(g->n_inputs + 1, sizeof *shp);
-        if (!shp) {
-            tsl_cli_error(model, "out of memory");
-            goto done;
-        }
-        for (uint32_t i = 0; i < g->n_inputs; i++)
-            shp[i] = ins[i].shape;
-        bool built = tsl_cli_cpu_build(g, shp, "model", (int)nthreads,
-                                       tsl_cli_flag(&args, "profile"), model, &cm, NULL);
-        free(shp);
-        if (!built)
-            goto done;
-    }
+    /* cpu: shapes and compile-time operands bound from the inputs */
+    if (cpu && !tsl_cli_cpu_build(g, NULL, ins, "model", (int)nthreads,
+                                  tsl_cli_flag(&args, "profile"), model, &cm, NULL))
+        goto done;
     for (long r = 0; r <= repeat; r++) {
         if (outs)
             tsl_tensors_free(outs, n_outs);

@@ -391,6 +391,30 @@ static enum tsl_status copy_io(struct tsl_cpu_io **out, struct tsl_value *const 
     return TSL_STATUS_OK;
 }
 
+/* Keep a copy of the values the graph was specialized to (tsl_cpu_bind_values). */
+static enum tsl_status copy_frozen(struct tsl_cpu_module *m, const struct tsl_cpu_options *o,
+                                   struct tsl_diag *diag)
+{
+    for (uint32_t i = 0; i < m->n_inputs; i++) {
+        struct tsl_cpu_io *io = &m->inputs[i];
+        if (!o->frozen[i])
+            continue;
+        const struct tsl_tensor *t = o->frozen_values ? &o->frozen_values[i] : NULL;
+        int64_t numel, bytes;
+        if (!t || !t->data || t->dtype != io->dtype || !tsl_shape_equal(&t->shape, &io->shape) ||
+            !tsl_shape_numel(&io->shape, &numel) ||
+            !tsl_dtype_storage_bytes(io->dtype, numel, &bytes))
+            return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, io->name,
+                                  "frozen value does not match the input's dtype/shape");
+        io->frozen = malloc(bytes > 0 ? (size_t)bytes : 1);
+        if (!io->frozen)
+            return tsl_diag_error(diag, TSL_STATUS_NOMEM, io->name, "frozen value");
+        memcpy(io->frozen, t->data, (size_t)bytes);
+        io->frozen_bytes = bytes;
+    }
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status check_graph(const struct tsl_graph *g, const struct tsl_cpu_options *o,
                                    struct tsl_diag *diag)
 {
@@ -496,6 +520,8 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
         st = tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cpu module");
     m->n_inputs = g->n_inputs;
     m->n_outputs = g->n_outputs;
+    if (st == TSL_STATUS_OK && opts->frozen)
+        st = copy_frozen(m, opts, diag);
 done:
     if (cg.b)
         LLVMDisposeBuilder(cg.b);
@@ -531,8 +557,10 @@ static void free_io(struct tsl_cpu_io *io, uint32_t n)
 {
     if (!io)
         return;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         free(io[i].name);
+        free(io[i].frozen);
+    }
     free(io);
 }
 

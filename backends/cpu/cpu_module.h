@@ -17,6 +17,8 @@ struct tsl_cpu_io {
     char *name;
     enum tsl_dtype dtype;
     struct tsl_shape shape;
+    void *frozen; /* inputs: the bytes the module was specialized to, or NULL */
+    int64_t frozen_bytes;
 };
 
 typedef void (*tsl_cpu_entry_fn)(const void *weights, void *arena, void *const *inputs,

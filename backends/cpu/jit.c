@@ -162,6 +162,10 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
             !inputs[i].data)
             return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, io->name,
                                   "input does not match the compiled dtype/shape");
+        if (io->frozen && memcmp(io->frozen, inputs[i].data, (size_t)io->frozen_bytes) != 0)
+            return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, io->name,
+                                  "the module was specialized to another value of this "
+                                  "input (tsl_cpu_bind_values): compile it again");
     }
     if (!m->entry) {
         enum tsl_status st = create_jit(m, diag);

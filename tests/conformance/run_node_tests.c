@@ -12,7 +12,9 @@
  * otherwise every test_data_set_N is run with the reference interpreter and
  * each output compared with output_N.pb (compare.c) -> "pass" or "fail".
  * With --backend cpu each data set is instead run through the LLVM CPU
- * backend: input dims bound to the data set's shapes, the canonicalization
+ * backend: input dims bound to the data set's shapes and the inputs that
+ * feed compile-time operands (a Reshape's shape...) frozen to the data
+ * set's values (tsl_cpu_bind_values), the canonicalization
  * passes (constant folding through the reference, Shape/Size of static
  * values from their types), tsl_cpu_compile and
  * tsl_cpu_run; a compile that reports UNSUPPORTED (an op, dtype or
@@ -200,26 +202,32 @@ static bool read_tensors(const char *dir, const char *prefix, struct tensor_set 
     return false;
 }
 
-/* Run g on the inputs with the LLVM CPU backend: bind the input shapes,
+/* Run g on the inputs with the LLVM CPU backend: bind the input shapes and
+ * freeze the inputs that feed compile-time operands (tsl_cpu_bind_values),
  * canonicalize (constant folding through the reference), compile, run. */
 static enum tsl_status run_cpu(const struct tsl_graph *g, const struct tsl_tensor *in,
                                uint32_t n, struct tsl_tensor **got, uint32_t *n_got,
                                struct tsl_diag *diag)
 {
 #ifdef TESSEL_HAVE_CPU_BACKEND
-    struct tsl_shape shapes[MAX_TENSORS];
-    for (uint32_t i = 0; i < n && i < MAX_TENSORS; i++)
-        shapes[i] = in[i].shape;
+    bool frozen[MAX_TENSORS] = {0};
+    if (n > MAX_TENSORS)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu", "more than %d inputs",
+                              MAX_TENSORS);
     struct tsl_graph *b = NULL;
-    TSL_TRY(tsl_cpu_bind_shapes(g, shapes, n, &b, diag));
+    TSL_TRY(tsl_cpu_bind_values(g, in, n, &b, frozen, diag));
     struct tsl_pass_context pc;
     tsl_pass_context_init(&pc, diag);
     pc.eval_node = tsl_ref_eval_node;
     enum tsl_status st = tsl_pass_run_pipeline(b, TSL_PIPELINE_CANONICALIZE, &pc);
     tsl_pass_context_fini(&pc);
+    struct tsl_cpu_options o;
+    tsl_cpu_options_default(&o);
+    o.frozen = frozen;
+    o.frozen_values = in;
     struct tsl_cpu_module *m = NULL;
     if (st == TSL_STATUS_OK)
-        st = tsl_cpu_compile(b, NULL, &m, diag);
+        st = tsl_cpu_compile(b, &o, &m, diag);
     if (st == TSL_STATUS_OK)
         st = tsl_cpu_run(m, in, n, got, n_got, diag);
     tsl_cpu_module_destroy(m);

@@ -53,6 +53,13 @@ struct tsl_cpu_options {
                              * ns runs on the caller only; 0: TSL_CPU_MIN_PARALLEL_NS;
                              * < 0: split every loop of >= 2 items (tests) */
     bool profile;           /* time every step (tsl_cpu_profile); off: no code is added */
+    /* Value specialization (tsl_cpu_bind_values): NULL, or g->n_inputs flags;
+     * input i with frozen[i] was replaced by a constant holding
+     * frozen_values[i] (dense, its dtype and shape), which the module keeps a
+     * copy of: tsl_cpu_run then fails with INVALID_ARG when that input's
+     * bytes differ.  Both arrays are read only during tsl_cpu_compile. */
+    const bool *frozen;
+    const struct tsl_tensor *frozen_values;
 };
 
 #define TSL_CPU_MIN_PARALLEL_NS 8000.0
@@ -77,7 +84,7 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
                                 struct tsl_cpu_module **out, struct tsl_diag *diag);
 
 /* Run the module on n_inputs dense tensors bound to the graph inputs in
- * order (dtype and shape must match exactly).  The first call creates the
+ * order (dtype and shape must match exactly; a frozen input's bytes too).  The first call creates the
  * JIT and, for threads > 1, the pool's threads - 1 workers (NOMEM if they
  * cannot be started); tsl_cpu_module_destroy joins them.  On success *outputs_out is a malloc'ed array the caller frees with
  * tsl_tensors_free. */
@@ -149,6 +156,30 @@ bool tsl_cpu_has_lowering(enum tsl_op op);
  * and the shape arithmetic that follows.  The caller owns *out. */
 enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
                                     uint32_t n_inputs, struct tsl_graph **out,
+                                    struct tsl_diag *diag);
+
+/* Largest input (in elements) tsl_cpu_bind_values freezes. */
+#define TSL_CPU_BIND_MAX_ELEMS 64
+
+/* Value specialization, for callers that have the run's input values: bind
+ * the shapes of `inputs` (as tsl_cpu_bind_shapes), then freeze every input
+ * whose value reaches an operand the backend needs at compile time (the
+ * shape of Reshape/Expand, Tile's repeats, Slice's starts/ends/axes/steps,
+ * Pad's pads and value, Resize's roi/scales/sizes, TopK's K, the operands of
+ * ConstantOfShape and Range), directly or through other nodes (not through
+ * Shape/Size): its uses read a new constant holding its value and shapes are
+ * inferred again.  Only inputs of at most TSL_CPU_BIND_MAX_ELEMS elements
+ * with an integer (8 bits or more), f32 or f64 dtype are frozen; the others
+ * stay run-time inputs (and a node needing them stays UNSUPPORTED).  The
+ * frozen input stays a graph input, unused, so the signature is unchanged.
+ * frozen (NULL or n_inputs entries) receives which inputs were frozen: pass
+ * it and `inputs` as options.frozen/frozen_values to tsl_cpu_compile so a
+ * run with other values is rejected.  Run the canonicalization passes
+ * afterwards, as after tsl_cpu_bind_shapes.  Errors as tsl_cpu_bind_shapes
+ * (INVALID_ARG on a count, dtype-less or shape mismatch), NOMEM.  The caller
+ * owns *out. */
+enum tsl_status tsl_cpu_bind_values(const struct tsl_graph *g, const struct tsl_tensor *inputs,
+                                    uint32_t n_inputs, struct tsl_graph **out, bool *frozen,
                                     struct tsl_diag *diag);
 
 #endif
