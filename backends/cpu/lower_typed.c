@@ -7,6 +7,12 @@
  *
  * Pow with an integer or f64 operand (libm pow in double, or exact integer
  * powers) is here too.
+ * f16 and bf16 values (Cast, arithmetic, Neg/Abs, comparisons, Where) are
+ * stored as i16 bits and computed in f32: loads widen exactly, results are
+ * rounded to nearest even with integer bit operations that are those of the
+ * reference (ir/const.c), so they match it bit for bit (f32 has more than
+ * twice f16's precision, so one f32 operation then rounding equals the
+ * reference's double-then-float-then-f16).
  * f32 arithmetic, f32 Neg/Abs, a constant Where condition and Cast /
  * DequantizeLinear of constants keep their existing lowerings: the entries
  * here dispatch on the node, the same way in check() and emit().
@@ -42,6 +48,117 @@ LLVMValueRef tsl_cpu_typed_load(struct tsl_cpu_cg *cg, LLVMTypeRef ty, LLVMValue
 void tsl_cpu_typed_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p)
 {
     LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), 1);
+}
+
+static bool is_half(enum tsl_dtype t)
+{
+    return t == TSL_DTYPE_F16 || t == TSL_DTYPE_BF16;
+}
+
+/* Storage type of an operand of the typed loop nest: f16/bf16 as i16 bits. */
+static LLVMTypeRef ew_type(struct tsl_cpu_cg *cg, enum tsl_dtype t)
+{
+    return is_half(t) ? LLVMInt16TypeInContext(cg->ctx) : tsl_cpu_elem_type(cg, t);
+}
+
+static LLVMValueRef i32c(struct tsl_cpu_cg *cg, uint32_t v)
+{
+    return LLVMConstInt(cg->t_i32, v, 0);
+}
+
+/* f16 or bf16 bits (i16) -> f32, exact. */
+static LLVMValueRef half_to_f32(struct tsl_cpu_cg *cg, LLVMValueRef h, enum tsl_dtype dt)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef u = LLVMBuildZExt(b, h, cg->t_i32, "");
+    if (dt == TSL_DTYPE_BF16) { /* the top half; a NaN comes out quiet, as in the reference */
+        LLVMValueRef x = LLVMBuildShl(b, u, i32c(cg, 16), "");
+        LLVMValueRef nan = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildAnd(b, x, i32c(cg, 0x7fffffffu), ""),
+                                         i32c(cg, 0x7f800000u), "");
+        x = LLVMBuildSelect(b, nan, LLVMBuildOr(b, x, i32c(cg, 0x400000u), ""), x, "");
+        return LLVMBuildBitCast(b, x, cg->t_f32, "");
+    }
+    LLVMValueRef sign = LLVMBuildShl(b, LLVMBuildAnd(b, u, i32c(cg, 0x8000), ""), i32c(cg, 16), "");
+    LLVMValueRef em = LLVMBuildAnd(b, u, i32c(cg, 0x7fff), "");
+    /* normal: exponent rebiased by 127 - 15; inf/NaN: exponent 255, payload
+     * kept, NaN quiet (the reference widens through double, which quiets) */
+    LLVMValueRef normal = LLVMBuildAdd(b, LLVMBuildShl(b, em, i32c(cg, 13), ""),
+                                       i32c(cg, (127u - 15u) << 23), "");
+    LLVMValueRef special = LLVMBuildOr(b, LLVMBuildShl(b, LLVMBuildAnd(b, em, i32c(cg, 0x3ff), ""),
+                                                       i32c(cg, 13), ""),
+                                       i32c(cg, 0x7f800000u), "");
+    LLVMValueRef is_nan = LLVMBuildICmp(b, LLVMIntUGT, em, i32c(cg, 0x7c00), "");
+    special = LLVMBuildSelect(b, is_nan, LLVMBuildOr(b, special, i32c(cg, 0x400000u), ""),
+                              special, "");
+    LLVMValueRef is_sp = LLVMBuildICmp(b, LLVMIntUGE, em, i32c(cg, 0x7c00), "");
+    LLVMValueRef bits = LLVMBuildSelect(b, is_sp, special, normal, "");
+    /* zero and subnormal: em * 2^-24, exact */
+    LLVMValueRef sub = LLVMBuildFMul(b, LLVMBuildUIToFP(b, em, cg->t_f32, ""),
+                                     tsl_cpu_f32c(cg, 0x1p-24), "");
+    LLVMValueRef is_sub = LLVMBuildICmp(b, LLVMIntULT, em, i32c(cg, 0x400), "");
+    bits = LLVMBuildSelect(b, is_sub, LLVMBuildBitCast(b, sub, cg->t_i32, ""), bits, "");
+    return LLVMBuildBitCast(b, LLVMBuildOr(b, bits, sign, ""), cg->t_f32, "");
+}
+
+/* Round half up to even: r + (rem > half || (rem == half && r odd)). */
+static LLVMValueRef round_even(struct tsl_cpu_cg *cg, LLVMValueRef r, LLVMValueRef rem,
+                               LLVMValueRef half)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef odd = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, r, i32c(cg, 1), ""),
+                                     i32c(cg, 0), "");
+    LLVMValueRef up = LLVMBuildOr(b, LLVMBuildICmp(b, LLVMIntUGT, rem, half, ""),
+                                  LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntEQ, rem, half, ""), odd,
+                                               ""), "");
+    return LLVMBuildAdd(b, r, LLVMBuildZExt(b, up, cg->t_i32, ""), "");
+}
+
+/* f32 -> f16 or bf16 bits (i16), rounded to nearest even as ir/const.c does
+ * (NaN: quiet, sign kept; overflow: infinity; underflow: signed zero). */
+static LLVMValueRef f32_to_half(struct tsl_cpu_cg *cg, LLVMValueRef f, enum tsl_dtype dt)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(cg->ctx);
+    LLVMValueRef x = LLVMBuildBitCast(b, f, cg->t_i32, "");
+    LLVMValueRef absx = LLVMBuildAnd(b, x, i32c(cg, 0x7fffffffu), "");
+    LLVMValueRef nan = LLVMBuildICmp(b, LLVMIntUGT, absx, i32c(cg, 0x7f800000u), "");
+    if (dt == TSL_DTYPE_BF16) {
+        LLVMValueRef hi = LLVMBuildLShr(b, x, i32c(cg, 16), "");
+        LLVMValueRef qnan = LLVMBuildOr(b, hi, i32c(cg, 0x40), "");
+        LLVMValueRef r = LLVMBuildAdd(
+            b, x, LLVMBuildAdd(b, i32c(cg, 0x7fff), LLVMBuildAnd(b, hi, i32c(cg, 1), ""), ""), "");
+        r = LLVMBuildLShr(b, r, i32c(cg, 16), "");
+        return LLVMBuildTrunc(b, LLVMBuildSelect(b, nan, qnan, r, ""), i16, "");
+    }
+    LLVMValueRef s = LLVMBuildAnd(b, LLVMBuildLShr(b, x, i32c(cg, 16), ""), i32c(cg, 0x8000), "");
+    LLVMValueRef ex = LLVMBuildAnd(b, LLVMBuildLShr(b, x, i32c(cg, 23), ""), i32c(cg, 0xff), "");
+    LLVMValueRef e = LLVMBuildSub(b, ex, i32c(cg, 127 - 15), ""); /* signed */
+    LLVMValueRef m = LLVMBuildAnd(b, x, i32c(cg, 0x7fffff), "");
+    /* normal */
+    LLVMValueRef rn = LLVMBuildOr(b, LLVMBuildShl(b, e, i32c(cg, 10), ""),
+                                  LLVMBuildLShr(b, m, i32c(cg, 13), ""), "");
+    rn = round_even(cg, rn, LLVMBuildAnd(b, m, i32c(cg, 0x1fff), ""), i32c(cg, 0x1000));
+    /* subnormal (-10 <= e <= 0): shift = 14 - e in 14..24 (clamped elsewhere) */
+    LLVMValueRef m2 = LLVMBuildOr(b, m, i32c(cg, 0x800000), "");
+    LLVMValueRef sh = LLVMBuildSub(b, i32c(cg, 14), e, "");
+    LLVMValueRef in_rng = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, sh, i32c(cg, 14), ""),
+                                       LLVMBuildICmp(b, LLVMIntSLE, sh, i32c(cg, 24), ""), "");
+    sh = LLVMBuildSelect(b, in_rng, sh, i32c(cg, 14), "");
+    LLVMValueRef one = i32c(cg, 1);
+    LLVMValueRef rs = LLVMBuildLShr(b, m2, sh, "");
+    LLVMValueRef rem = LLVMBuildAnd(b, m2, LLVMBuildSub(b, LLVMBuildShl(b, one, sh, ""), one, ""),
+                                    "");
+    rs = round_even(cg, rs, rem, LLVMBuildShl(b, one, LLVMBuildSub(b, sh, one, ""), ""));
+    LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLE, e, i32c(cg, 0), ""),
+                                     LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, e,
+                                                                      i32c(cg, -10), ""),
+                                                     i32c(cg, 0), rs, ""),
+                                     rn, "");
+    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, e, i32c(cg, 31), ""), i32c(cg, 0x7c00), r,
+                        "");
+    LLVMValueRef special = LLVMBuildSelect(b, nan, i32c(cg, 0x7e00), i32c(cg, 0x7c00), "");
+    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, ex, i32c(cg, 0xff), ""), special, r, "");
+    return LLVMBuildTrunc(b, LLVMBuildOr(b, r, s, ""), i16, "");
 }
 
 /* ---- which path a node takes ---------------------------------------------- */
@@ -92,7 +209,7 @@ static const struct tsl_cpu_lowering *legacy(const struct tsl_node *n)
 
 static bool typed_ok(struct tsl_cpu_cg *cg, const struct tsl_value *v)
 {
-    return v && tsl_cpu_elem_type(cg, v->type.dtype) && tsl_shape_is_static(&v->type.shape);
+    return v && ew_type(cg, v->type.dtype) && tsl_shape_is_static(&v->type.shape);
 }
 
 /* Strides of operand v broadcast to out; per-axis quantization parameters
@@ -145,10 +262,16 @@ static enum tsl_status ew_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
             return tsl_cpu_unsupported(cg, n, "input %u does not broadcast to the output", i);
     }
     enum tsl_dtype in = n->inputs[0]->type.dtype;
+    bool halves = is_half(out->type.dtype);
+    for (uint32_t i = 0; i < n->n_inputs; i++)
+        halves |= n->inputs[i] && is_half(n->inputs[i]->type.dtype);
+    if (halves && !(n->op == TSL_OP_CAST || is_arith(n->op) || is_cmp(n->op) ||
+                    n->op == TSL_OP_NEG || n->op == TSL_OP_ABS || n->op == TSL_OP_WHERE))
+        return tsl_cpu_unsupported(cg, n, "f16/bf16 operands are not lowered for this op");
     if (n->op == TSL_OP_POW && (in == TSL_DTYPE_BOOL || n->inputs[1]->type.dtype == TSL_DTYPE_BOOL ||
                                 out->type.dtype != in))
         return tsl_cpu_unsupported(cg, n, "Pow of %s", tsl_dtype_name(in));
-    if (n->op == TSL_OP_DIV && tsl_dtype_is_float(in) && in != TSL_DTYPE_F64)
+    if (n->op == TSL_OP_DIV && tsl_dtype_is_float(in) && in != TSL_DTYPE_F64 && !is_half(in))
         return tsl_cpu_unsupported(cg, n, "dtype %s", tsl_dtype_name(in));
     if ((n->op == TSL_OP_AND || n->op == TSL_OP_OR || n->op == TSL_OP_XOR ||
          n->op == TSL_OP_NOT) && in != TSL_DTYPE_BOOL)
@@ -359,9 +482,20 @@ static void ew_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
     for (uint32_t i = 0; i < n->n_inputs; i++)
         if (c->map[i] >= 0)
             in[i] = tsl_cpu_typed_load(cg, c->ty[c->map[i]], p[c->map[i]]);
-    enum tsl_dtype idt = n->inputs[0]->type.dtype;
+    enum tsl_dtype idt = n->inputs[0]->type.dtype, odt = c->dt[0];
     LLVMTypeRef oty = c->ty[0];
     LLVMValueRef r;
+    bool half_out = false;
+    if (n->op != TSL_OP_WHERE) { /* Where moves the bits as they are */
+        for (uint32_t i = 0; i < n->n_inputs; i++)
+            if (in[i] && is_half(c->dt[1 + i]))
+                in[i] = half_to_f32(cg, in[i], c->dt[1 + i]);
+        if (is_half(idt))
+            idt = TSL_DTYPE_F32;
+        half_out = is_half(odt);
+        if (half_out)
+            oty = cg->t_f32;
+    }
     if (is_cmp(n->op)) {
         r = LLVMBuildZExt(b, compare(cg, n->op, idt, in[0], in[1]), oty, "");
     } else if (n->op == TSL_OP_AND || n->op == TSL_OP_OR || n->op == TSL_OP_XOR) {
@@ -374,6 +508,9 @@ static void ew_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
         r = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntEQ, in[0], konst(c->ty[1], 0), ""), oty, "");
     } else if (n->op == TSL_OP_WHERE) {
         r = LLVMBuildSelect(b, bool_of(cg, in[0]), in[1], in[2], "");
+    } else if (n->op == TSL_OP_CAST && half_out) { /* through double then float, as the reference */
+        r = tsl_cpu_cast_value(cg, in[0], idt, TSL_DTYPE_F64);
+        r = tsl_cpu_cast_value(cg, r, TSL_DTYPE_F64, TSL_DTYPE_F32);
     } else if (n->op == TSL_OP_CAST) {
         r = tsl_cpu_cast_value(cg, in[0], idt, c->dt[0]);
     } else if (n->op == TSL_OP_POW) {
@@ -400,6 +537,8 @@ static void ew_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
     }
     if (c->act && c->dt[0] == TSL_DTYPE_F32)
         r = tsl_cpu_apply_act(cg, c->act, r);
+    if (half_out && !is_cmp(n->op))
+        r = f32_to_half(cg, r, odt);
     tsl_cpu_typed_store(cg, r, p[0]);
 }
 
@@ -418,7 +557,7 @@ static enum tsl_status ew_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     tsl_cpu_strides(os, nest.strides[0]);
     TSL_TRY(tsl_cpu_ptr(cg, out, &nest.base[0]));
     c.dt[0] = out->type.dtype;
-    c.ty[0] = tsl_cpu_elem_type(cg, c.dt[0]);
+    c.ty[0] = ew_type(cg, c.dt[0]);
     int axis = quant_axis(n);
     for (uint32_t i = 0; i < n->n_inputs; i++) {
         const struct tsl_value *v = n->inputs[i];
@@ -428,7 +567,7 @@ static enum tsl_status ew_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
             continue;
         int o = nest.n_ops++;
         c.map[i] = o;
-        c.ty[o] = tsl_cpu_elem_type(cg, v->type.dtype);
+        c.ty[o] = ew_type(cg, v->type.dtype);
         operand_strides(v, os, i > 0 ? axis : -1, nest.strides[o]);
         TSL_TRY(tsl_cpu_ptr(cg, v, &nest.base[o]));
     }

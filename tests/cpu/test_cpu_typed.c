@@ -2,7 +2,8 @@
  * multi-output lowerings against the reference interpreter: comparisons,
  * And/Or/Xor/Not, Where with a run-time condition, the Cast matrix over
  * f32/f64/i64/i32/i8/u8/bool, integer and f64 arithmetic, ArgMax/ArgMin,
- * Split, TopK and QuantizeLinear/DequantizeLinear.  Integer and bool
+ * Split, TopK and QuantizeLinear/DequantizeLinear; f16/bf16 Cast and Max/Min
+ * over every f16 bit pattern and random f32/f64 bit patterns.  Integer and bool
  * outputs must match bit for bit (harness.c); graph inputs and outputs are
  * of the tested dtypes, so I/O by bytes is exercised too.
  *
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "tessel/shape.h"
 #include "tessel/util.h"
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
@@ -503,6 +505,136 @@ static void test_typed_movement(void **state)
     }
 }
 
+/* Run g (shapes inferred here) on the given inputs with the reference and
+ * the cpu backend; every output must match byte for byte. */
+static void check_bytes(struct tsl_graph *g, const struct tsl_tensor *in)
+{
+    struct tsl_diag d;
+    tsl_diag_init(&d);
+    assert_int_equal(tsl_infer_shapes(g, &d), TSL_STATUS_OK);
+    struct tsl_tensor *ro = NULL, *co = NULL;
+    uint32_t nro = 0, nco = 0;
+    struct tsl_ref_stats rs;
+    assert_int_equal(tsl_ref_run(g, in, g->n_inputs, &ro, &nro, &rs, &d), TSL_STATUS_OK);
+    struct tsl_cpu_module *m = NULL;
+    assert_int_equal(tsl_cpu_compile(g, NULL, &m, &d), TSL_STATUS_OK);
+    assert_int_equal(tsl_cpu_run(m, in, g->n_inputs, &co, &nco, &d), TSL_STATUS_OK);
+    assert_int_equal(nro, nco);
+    for (uint32_t o = 0; o < nco; o++) {
+        int64_t n, bytes;
+        assert_int_equal(ro[o].dtype, co[o].dtype);
+        assert_true(tsl_shape_numel(&co[o].shape, &n));
+        assert_true(tsl_dtype_storage_bytes(co[o].dtype, n, &bytes));
+        const uint8_t *a = ro[o].data, *b = co[o].data;
+        for (int64_t k = 0; k < bytes; k++)
+            if (a[k] != b[k])
+                fail_msg("output %u (%s) byte %lld: ref %u cpu %u", o,
+                         tsl_dtype_name(ro[o].dtype), (long long)k, a[k], b[k]);
+    }
+    tsl_tensors_free(ro, nro);
+    tsl_tensors_free(co, nco);
+    tsl_cpu_module_destroy(m);
+    tsl_graph_destroy(g);
+    tsl_diag_fini(&d);
+}
+
+static struct tsl_value *cast_out(struct tsl_graph *g, const char *name, struct tsl_value *x,
+                                  enum tsl_dtype to)
+{
+    struct tsl_node *n = h_node(g, TSL_OP_CAST, name, 1, &x);
+    n->attrs.cast.to = to;
+    tsl_graph_add_output(g, n->outputs[0]);
+    return n->outputs[0];
+}
+
+/* Every f16 and bf16 bit pattern widened to f32/f64/i32 and through Max/Min
+ * with a second operand (NaN, infinities, subnormals, signed zeros). */
+static void test_half_widen(void **state)
+{
+    (void)state;
+    enum { N = 65536 };
+    static const enum tsl_dtype hs[2] = {TSL_DTYPE_F16, TSL_DTYPE_BF16};
+    uint16_t *bits = malloc(N * sizeof *bits), *other = malloc(N * sizeof *other);
+    assert_non_null(bits);
+    assert_non_null(other);
+    struct rng r = {21};
+    for (int i = 0; i < N; i++) {
+        bits[i] = (uint16_t)i;
+        other[i] = (uint16_t)rng_u32(&r);
+    }
+    for (int h = 0; h < 2; h++) {
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", hs[h], 1, D(N));
+        struct tsl_value *y = typed_input(g, "y", hs[h], 1, D(N));
+        cast_out(g, "to_f32", x, TSL_DTYPE_F32);
+        cast_out(g, "to_f64", x, TSL_DTYPE_F64);
+        cast_out(g, "to_i32", x, TSL_DTYPE_I32);
+        cast_out(g, "to_u8", x, TSL_DTYPE_U8);
+        cast_out(g, "to_bool", x, TSL_DTYPE_BOOL);
+        struct tsl_node *mx = h_node(g, TSL_OP_MAX, "max", 2, (struct tsl_value *[]){x, y});
+        struct tsl_node *mn = h_node(g, TSL_OP_MIN, "min", 2, (struct tsl_value *[]){x, y});
+        tsl_graph_add_output(g, mx->outputs[0]);
+        tsl_graph_add_output(g, mn->outputs[0]);
+        struct tsl_tensor in[2] = {{.dtype = hs[h], .shape = {.rank = 1, .dims = {N}}, .data = bits},
+                                   {.dtype = hs[h], .shape = {.rank = 1, .dims = {N}}, .data = other}};
+        check_bytes(g, in);
+    }
+    free(bits);
+    free(other);
+}
+
+/* f32 (random bit patterns, rounding ties, overflow, underflow, NaN) and f64
+ * and i64 values narrowed to f16 and bf16 with round to nearest even. */
+static void test_half_narrow(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    float *f = malloc(N * sizeof *f);
+    double *dv = malloc(N * sizeof *dv);
+    int64_t *iv = malloc(N * sizeof *iv);
+    assert_non_null(f);
+    assert_non_null(dv);
+    assert_non_null(iv);
+    struct rng r = {22};
+    static const float special[] = {0.0f, -0.0f, 65504.0f, 65520.0f, 65519.99f, 1e-8f, -3e-8f,
+                                    5.96e-8f, 2.98e-8f, 6.1e-5f, 1.0f + 0x1p-11f,
+                                    1.0f + 0x1p-11f + 0x1p-23f, 1.0f + 3 * 0x1p-11f, 1e38f,
+                                    -1e38f};
+    for (int i = 0; i < N; i++) {
+        uint32_t u = rng_u32(&r);
+        if (i % 3 == 1) /* exponents near f16's range */
+            u = (u & 0x807fffffu) | ((uint32_t)rng_int(&r, 127 - 26, 127 + 17) << 23);
+        if (i % 3 == 2) /* exact f16 ties: the 13 dropped bits are 1000... */
+            u = ((u & 0xffffe000u) | 0x1000u);
+        memcpy(&f[i], &u, 4);
+        if (i < (int)(sizeof special / sizeof special[0]))
+            f[i] = special[i];
+        if (i == 20)
+            f[i] = NAN;
+        if (i == 21)
+            f[i] = -INFINITY;
+        dv[i] = (double)f[i] * (1.0 + (double)rng_f(&r, -1e-6f, 1e-6f));
+        iv[i] = (int64_t)rng_u32(&r) << (i % 32) >> 2;
+    }
+    struct tsl_graph *g = h_graph();
+    struct tsl_value *x = typed_input(g, "x", TSL_DTYPE_F32, 1, D(N));
+    struct tsl_value *xd = typed_input(g, "xd", TSL_DTYPE_F64, 1, D(N));
+    struct tsl_value *xi = typed_input(g, "xi", TSL_DTYPE_I64, 1, D(N));
+    cast_out(g, "f32_f16", x, TSL_DTYPE_F16);
+    cast_out(g, "f32_bf16", x, TSL_DTYPE_BF16);
+    cast_out(g, "f64_f16", xd, TSL_DTYPE_F16);
+    cast_out(g, "f64_bf16", xd, TSL_DTYPE_BF16);
+    cast_out(g, "i64_f16", xi, TSL_DTYPE_F16);
+    cast_out(g, "i64_bf16", xi, TSL_DTYPE_BF16);
+    struct tsl_tensor in[3] = {{.dtype = TSL_DTYPE_F32, .shape = {.rank = 1, .dims = {N}}, .data = f},
+                               {.dtype = TSL_DTYPE_F64, .shape = {.rank = 1, .dims = {N}}, .data = dv},
+                               {.dtype = TSL_DTYPE_I64, .shape = {.rank = 1, .dims = {N}}, .data = iv}};
+    check_bytes(g, in);
+    free(f);
+    free(dv);
+    free(iv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,7 +645,8 @@ int main(void)
         cmocka_unit_test(test_topk_nan),  cmocka_unit_test(test_quantize),
         cmocka_unit_test(test_typed_movement), cmocka_unit_test(test_qlinear_matmul),
         cmocka_unit_test(test_gather_runtime), cmocka_unit_test(test_shared_const_inputs),
-        cmocka_unit_test(test_pow_types),
+        cmocka_unit_test(test_pow_types), cmocka_unit_test(test_half_widen),
+        cmocka_unit_test(test_half_narrow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
