@@ -13,6 +13,9 @@
 extern const struct tsl_cpu_lowering tsl_cpu_lower_gather_table, tsl_cpu_lower_reduce,
     tsl_cpu_lower_instance_norm, tsl_cpu_lower_layer_norm, tsl_cpu_lower_fold,
     tsl_cpu_lower_resize, tsl_cpu_lower_where, tsl_cpu_lower_conv_transpose;
+/* Conv: constant weight and 1-D/2-D to tsl_cpu_lower_conv, else a direct
+ * convolution (lower_conv_rt.c). */
+extern const struct tsl_cpu_lowering tsl_cpu_lower_conv_any;
 
 /* Typed lowerings (lower_typed.c, lower_index.c): any dtype with an element
  * type below; arith/typed dispatch f32 and constant cases to the lowerings

@@ -27,7 +27,7 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_SUM] = &tsl_cpu_lower_binary,       [TSL_OP_MEAN] = &tsl_cpu_lower_binary,
     /* linear algebra and convolution (lower_gemm.c, lower_conv.c) */
     [TSL_OP_GEMM] = &tsl_cpu_lower_gemm,        [TSL_OP_MATMUL] = &tsl_cpu_lower_matmul,
-    [TSL_OP_CONV] = &tsl_cpu_lower_conv,
+    [TSL_OP_CONV] = &tsl_cpu_lower_conv_any, /* lower_conv_rt.c: dispatches */
     [TSL_OP_BATCH_NORM] = &tsl_cpu_lower_batchnorm,
     /* pooling and softmax (lower_pool.c) */
     [TSL_OP_MAX_POOL] = &tsl_cpu_lower_pool,    [TSL_OP_AVERAGE_POOL] = &tsl_cpu_lower_pool,

@@ -8,7 +8,9 @@
  * Where with a constant condition, Clip with run-time bounds,
  * BatchNormalization with run-time statistics, 1-D pooling and
  * ConvTranspose (groups, strides, dilations, pads, output_padding,
- * auto_pad, fused Relu).  Shapes and parameters are drawn from
+ * auto_pad, fused Relu), the direct Conv (run-time weight and bias, 1-D to
+ * 3-D, groups, strides, dilations, pads, auto_pad, fused residual and
+ * Relu).  Shapes and parameters are drawn from
  * seeded generators, so every run checks the same cases. */
 #include <math.h>
 #include <setjmp.h>
@@ -525,6 +527,62 @@ static void test_fold_shapes(void **state)
     h_check(g, &r, -1, 1, NULL);
 }
 
+/* Conv whose weight (and bias) are graph inputs, or with 3 spatial dims:
+ * the direct convolution of lower_conv_rt.c, with a residual Add and a
+ * Relu fused into it on some cases. */
+static void test_conv_direct(void **state)
+{
+    (void)state;
+    struct rng r = {41};
+    for (int it = 0; it < 18; it++) {
+        int sp = 1 + it % 3;
+        int64_t grp = rng_int(&r, 1, 2), C = grp * rng_int(&r, 1, 3), OC = grp * rng_int(&r, 1, 3);
+        int64_t N = rng_int(&r, 1, 2);
+        int64_t xd[5] = {N, C}, wd[5] = {OC, C / grp};
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *in[3];
+        for (int i = 0; i < sp; i++) {
+            xd[2 + i] = rng_int(&r, 3, 7);
+            wd[2 + i] = rng_int(&r, 1, 3);
+        }
+        in[0] = h_input(g, "x", 2 + sp, xd);
+        in[1] = it % 4 == 3 && sp == 3 ? h_const(g, &r, "w", 2 + sp, wd, -1, 1)
+                                       : h_input(g, "w", 2 + sp, wd);
+        in[2] = it % 2 ? h_input(g, "b", 1, D(OC)) : NULL;
+        struct tsl_node *n = h_node(g, TSL_OP_CONV, "conv", in[2] ? 3 : 2, in);
+        struct tsl_attr_conv *a = &n->attrs.conv;
+        a->group = grp;
+        a->strides.n = a->dilations.n = (uint32_t)sp;
+        a->pads.n = 2u * (uint32_t)sp;
+        for (int i = 0; i < sp; i++) {
+            a->strides.v[i] = rng_int(&r, 1, 2);
+            a->dilations.v[i] = rng_int(&r, 1, 2);
+            a->pads.v[i] = rng_int(&r, 0, 2);
+            a->pads.v[sp + i] = rng_int(&r, 0, 1);
+        }
+        if (it % 5 == 4) {
+            a->pads.n = 0;
+            a->auto_pad = it % 2 ? TSL_auto_pad_SAME_UPPER : TSL_auto_pad_SAME_LOWER;
+            for (int i = 0; i < sp; i++)
+                a->dilations.v[i] = 1;
+        }
+        struct tsl_value *y = n->outputs[0];
+        if (it % 3 == 0) { /* residual: Conv + Add(y, y0) + Relu in one step */
+            struct tsl_diag d;
+            tsl_diag_init(&d);
+            assert_int_equal(tsl_infer_shapes(g, &d), TSL_STATUS_OK);
+            tsl_diag_fini(&d);
+            struct tsl_value *res = h_input(g, "res", y->type.shape.rank, y->type.shape.dims);
+            struct tsl_node *add = h_node(g, TSL_OP_ADD, "add", 2, (struct tsl_value *[]){y, res});
+            y = h_node(g, TSL_OP_RELU, "relu", 1, &add->outputs[0])->outputs[0];
+        }
+        tsl_graph_add_output(g, y);
+        struct tsl_cpu_module_info info;
+        h_check(g, &r, -1, 1, &info);
+        assert_int_equal(info.n_fused, it % 3 == 0 ? 2 : 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_resize),       cmocka_unit_test(test_folds),
         cmocka_unit_test(test_runtime_params), cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_fold_shapes),     cmocka_unit_test(test_non_f32_output_rejected),
+        cmocka_unit_test(test_conv_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
