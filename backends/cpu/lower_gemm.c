@@ -5,7 +5,8 @@
  * micro-kernel's nr-column panels with alpha folded in; otherwise a
  * constant A is packed into mr-row panels; an activation B is packed panel by
  * panel at run time.  C (bias) is added in the epilogue with its broadcast
- * strides (scalar, [N], [M,1], [M,N]); a constant C is pre-scaled by beta.
+ * strides (scalar, [N], [M,1], [M,N]); a constant C is pre-scaled by beta,
+ * a run-time C with beta != 1 is scaled into the step's scratch first.
  * MatMul: numpy batching, where each operand's batch is either the full
  * output batch or broadcast; a 2-D constant B with a contiguous A collapses
  * the batch into M.  Following elementwise nodes are fused by the scheduler
@@ -19,7 +20,7 @@ struct gplan {
     struct tsl_cpu_gemm p;
     int64_t batch, a_bs, b_bs, c_bs; /* batch count and element strides */
     const struct tsl_value *a, *b, *bias;
-    bool pack_b_const, pack_a_const;
+    bool pack_b_const, pack_a_const, scale_c_rt; /* scale_c_rt: beta * C at run time */
     float bias_scale;
 };
 
@@ -66,8 +67,7 @@ static enum tsl_status gemm_plan(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
         if (!tsl_cpu_bcast_strides(&c->type.shape, &mn, s))
             return tsl_cpu_unsupported(cg, n, "C does not broadcast to [%lld, %lld]",
                                        (long long)M, (long long)N);
-        if (!c->constant && at->beta != 1.0f)
-            return tsl_cpu_unsupported(cg, n, "beta != 1 with a non-constant C");
+        gp->scale_c_rt = !c->constant && at->beta != 1.0f;
         p->has_bias = true;
         p->bias_rs = s[0];
         p->bias_cs = s[1];
@@ -142,6 +142,8 @@ static enum tsl_status mm_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
     /* a run-time B is packed per thread and panel, or once into the shared
      * scratch when several threads share a panel (few panels) */
     st->scratch_bytes = tsl_cpu_gemm_shared_scratch(cg, &gp.p);
+    if (gp.scale_c_rt) /* beta * C after the GEMM's part, 64-byte aligned */
+        st->scratch_bytes = (st->scratch_bytes + 63) / 64 * 64 + tsl_cpu_numel(gp.bias) * 4;
     st->thread_scratch_bytes = tsl_cpu_gemm_scratch(cg, &gp.p);
     return TSL_STATUS_OK;
 }
@@ -175,7 +177,19 @@ static enum tsl_status mm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
         TSL_TRY(tsl_cpu_ptr(cg, gp.a, &a));
     }
     if (p->has_bias) {
-        if (gp.bias->constant && gp.bias_scale != 1.0f) {
+        if (gp.scale_c_rt) {
+            p->batch = gp.batch;
+            int64_t off_c = (tsl_cpu_gemm_shared_scratch(cg, p) + 63) / 64 * 64;
+            LLVMValueRef src;
+            TSL_TRY(tsl_cpu_ptr(cg, gp.bias, &src));
+            bias = tsl_cpu_scratch(cg, off_c);
+            struct tsl_cpu_loop l;
+            LLVMValueRef i = tsl_cpu_loop_begin(cg, &l, 0, tsl_cpu_numel(gp.bias), 1, "c");
+            LLVMValueRef v = LLVMBuildFMul(cg->b, tsl_cpu_load(cg, src, i),
+                                           tsl_cpu_f32c(cg, gp.bias_scale), "");
+            tsl_cpu_store(cg, v, bias, i);
+            tsl_cpu_loop_end(cg, &l);
+        } else if (gp.bias->constant && gp.bias_scale != 1.0f) {
             TSL_TRY(tsl_cpu_const_f32(cg, gp.bias, &w));
             int64_t nb = tsl_cpu_numel(gp.bias);
             for (int64_t i = 0; i < nb; i++)

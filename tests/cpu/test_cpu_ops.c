@@ -1,7 +1,7 @@
 /* test_cpu_ops.c - differential tests of every CPU lowering against the
  * reference interpreter: unary and binary elementwise ops with random
  * broadcast shapes, Gemm (transposes, alpha/beta, bias shapes, constant or
- * activation operands), MatMul with batches, Conv with random shapes,
+ * activation operands, beta != 1 on a run-time C), MatMul with batches, Conv with random shapes,
  * strides, pads, dilations and groups (depthwise included, fused Relu/Clip),
  * pooling, Softmax and data movement.  All random cases are seeded. */
 #include <math.h>
@@ -145,6 +145,35 @@ static void test_gemm_random(void **state)
         struct tsl_cpu_module_info info;
         h_check(g, &r, -1, 1, &info);
         assert_int_equal(info.n_fused, it % 2);
+    }
+}
+
+/* beta != 1 with a run-time C of every broadcast shape: C is scaled into the
+ * step's scratch before the GEMM (also under threads, where the GEMM has
+ * its own shared scratch before it). */
+static void test_gemm_runtime_c_beta(void **state)
+{
+    (void)state;
+    struct rng r = {2025};
+    for (int it = 0; it < 8; it++) {
+        int64_t M = rng_int(&r, 1, 30), N = rng_int(&r, 1, 50), K = rng_int(&r, 1, 40);
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *in[3] = {h_input(g, "a", 2, D(M, K)),
+                                   it % 2 ? h_const(g, &r, "B", 2, D(K, N), -1, 1)
+                                          : h_input(g, "b", 2, D(K, N)),
+                                   NULL};
+        static const int cr[4] = {2, 1, 2, 0};
+        const int64_t *cd[4] = {D(M, N), D(N), D(M, 1), NULL};
+        in[2] = h_input(g, "c", cr[it % 4], cd[it % 4]);
+        struct tsl_node *n = h_node(g, TSL_OP_GEMM, "gemm", 3, in);
+        n->attrs.gemm.alpha = 0.75f;
+        n->attrs.gemm.beta = it < 4 ? 2.0f : -0.5f;
+        tsl_graph_add_output(g, n->outputs[0]);
+        struct tsl_cpu_options o;
+        tsl_cpu_options_default(&o);
+        o.threads = 1 + it % 3;
+        o.min_parallel_ns = -1;
+        h_check_opts(g, &r, -1, 1, &o, NULL);
     }
 }
 
@@ -381,7 +410,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary),           cmocka_unit_test(test_clip),
         cmocka_unit_test(test_binary_broadcast), cmocka_unit_test(test_variadic),
-        cmocka_unit_test(test_gemm_random),     cmocka_unit_test(test_gemm_kblocks),
+        cmocka_unit_test(test_gemm_random),     cmocka_unit_test(test_gemm_runtime_c_beta),
+        cmocka_unit_test(test_gemm_kblocks),
         cmocka_unit_test(test_matmul_batched),
         cmocka_unit_test(test_conv_random),     cmocka_unit_test(test_conv_depthwise),
         cmocka_unit_test(test_conv1d_and_autopad), cmocka_unit_test(test_pool),
