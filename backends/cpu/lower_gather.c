@@ -12,7 +12,8 @@
  * that every output block of L elements reads L consecutive input elements
  * (or is all padding); the blob holds one int32 source offset per block
  * (-1: fill with the pad value) and the generated code copies each block
- * with a memcpy of L floats.  Slice of rows, Pad, Tile and Gather on axis 0
+ * with a memcpy of L elements (any dtype of whole bytes: f32 as floats,
+ * the others by bytes, padding filled with the pad value's bits).  Slice of rows, Pad, Tile and Gather on axis 0
  * get long blocks; element-wise permutations degrade to L = 1.
  *
  * Also the helpers shared with the other late families (lower_ext.h):
@@ -114,8 +115,18 @@ struct table {
     int32_t *src;    /* per block: flat input offset or -1 */
     int64_t blocks, len;
     bool any_pad;
-    float pad;
+    float pad;       /* f32 data */
+    uint64_t pad_bits; /* other dtypes: the pad value's storage bits */
 };
+
+/* Bytes per element of the table lowering's data: whole bytes only. */
+static int elem_bytes(enum tsl_dtype dt)
+{
+    int bits = tsl_dtype_bits(dt);
+    return dt == TSL_DTYPE_F16 || dt == TSL_DTYPE_BF16 || (bits >= 8 && bits % 8 == 0)
+               ? bits / 8
+               : 0;
+}
 
 static bool is_pad_op(const struct tsl_node *n)
 {
@@ -135,8 +146,15 @@ static int64_t gcd64(int64_t a, int64_t b)
 static enum tsl_status table_check_node(struct tsl_cpu_cg *cg, const struct tsl_node *n,
                                         const struct tsl_value *out)
 {
-    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
-    TSL_TRY(tsl_cpu_require_f32(cg, n, out));
+    const struct tsl_value *x = n->inputs[0];
+    if (x->type.dtype == TSL_DTYPE_F32 || out->type.dtype == TSL_DTYPE_F32) {
+        TSL_TRY(tsl_cpu_require_f32(cg, n, x));
+        TSL_TRY(tsl_cpu_require_f32(cg, n, out));
+    } else if (x->type.dtype != out->type.dtype || !elem_bytes(x->type.dtype) ||
+               !tsl_shape_is_static(&x->type.shape) || !tsl_shape_is_static(&out->type.shape)) {
+        return tsl_cpu_unsupported(cg, n, "data dtype %s is not lowered",
+                                   tsl_dtype_name(x->type.dtype));
+    }
     TSL_TRY(tsl_cpu_require_const_inputs(cg, n, 1));
     if (n->op == TSL_OP_RESIZE && n->attrs.resize.mode != TSL_resize_mode_NEAREST)
         return tsl_cpu_unsupported(cg, n, "internal: non-nearest Resize in the table path");
@@ -220,7 +238,16 @@ static enum tsl_status build_table(struct tsl_cpu_cg *cg, const struct tsl_node 
             t->any_pad = true;
     }
     tsl_tensors_free(res, 1);
-    if (t->any_pad && pad_in > 0 && is_pad_op(n)) {
+    if (t->any_pad && pad_in > 0 && is_pad_op(n) && x->type.dtype != TSL_DTYPE_F32) {
+        void *pv = NULL;
+        TSL_TRY(tsl_const_decode(n->inputs[2], &pv, cg->diag));
+        if (n->inputs[2]->type.dtype != x->type.dtype) {
+            free(pv);
+            return tsl_cpu_unsupported(cg, n, "pad value dtype differs from the data's");
+        }
+        memcpy(&t->pad_bits, pv, (size_t)elem_bytes(x->type.dtype)); /* little-endian */
+        free(pv);
+    } else if (t->any_pad && pad_in > 0 && is_pad_op(n)) {
         float *pv = NULL;
         TSL_TRY(tsl_cpu_const_f32(cg, n->inputs[2], &pv));
         t->pad = pv[0];
@@ -240,6 +267,53 @@ static enum tsl_status table_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *s
     return TSL_STATUS_OK;
 }
 
+/* The table's copy loop for data of es bytes per element (not f32): blocks
+ * are memcpy'd by bytes, padding blocks filled with the pad value's bits. */
+static enum tsl_status emit_bytes(struct tsl_cpu_cg *cg, const struct table *t, int64_t off,
+                                  LLVMValueRef src, LLVMValueRef dst, int es)
+{
+    LLVMBuilderRef bld = cg->b;
+    LLVMTypeRef ety = LLVMIntTypeInContext(cg->ctx, (unsigned)es * 8);
+    LLVMValueRef s8 = LLVMBuildBitCast(bld, src, cg->t_pi8, "");
+    LLVMValueRef d8 = LLVMBuildBitCast(bld, dst, cg->t_pi8, "");
+    LLVMTypeRef pi32 = LLVMPointerType(cg->t_i32, 0);
+    LLVMValueRef tbl = LLVMBuildBitCast(bld, tsl_cpu_weight_ptr(cg, off), pi32, "");
+    struct tsl_cpu_loop lb;
+    LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, t->blocks, 1, "blk");
+    LLVMValueRef sv = LLVMBuildLoad2(bld, cg->t_i32, LLVMBuildInBoundsGEP2(bld, cg->t_i32, tbl, &b,
+                                                                         1, ""), "");
+    LLVMSetAlignment(sv, 4);
+    LLVMValueRef s64 = LLVMBuildSExt(bld, sv, cg->t_i64, "");
+    LLVMValueRef doff = LLVMBuildNSWMul(bld, b, tsl_cpu_i64(cg, t->len * es), "");
+    LLVMValueRef dp = LLVMBuildInBoundsGEP2(bld, cg->t_i8, d8, &doff, 1, "");
+    LLVMBasicBlockRef done = NULL;
+    if (t->any_pad) {
+        LLVMBasicBlockRef fill = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "fill");
+        LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "copy");
+        done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "next");
+        LLVMValueRef neg = LLVMBuildICmp(bld, LLVMIntSLT, s64, tsl_cpu_i64(cg, 0), "");
+        LLVMBuildCondBr(bld, neg, fill, copy);
+        LLVMPositionBuilderAtEnd(bld, fill);
+        LLVMValueRef de = LLVMBuildBitCast(bld, dp, LLVMPointerType(ety, 0), "");
+        struct tsl_cpu_loop lf;
+        LLVMValueRef j = tsl_cpu_loop_begin(cg, &lf, 0, t->len, 1, "f");
+        tsl_cpu_typed_store(cg, LLVMConstInt(ety, t->pad_bits, 0),
+                            LLVMBuildInBoundsGEP2(bld, ety, de, &j, 1, ""));
+        tsl_cpu_loop_end(cg, &lf);
+        LLVMBuildBr(bld, done);
+        LLVMPositionBuilderAtEnd(bld, copy);
+    }
+    LLVMValueRef soff = LLVMBuildNSWMul(bld, s64, tsl_cpu_i64(cg, es), "");
+    LLVMBuildMemCpy(bld, dp, 1, LLVMBuildInBoundsGEP2(bld, cg->t_i8, s8, &soff, 1, ""), 1,
+                    tsl_cpu_i64(cg, t->len * es));
+    if (done) {
+        LLVMBuildBr(bld, done);
+        LLVMPositionBuilderAtEnd(bld, done);
+    }
+    tsl_cpu_loop_end(cg, &lb);
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status table_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
@@ -256,6 +330,9 @@ static enum tsl_status table_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     TSL_TRY(s);
     if (t.blocks == 0)
         return TSL_STATUS_OK;
+    enum tsl_dtype dt = n->inputs[0]->type.dtype;
+    if (dt != TSL_DTYPE_F32)
+        return emit_bytes(cg, &t, off, src, dst, elem_bytes(dt));
     LLVMTypeRef pi32 = LLVMPointerType(cg->t_i32, 0);
     LLVMValueRef tbl = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, off), pi32, "");
     struct tsl_cpu_loop lb;
@@ -289,5 +366,7 @@ static enum tsl_status table_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     return TSL_STATUS_OK;
 }
 
+/* any_dtype: table_check_node accepts f32 and any whole-byte dtype (same in
+ * and out). */
 const struct tsl_cpu_lowering tsl_cpu_lower_gather_table = {table_check, table_emit, false,
-                                                            false, false};
+                                                            true, false};

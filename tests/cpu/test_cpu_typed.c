@@ -505,6 +505,49 @@ static void test_typed_movement(void **state)
     }
 }
 
+/* The compile-time index tables (lower_gather.c) on non-f32 data: Pad in
+ * each mode (a typed pad value), Slice, Tile and GatherND, copied by bytes. */
+static void test_typed_tables(void **state)
+{
+    (void)state;
+    struct rng r = {23};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_I32, TSL_DTYPE_I64, TSL_DTYPE_U8,
+                                         TSL_DTYPE_F64, TSL_DTYPE_BOOL, TSL_DTYPE_I16,
+                                         TSL_DTYPE_F16};
+    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", dts[t], 2, D(3, 4));
+        uint64_t pv = 0;
+        tsl_dense_set_i64(dts[t], &pv, 0, 1);
+        struct tsl_value *val = typed_const(g, "val", dts[t], 0, NULL, &pv);
+        for (int mode = 0; mode < 3; mode++) {
+            static const char *nm[3] = {"pad_c", "pad_r", "pad_e"};
+            struct tsl_value *pads = h_i64(g, nm[mode], 4, D(1, 2, 2, 0));
+            struct tsl_value *in[3] = {x, pads, val};
+            struct tsl_node *p = h_node(g, TSL_OP_PAD, nm[mode], mode == 0 ? 3 : 2, in);
+            p->attrs.pad.mode = mode == 0   ? TSL_pad_mode_CONSTANT
+                                : mode == 1 ? TSL_pad_mode_REFLECT
+                                            : TSL_pad_mode_EDGE;
+            tsl_graph_add_output(g, p->outputs[0]);
+        }
+        struct tsl_node *sl2 = h_node(g, TSL_OP_SLICE, "sl2", 5,
+                                      (struct tsl_value *[]){x, h_i64(g, "st2", 1, D(3)),
+                                                             h_i64(g, "en2", 1, D(0)),
+                                                             h_i64(g, "ax2", 1, D(1)),
+                                                             h_i64(g, "sp2", 1, D(-2))});
+        struct tsl_node *ti =
+            h_node(g, TSL_OP_TILE, "ti", 2, (struct tsl_value *[]){x, h_i64(g, "rep", 2, D(2, 3))});
+        struct tsl_node *gn = h_node(g, TSL_OP_GATHER_ND, "gn", 2,
+                                     (struct tsl_value *[]){x, typed_const(g, "ix", TSL_DTYPE_I64, 2,
+                                                                           D(2, 2), D(2, 1, 0, 3))});
+        gn->attrs.gathernd.batch_dims = 0;
+        tsl_graph_add_output(g, sl2->outputs[0]);
+        tsl_graph_add_output(g, ti->outputs[0]);
+        tsl_graph_add_output(g, gn->outputs[0]);
+        h_check(g, &r, -100, 100, NULL);
+    }
+}
+
 /* Run g (shapes inferred here) on the given inputs with the reference and
  * the cpu backend; every output must match byte for byte. */
 static void check_bytes(struct tsl_graph *g, const struct tsl_tensor *in)
@@ -646,7 +689,7 @@ int main(void)
         cmocka_unit_test(test_typed_movement), cmocka_unit_test(test_qlinear_matmul),
         cmocka_unit_test(test_gather_runtime), cmocka_unit_test(test_shared_const_inputs),
         cmocka_unit_test(test_pow_types), cmocka_unit_test(test_half_widen),
-        cmocka_unit_test(test_half_narrow),
+        cmocka_unit_test(test_half_narrow), cmocka_unit_test(test_typed_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
