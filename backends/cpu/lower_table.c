@@ -17,7 +17,7 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_SIN] = &tsl_cpu_lower_unary,        [TSL_OP_SOFTPLUS] = &tsl_cpu_lower_unary,
     [TSL_OP_SQRT] = &tsl_cpu_lower_unary,       [TSL_OP_TANH] = &tsl_cpu_lower_unary,
     [TSL_OP_ELU] = &tsl_cpu_lower_unary,        [TSL_OP_HARD_SIGMOID] = &tsl_cpu_lower_unary,
-    [TSL_OP_LEAKY_RELU] = &tsl_cpu_lower_unary, [TSL_OP_CLIP] = &tsl_cpu_lower_clip,
+    [TSL_OP_LEAKY_RELU] = &tsl_cpu_lower_unary, [TSL_OP_CLIP] = &tsl_cpu_lower_arith, /* f32: clip */
     [TSL_OP_SELU] = &tsl_cpu_lower_unary,
     /* binary and variadic with broadcasting */
     [TSL_OP_ADD] = &tsl_cpu_lower_arith,        [TSL_OP_SUB] = &tsl_cpu_lower_arith, 

@@ -7,7 +7,8 @@
  *
  * Pow with an integer or f64 operand (libm pow in double, or exact integer
  * powers) is here too.
- * f16 and bf16 values (Cast, arithmetic, Neg/Abs, comparisons, Where) are
+ * Clip of integers, f64 and f16 (scalar bounds of the input's dtype).
+ * f16 and bf16 values (Cast, arithmetic, Neg/Abs, Clip, comparisons, Where) are
  * stored as i16 bits and computed in f32: loads widen exactly, results are
  * rounded to nearest even with integer bit operations that are those of the
  * reference (ir/const.c), so they match it bit for bit (f32 has more than
@@ -190,6 +191,8 @@ static const struct tsl_cpu_lowering *legacy(const struct tsl_node *n)
     switch (n->op) {
     case TSL_OP_NEG: case TSL_OP_ABS:
         return od == TSL_DTYPE_F32 ? &tsl_cpu_lower_unary : NULL;
+    case TSL_OP_CLIP:
+        return od == TSL_DTYPE_F32 ? &tsl_cpu_lower_clip : NULL;
     case TSL_OP_CAST: case TSL_OP_DEQUANTIZE_LINEAR:
         return all_const(n) ? &tsl_cpu_lower_fold : NULL;
     case TSL_OP_WHERE:
@@ -253,8 +256,12 @@ static enum tsl_status ew_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
     for (uint32_t i = 0; i < n->n_inputs; i++) {
         const struct tsl_value *v = n->inputs[i];
         int64_t s[TSL_MAX_RANK];
-        if (!v && (n->op == TSL_OP_QUANTIZE_LINEAR || n->op == TSL_OP_DEQUANTIZE_LINEAR))
+        if (!v && (n->op == TSL_OP_QUANTIZE_LINEAR || n->op == TSL_OP_DEQUANTIZE_LINEAR ||
+                   n->op == TSL_OP_CLIP))
             continue;
+        if (n->op == TSL_OP_CLIP && i > 0 &&
+            (tsl_cpu_numel(v) != 1 || v->type.dtype != n->inputs[0]->type.dtype))
+            return tsl_cpu_unsupported(cg, n, "min/max must be scalars of the input's dtype");
         if (!typed_ok(cg, v))
             return tsl_cpu_unsupported(cg, n, "input %u: dtype %s is not lowered", i,
                                        v ? tsl_dtype_name(v->type.dtype) : "(omitted)");
@@ -266,8 +273,11 @@ static enum tsl_status ew_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
     for (uint32_t i = 0; i < n->n_inputs; i++)
         halves |= n->inputs[i] && is_half(n->inputs[i]->type.dtype);
     if (halves && !(n->op == TSL_OP_CAST || is_arith(n->op) || is_cmp(n->op) ||
-                    n->op == TSL_OP_NEG || n->op == TSL_OP_ABS || n->op == TSL_OP_WHERE))
+                    n->op == TSL_OP_NEG || n->op == TSL_OP_ABS || n->op == TSL_OP_WHERE ||
+                    n->op == TSL_OP_CLIP))
         return tsl_cpu_unsupported(cg, n, "f16/bf16 operands are not lowered for this op");
+    if (n->op == TSL_OP_CLIP && in == TSL_DTYPE_BOOL)
+        return tsl_cpu_unsupported(cg, n, "Clip of bool");
     if (n->op == TSL_OP_POW && (in == TSL_DTYPE_BOOL || n->inputs[1]->type.dtype == TSL_DTYPE_BOOL ||
                                 out->type.dtype != in))
         return tsl_cpu_unsupported(cg, n, "Pow of %s", tsl_dtype_name(in));
@@ -508,6 +518,12 @@ static void ew_body(struct tsl_cpu_cg *cg, LLVMValueRef *p, void *ud)
         r = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntEQ, in[0], konst(c->ty[1], 0), ""), oty, "");
     } else if (n->op == TSL_OP_WHERE) {
         r = LLVMBuildSelect(b, bool_of(cg, in[0]), in[1], in[2], "");
+    } else if (n->op == TSL_OP_CLIP) { /* the reference's order: max with min, then min with max */
+        r = in[0];
+        if (in[1])
+            r = LLVMBuildSelect(b, compare(cg, TSL_OP_LESS, idt, r, in[1]), in[1], r, "");
+        if (in[2])
+            r = LLVMBuildSelect(b, compare(cg, TSL_OP_GREATER, idt, r, in[2]), in[2], r, "");
     } else if (n->op == TSL_OP_CAST && half_out) { /* through double then float, as the reference */
         r = tsl_cpu_cast_value(cg, in[0], idt, TSL_DTYPE_F64);
         r = tsl_cpu_cast_value(cg, r, TSL_DTYPE_F64, TSL_DTYPE_F32);

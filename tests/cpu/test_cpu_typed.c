@@ -505,6 +505,38 @@ static void test_typed_movement(void **state)
     }
 }
 
+/* Clip of non-f32 data: constant or run-time scalar bounds, either omitted,
+ * min above max (the reference's order decides). */
+static void test_clip_typed(void **state)
+{
+    (void)state;
+    struct rng r = {24};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_I8, TSL_DTYPE_U8, TSL_DTYPE_I32,
+                                         TSL_DTYPE_I64, TSL_DTYPE_F64, TSL_DTYPE_F16};
+    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", dts[t], 2, D(5, 7));
+        uint64_t lo = 0, hi = 0, hi2 = 0;
+        tsl_dense_set_i64(dts[t], &lo, 0, 10);
+        tsl_dense_set_i64(dts[t], &hi, 0, 60);
+        tsl_dense_set_i64(dts[t], &hi2, 0, 5);
+        struct tsl_value *clo = typed_const(g, "lo", dts[t], 0, NULL, &lo);
+        struct tsl_value *chi = typed_const(g, "hi", dts[t], 0, NULL, &hi);
+        struct tsl_value *chi2 = typed_const(g, "hi2", dts[t], 0, NULL, &hi2);
+        struct tsl_value *rlo = typed_input(g, "rlo", dts[t], 0, NULL);
+        struct tsl_value *const cases[5][2] = {{clo, chi}, {NULL, chi}, {clo, NULL},
+                                               {rlo, chi}, {clo, chi2}};
+        for (int c = 0; c < 5; c++) {
+            char nm[16];
+            snprintf(nm, sizeof nm, "clip%d", c);
+            struct tsl_node *n = h_node(g, TSL_OP_CLIP, nm, 3,
+                                        (struct tsl_value *[]){x, cases[c][0], cases[c][1]});
+            tsl_graph_add_output(g, n->outputs[0]);
+        }
+        h_check(g, &r, -100, 100, NULL);
+    }
+}
+
 /* The compile-time index tables (lower_gather.c) on non-f32 data: Pad in
  * each mode (a typed pad value), Slice, Tile and GatherND, copied by bytes. */
 static void test_typed_tables(void **state)
@@ -690,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_gather_runtime), cmocka_unit_test(test_shared_const_inputs),
         cmocka_unit_test(test_pow_types), cmocka_unit_test(test_half_widen),
         cmocka_unit_test(test_half_narrow), cmocka_unit_test(test_typed_tables),
+        cmocka_unit_test(test_clip_typed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
