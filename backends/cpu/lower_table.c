@@ -52,7 +52,7 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     /* run-time indices or non-f32 data (lower_gather_rt.c; dispatches back) */
     [TSL_OP_GATHER] = &tsl_cpu_lower_gather_rt,
     [TSL_OP_GATHER_ELEMENTS] = &tsl_cpu_lower_gather_rt,
-    [TSL_OP_GATHER_ND] = &tsl_cpu_lower_gather_table,
+    [TSL_OP_GATHER_ND] = &tsl_cpu_lower_gather_rt,
     [TSL_OP_DEPTH_TO_SPACE] = &tsl_cpu_lower_gather_table,
     [TSL_OP_SPACE_TO_DEPTH] = &tsl_cpu_lower_gather_table,
     [TSL_OP_RESIZE] = &tsl_cpu_lower_resize, /* lower_resize.c; nearest via the table */

@@ -3,7 +3,8 @@
  * And/Or/Xor/Not, Where with a run-time condition, the Cast matrix over
  * f32/f64/i64/i32/i8/u8/bool, integer and f64 arithmetic, ArgMax/ArgMin,
  * Split, TopK and QuantizeLinear/DequantizeLinear; f16/bf16 Cast and Max/Min
- * over every f16 bit pattern and random f32/f64 bit patterns.  Integer and bool
+ * over every f16 bit pattern and random f32/f64 bit patterns; Clip of
+ * integers; run-time GatherND; the index tables on non-f32 data.  Integer and bool
  * outputs must match bit for bit (harness.c); graph inputs and outputs are
  * of the tested dtypes, so I/O by bytes is exercised too.
  *
@@ -505,6 +506,34 @@ static void test_typed_movement(void **state)
     }
 }
 
+/* GatherND with run-time indices (values in [-3, 2], every indexed dim >= 3,
+ * so negative ones wrap and none is out of range): tuples of 1 to 3 indices,
+ * batch_dims 0 and 1, several data dtypes (indices are i64 in ONNX). */
+static void test_gather_nd_runtime(void **state)
+{
+    (void)state;
+    struct rng r = {25};
+    static const enum tsl_dtype dts[] = {TSL_DTYPE_F32, TSL_DTYPE_I32, TSL_DTYPE_I64,
+                                         TSL_DTYPE_U8};
+    static const struct {
+        int ir;
+        int64_t idims[3], b;
+    } cases[] = {{2, {2, 2}, 0}, {3, {3, 2, 1}, 0}, {2, {4, 3}, 0}, {3, {3, 2, 1}, 1},
+                 {2, {3, 2}, 1}, {1, {2}, 0}};
+    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            struct tsl_graph *g = h_graph();
+            struct tsl_value *x = typed_input(g, "x", dts[t], 3, D(3, 4, 5));
+            struct tsl_value *ix = typed_input(g, "ix", TSL_DTYPE_I64, cases[c].ir,
+                                               cases[c].idims);
+            struct tsl_node *n = h_node(g, TSL_OP_GATHER_ND, "gnd", 2,
+                                        (struct tsl_value *[]){x, ix});
+            n->attrs.gathernd.batch_dims = cases[c].b;
+            tsl_graph_add_output(g, n->outputs[0]);
+            h_check(g, &r, -3, 2, NULL);
+        }
+}
+
 /* Clip of non-f32 data: constant or run-time scalar bounds, either omitted,
  * min above max (the reference's order decides). */
 static void test_clip_typed(void **state)
@@ -722,7 +751,7 @@ int main(void)
         cmocka_unit_test(test_gather_runtime), cmocka_unit_test(test_shared_const_inputs),
         cmocka_unit_test(test_pow_types), cmocka_unit_test(test_half_widen),
         cmocka_unit_test(test_half_narrow), cmocka_unit_test(test_typed_tables),
-        cmocka_unit_test(test_clip_typed),
+        cmocka_unit_test(test_clip_typed), cmocka_unit_test(test_gather_nd_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
