@@ -1,5 +1,5 @@
 /* lower_pool.c - lowerings of windowed and whole-plane reductions: MaxPool
- * and AveragePool (1-D and 2-D, NCHW, strides, pads, dilations, auto_pad; the output
+ * and AveragePool (1-D to 3-D, NCHW / NCDHW, strides, pads, dilations, auto_pad; the output
  * size, ceil_mode included, comes from shape inference), GlobalAveragePool /
  * GlobalMaxPool, and Softmax / LogSoftmax along one axis (max-subtracted).
  *
@@ -36,6 +36,7 @@ static LLVMValueRef get(struct tsl_cpu_cg *cg, LLVMValueRef s)
 
 struct pool_geo {
     int64_t NC, H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
+    int64_t D, OD, KD, sd, dd, pf, pk; /* depth (3-D pooling; 1 and 0 otherwise) */
 };
 
 static enum tsl_status pool_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
@@ -46,13 +47,29 @@ static enum tsl_status pool_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
     TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
     const struct tsl_shape *xs = &n->inputs[0]->type.shape, *os = &st->out->type.shape;
-    /* 1-D pooling ([N, C, W]) is 2-D pooling with H = KH = 1 */
+    /* 1-D pooling ([N, C, W]) is 2-D pooling with H = KH = 1; 2-D is 3-D
+     * with D = KD = 1 */
     bool one = xs->rank == 3 && os->rank == 3 && at->kernel_shape.n == 1;
-    if (!one && (xs->rank != 4 || os->rank != 4 || at->kernel_shape.n != 2))
-        return tsl_cpu_unsupported(cg, n, "only 1-D and 2-D pooling are lowered");
+    bool three = xs->rank == 5 && os->rank == 5 && at->kernel_shape.n == 3;
+    if (!one && !three && (xs->rank != 4 || os->rank != 4 || at->kernel_shape.n != 2))
+        return tsl_cpu_unsupported(cg, n, "only 1-D to 3-D pooling is lowered");
     memset(g, 0, sizeof *g);
     g->NC = xs->dims[0] * xs->dims[1];
-    if (one) {
+    g->D = g->OD = g->KD = g->sd = g->dd = 1;
+    if (three) {
+        g->D = xs->dims[2], g->H = xs->dims[3], g->W = xs->dims[4];
+        g->OD = os->dims[2], g->OH = os->dims[3], g->OW = os->dims[4];
+        g->KD = at->kernel_shape.v[0], g->KH = at->kernel_shape.v[1];
+        g->KW = at->kernel_shape.v[2];
+        int64_t *sv[3] = {&g->sd, &g->sh, &g->sw}, *dv[3] = {&g->dd, &g->dh, &g->dw};
+        int64_t *pv[6] = {&g->pf, &g->pt, &g->pl, &g->pk, &g->pb, &g->pr};
+        for (int i = 0; i < 3; i++) {
+            *sv[i] = at->strides.n == 3 ? at->strides.v[i] : 1;
+            *dv[i] = at->dilations.n == 3 ? at->dilations.v[i] : 1;
+        }
+        for (int i = 0; i < 6 && at->pads.n == 6; i++)
+            *pv[i] = at->pads.v[i];
+    } else if (one) {
         g->H = g->OH = g->KH = g->sh = g->dh = 1;
         g->W = xs->dims[2], g->OW = os->dims[2], g->KW = at->kernel_shape.v[0];
         g->sw = at->strides.n == 1 ? at->strides.v[0] : 1;
@@ -74,14 +91,18 @@ static enum tsl_status pool_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
         int64_t th = (g->OH - 1) * g->sh + (g->KH - 1) * g->dh + 1 - g->H;
         int64_t tw = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1 - g->W;
         th = th > 0 ? th : 0, tw = tw > 0 ? tw : 0;
+        int64_t td = (g->OD - 1) * g->sd + (g->KD - 1) * g->dd + 1 - g->D;
+        td = td > 0 ? td : 0;
         bool up = at->auto_pad == TSL_auto_pad_SAME_UPPER;
         g->pt = up ? th / 2 : th - th / 2, g->pl = up ? tw / 2 : tw - tw / 2;
         g->pb = th - g->pt, g->pr = tw - g->pl;
+        g->pf = up ? td / 2 : td - td / 2, g->pk = td - g->pf;
     } else if (at->auto_pad == TSL_auto_pad_VALID) {
-        g->pt = g->pl = g->pb = g->pr = 0;
+        g->pt = g->pl = g->pb = g->pr = g->pf = g->pk = 0;
     }
-    if (g->KH <= 0 || g->KW <= 0 || g->KH * g->KW > 1024 || g->sh <= 0 || g->sw <= 0 ||
-        g->dh <= 0 || g->dw <= 0 || os->dims[0] * os->dims[1] != g->NC)
+    if (g->KH <= 0 || g->KW <= 0 || g->KD <= 0 || g->KD * g->KH * g->KW > 1024 ||
+        g->sh <= 0 || g->sw <= 0 || g->sd <= 0 || g->dh <= 0 || g->dw <= 0 || g->dd <= 0 ||
+        os->dims[0] * os->dims[1] != g->NC)
         return tsl_cpu_unsupported(cg, n, "kernel, strides or dilations out of range");
     return TSL_STATUS_OK;
 }
@@ -108,45 +129,56 @@ static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
     bool incl = n->attrs.pool.count_include_pad != 0;
     /* planes are independent: one parallel region over them */
     struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, g.NC, (double)(g.NC * g.OH * g.OW * g.KH * g.KW) / 2.0, NULL, 0);
+    tsl_cpu_par_open(cg, &par, g.NC,
+                     (double)(g.NC * g.OD * g.OH * g.OW * g.KD * g.KH * g.KW) / 2.0, NULL, 0);
     LLVMValueRef x, y;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
-    struct tsl_cpu_loop lh, lw;
+    struct tsl_cpu_loop ld, lh, lw;
     LLVMValueRef p = tsl_cpu_par_loop(cg, &par);
-    LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.H * g.W), ""));
-    LLVMValueRef yp = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.OH * g.OW), ""));
+    LLVMValueRef xp = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.D * g.H * g.W), ""));
+    LLVMValueRef yp = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g.OD * g.OH * g.OW), ""));
+    LLVMValueRef od = tsl_cpu_loop_begin(cg, &ld, 0, g.OD, 1, "od");
     LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g.OH, 1, "oh");
     LLVMValueRef ow = tsl_cpu_loop_begin(cg, &lw, 0, g.OW, 1, "ow");
     LLVMValueRef ih0 = LLVMBuildNSWSub(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g.sh), ""), tsl_cpu_i64(cg, g.pt), "");
     LLVMValueRef iw0 = LLVMBuildNSWSub(cg->b, LLVMBuildNSWMul(cg->b, ow, tsl_cpu_i64(cg, g.sw), ""), tsl_cpu_i64(cg, g.pl), "");
+    LLVMValueRef id0 = LLVMBuildNSWSub(cg->b, LLVMBuildNSWMul(cg->b, od, tsl_cpu_i64(cg, g.sd), ""), tsl_cpu_i64(cg, g.pf), "");
     LLVMValueRef acc = tsl_cpu_f32c(cg, is_max ? -INFINITY : 0.0);
     LLVMValueRef cnt = tsl_cpu_f32c(cg, 0.0);
-    for (int64_t ky = 0; ky < g.KH; ky++)
-        for (int64_t kx = 0; kx < g.KW; kx++) {
-            LLVMValueRef ih = LLVMBuildNSWAdd(cg->b, ih0, tsl_cpu_i64(cg, ky * g.dh), "");
-            LLVMValueRef iw = LLVMBuildNSWAdd(cg->b, iw0, tsl_cpu_i64(cg, kx * g.dw), "");
-            LLVMValueRef ok = LLVMBuildAnd(cg->b, in_range(cg, ih, 0, g.H), in_range(cg, iw, 0, g.W), "");
-            LLVMValueRef idx = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, ih, tsl_cpu_i64(cg, g.W), ""), iw, "");
-            idx = LLVMBuildSelect(cg->b, ok, idx, tsl_cpu_i64(cg, 0), "");
-            LLVMValueRef v = tsl_cpu_load(cg, xp, idx);
-            if (is_max) {
-                LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, v, acc, "");
-                acc = LLVMBuildSelect(cg->b, LLVMBuildAnd(cg->b, ok, gt, ""), v, acc, "");
-            } else {
-                acc = LLVMBuildFAdd(cg->b, acc, LLVMBuildSelect(cg->b, ok, v, tsl_cpu_f32c(cg, 0.0), ""), "");
-                LLVMValueRef counted = incl ? LLVMBuildAnd(cg->b, in_range(cg, ih, -g.pt, g.H + g.pb),
-                                                           in_range(cg, iw, -g.pl, g.W + g.pr), "")
-                                            : ok;
-                cnt = LLVMBuildFAdd(cg->b, cnt, LLVMBuildUIToFP(cg->b, counted, cg->t_f32, ""), "");
+    for (int64_t kz = 0; kz < g.KD; kz++)
+        for (int64_t ky = 0; ky < g.KH; ky++)
+            for (int64_t kx = 0; kx < g.KW; kx++) {
+                LLVMValueRef iz = LLVMBuildNSWAdd(cg->b, id0, tsl_cpu_i64(cg, kz * g.dd), "");
+                LLVMValueRef ih = LLVMBuildNSWAdd(cg->b, ih0, tsl_cpu_i64(cg, ky * g.dh), "");
+                LLVMValueRef iw = LLVMBuildNSWAdd(cg->b, iw0, tsl_cpu_i64(cg, kx * g.dw), "");
+                LLVMValueRef ok = LLVMBuildAnd(cg->b, in_range(cg, ih, 0, g.H), in_range(cg, iw, 0, g.W), "");
+                ok = LLVMBuildAnd(cg->b, ok, in_range(cg, iz, 0, g.D), "");
+                LLVMValueRef row = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, iz, tsl_cpu_i64(cg, g.H), ""), ih, "");
+                LLVMValueRef idx = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, row, tsl_cpu_i64(cg, g.W), ""), iw, "");
+                idx = LLVMBuildSelect(cg->b, ok, idx, tsl_cpu_i64(cg, 0), "");
+                LLVMValueRef v = tsl_cpu_load(cg, xp, idx);
+                if (is_max) {
+                    LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, v, acc, "");
+                    acc = LLVMBuildSelect(cg->b, LLVMBuildAnd(cg->b, ok, gt, ""), v, acc, "");
+                } else {
+                    acc = LLVMBuildFAdd(cg->b, acc, LLVMBuildSelect(cg->b, ok, v, tsl_cpu_f32c(cg, 0.0), ""), "");
+                    LLVMValueRef counted = incl ? LLVMBuildAnd(cg->b, in_range(cg, ih, -g.pt, g.H + g.pb),
+                                                               in_range(cg, iw, -g.pl, g.W + g.pr), "")
+                                                : ok;
+                    if (incl)
+                        counted = LLVMBuildAnd(cg->b, counted, in_range(cg, iz, -g.pf, g.D + g.pk), "");
+                    cnt = LLVMBuildFAdd(cg->b, cnt, LLVMBuildUIToFP(cg->b, counted, cg->t_f32, ""), "");
+                }
             }
-        }
     if (!is_max)
         acc = LLVMBuildFDiv(cg->b, acc, cnt, "");
+    LLVMValueRef orow = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, od, tsl_cpu_i64(cg, g.OH), ""), oh, "");
     tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, acc), yp,
-                  LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g.OW), ""), ow, ""));
+                  LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, orow, tsl_cpu_i64(cg, g.OW), ""), ow, ""));
     tsl_cpu_loop_end(cg, &lw);
     tsl_cpu_loop_end(cg, &lh);
+    tsl_cpu_loop_end(cg, &ld);
     tsl_cpu_par_close(cg, &par);
     return TSL_STATUS_OK;
 }

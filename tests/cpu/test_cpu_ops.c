@@ -3,7 +3,7 @@
  * broadcast shapes, Gemm (transposes, alpha/beta, bias shapes, constant or
  * activation operands, beta != 1 on a run-time C), MatMul with batches, Conv with random shapes,
  * strides, pads, dilations and groups (depthwise included, fused Relu/Clip),
- * pooling, Softmax and data movement.  All random cases are seeded. */
+ * pooling (1-D to 3-D), Softmax and data movement.  All random cases are seeded. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -341,6 +341,30 @@ static void test_pool(void **state)
         n->attrs.pool.count_include_pad = it % 4 == 0;
         /* ceil_mode is left out: ir/shape and the reference disagree on the
          * window that starts in the end padding (reported to their owners) */
+        tsl_graph_add_output(g, n->outputs[0]);
+        h_check(g, &r, -1, 1, NULL);
+    }
+    for (int it = 0; it < 8; it++) { /* 3-D windows: strides, pads, dilations, SAME */
+        struct tsl_graph *g = h_graph();
+        int64_t k[3], s[3], p[6], dl[3], dims[5] = {rng_int(&r, 1, 2), rng_int(&r, 1, 3)};
+        for (int i = 0; i < 3; i++) {
+            k[i] = rng_int(&r, 1, 3), s[i] = rng_int(&r, 1, 2), dl[i] = rng_int(&r, 1, 2);
+            p[i] = rng_int(&r, 0, k[i] / 2), p[3 + i] = rng_int(&r, 0, k[i] / 2);
+            dims[2 + i] = rng_int(&r, (k[i] - 1) * dl[i] + 1, 7);
+        }
+        struct tsl_value *x = h_input(g, "x", 5, dims);
+        enum tsl_op op = it % 2 ? TSL_OP_MAX_POOL : TSL_OP_AVERAGE_POOL;
+        struct tsl_node *n = h_node(g, op, "pool3", 1, &x);
+        n->attrs.pool.kernel_shape = (struct tsl_ints){3, {k[0], k[1], k[2]}};
+        n->attrs.pool.strides = (struct tsl_ints){3, {s[0], s[1], s[2]}};
+        if (it == 6) {
+            n->attrs.pool.auto_pad = TSL_auto_pad_SAME_UPPER;
+        } else {
+            n->attrs.pool.pads = (struct tsl_ints){6, {p[0], p[1], p[2], p[3], p[4], p[5]}};
+            if (op == TSL_OP_MAX_POOL)
+                n->attrs.pool.dilations = (struct tsl_ints){3, {dl[0], dl[1], dl[2]}};
+        }
+        n->attrs.pool.count_include_pad = it % 4 == 0;
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -1, 1, NULL);
     }
