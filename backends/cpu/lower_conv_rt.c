@@ -14,30 +14,21 @@
 #include "lower_ext.h"
 #include "tessel/util.h"
 
-/* Geometry with the spatial dims right-aligned to 3 (missing ones size 1). */
-struct crt_geo {
-    int64_t N, C, OC, G, Cg, Mg;
-    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
-};
-
 static bool direct(const struct tsl_node *n)
 {
     return !n->inputs[1]->constant || n->inputs[0]->type.shape.rank == 5;
 }
 
-static enum tsl_status crt_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
-                               struct crt_geo *g)
+enum tsl_status tsl_cpu_conv3_geo(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                  const struct tsl_value *x, const struct tsl_value *w,
+                                  struct tsl_cpu_conv3 *g)
 {
-    const struct tsl_node *n = st->node;
     const struct tsl_attr_conv *at = &n->attrs.conv;
     memset(g, 0, sizeof *g);
-    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
-    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[1]));
-    if (n->n_inputs > 2 && n->inputs[2])
-        TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[2]));
-    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
-    const struct tsl_shape *xs = &n->inputs[0]->type.shape, *ws = &n->inputs[1]->type.shape,
+    const struct tsl_shape *xs = &x->type.shape, *ws = &w->type.shape,
                            *os = &n->outputs[0]->type.shape;
+    if (!tsl_shape_is_static(xs) || !tsl_shape_is_static(ws) || !tsl_shape_is_static(os))
+        return tsl_cpu_unsupported(cg, n, "static shapes needed");
     int r = xs->rank, sp = r - 2;
     if (r < 3 || r > 5 || ws->rank != r || os->rank != r)
         return tsl_cpu_unsupported(cg, n, "only 1-D to 3-D convolutions are lowered");
@@ -64,6 +55,19 @@ static enum tsl_status crt_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
             g->pb[i] = 0;
         }
     }
+    return TSL_STATUS_OK;
+}
+
+static enum tsl_status crt_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                               struct tsl_cpu_conv3 *g)
+{
+    const struct tsl_node *n = st->node;
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[0]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[1]));
+    if (n->n_inputs > 2 && n->inputs[2])
+        TSL_TRY(tsl_cpu_require_f32(cg, n, n->inputs[2]));
+    TSL_TRY(tsl_cpu_require_f32(cg, n, st->out));
+    TSL_TRY(tsl_cpu_conv3_geo(cg, n, n->inputs[0], n->inputs[1], g));
     if (st->pro_x)
         return tsl_cpu_unsupported(cg, n, "squeeze-excite scale folded into a direct convolution");
     return TSL_STATUS_OK;
@@ -73,7 +77,7 @@ static enum tsl_status crt_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     if (!direct(st->node))
         return tsl_cpu_lower_conv.check(cg, st);
-    struct crt_geo g;
+    struct tsl_cpu_conv3 g;
     return crt_geo(cg, st, &g);
 }
 
@@ -87,7 +91,7 @@ static enum tsl_status crt_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     const struct tsl_node *n = st->node;
     if (!direct(n))
         return tsl_cpu_lower_conv.emit(cg, st);
-    struct crt_geo g;
+    struct tsl_cpu_conv3 g;
     TSL_TRY(crt_geo(cg, st, &g));
     LLVMBuilderRef b = cg->b;
     LLVMValueRef px, pw, pb = NULL, po, pr = NULL;

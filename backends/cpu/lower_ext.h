@@ -15,7 +15,20 @@ extern const struct tsl_cpu_lowering tsl_cpu_lower_gather_table, tsl_cpu_lower_r
     tsl_cpu_lower_resize, tsl_cpu_lower_where, tsl_cpu_lower_conv_transpose;
 /* Conv: constant weight and 1-D/2-D to tsl_cpu_lower_conv, else a direct
  * convolution (lower_conv_rt.c). */
-extern const struct tsl_cpu_lowering tsl_cpu_lower_conv_any;
+extern const struct tsl_cpu_lowering tsl_cpu_lower_conv_any, tsl_cpu_lower_qlinear_conv;
+
+/* Convolution geometry with the spatial dims right-aligned to 3 (missing
+ * ones size 1, pads the begin pads after auto_pad), shared by the direct
+ * convolutions (lower_conv_rt.c, QLinearConv in lower_qlinear.c). */
+struct tsl_cpu_conv3 {
+    int64_t N, C, OC, G, Cg, Mg;
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+};
+/* Geometry of conv-attributed node n with data x and weight w (any dtype);
+ * UNSUPPORTED naming the node when the shapes or attributes do not fit. */
+enum tsl_status tsl_cpu_conv3_geo(struct tsl_cpu_cg *cg, const struct tsl_node *n,
+                                  const struct tsl_value *x, const struct tsl_value *w,
+                                  struct tsl_cpu_conv3 *g);
 
 /* Typed lowerings (lower_typed.c, lower_index.c): any dtype with an element
  * type below; arith/typed dispatch f32 and constant cases to the lowerings

@@ -1,13 +1,17 @@
-/* lower_qlinear.c - QLinearMatMul, bit-exact with the reference's contract
+/* lower_qlinear.c - QLinearMatMul and QLinearConv, bit-exact with the reference's contract
  * (docs/reference-semantics.md): acc = sum_k (a - za)(b - zb) in wrapping
  * int32, M = (sa *f32 sb) /f32 sy, y = sat(rne((f32)acc *f32 M) + zy).
  * Scales and zero points are read at run time (per tensor, b's per column).
  * Batch dims of a and b broadcast (numpy rules) to the output's; the
  * per-batch matrix offsets are compile-time tables in the weight blob.
  *
- * A scalar triple loop: correct and exact, not fast (no VNNI kernel yet).
- * Not here: QLinearConv (no lowering yet), Quantize/DequantizeLinear
- * (lower_typed.c). */
+ * QLinearConv: acc = bias[m] + sum (x - zx)(w - zw[m]) over the window (taps
+ * in the padding skipped), M[m] = (sx *f32 sw[m]) /f32 sy, requantized the
+ * same way; 1-D to 3-D, groups, strides, dilations, pads, auto_pad (the
+ * geometry of the direct convolution, lower_conv_rt.c).
+ *
+ * Scalar loops: correct and exact, not fast (no VNNI kernel yet).
+ * Not here: Quantize/DequantizeLinear (lower_typed.c). */
 #include <stdlib.h>
 
 #include "lower_ext.h"
@@ -86,6 +90,22 @@ static LLVMValueRef load_f32(struct tsl_cpu_cg *cg, LLVMValueRef base, LLVMValue
                                                                    1, ""));
 }
 
+/* sat(rne((f32)acc * mult) + zy) to u8/i8 (ydt), as an i8 value. */
+static LLVMValueRef requant(struct tsl_cpu_cg *cg, LLVMValueRef acc, LLVMValueRef mult,
+                            LLVMValueRef zy, enum tsl_dtype ydt)
+{
+    LLVMBuilderRef bd = cg->b;
+    LLVMValueRef v = LLVMBuildFMul(bd, LLVMBuildSIToFP(bd, acc, cg->t_f32, ""), mult, "");
+    v = tsl_cpu_intrinsic(cg, "llvm.roundeven", cg->t_f32, &v, 1);
+    LLVMValueRef q = LLVMBuildAdd(bd, tsl_cpu_cast_value(cg, v, TSL_DTYPE_F32, TSL_DTYPE_I64), zy,
+                                  "");
+    bool s8 = ydt == TSL_DTYPE_I8;
+    LLVMValueRef lo = tsl_cpu_i64(cg, s8 ? -128 : 0), hi = tsl_cpu_i64(cg, s8 ? 127 : 255);
+    q = LLVMBuildSelect(bd, LLVMBuildICmp(bd, LLVMIntSLT, q, lo, ""), lo, q, "");
+    q = LLVMBuildSelect(bd, LLVMBuildICmp(bd, LLVMIntSGT, q, hi, ""), hi, q, "");
+    return LLVMBuildTrunc(bd, q, cg->t_i8, "");
+}
+
 static enum tsl_status qmm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
@@ -157,20 +177,11 @@ static enum tsl_status qmm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     LLVMBuildStore(bd, sum, acc);
     tsl_cpu_loop_end(cg, &lk);
     LLVMValueRef mult = LLVMBuildFDiv(bd, LLVMBuildFMul(bd, sa, load_f32(cg, p[4], cj), ""), sy, "");
-    LLVMValueRef v = LLVMBuildFMul(
-        bd, LLVMBuildSIToFP(bd, LLVMBuildLoad2(bd, cg->t_i32, acc, ""), cg->t_f32, ""), mult, "");
-    v = tsl_cpu_intrinsic(cg, "llvm.roundeven", cg->t_f32, &v, 1);
-    LLVMValueRef q = LLVMBuildAdd(bd, tsl_cpu_cast_value(cg, v, TSL_DTYPE_F32, TSL_DTYPE_I64), zy,
-                                  "");
-    bool s8 = ydt == TSL_DTYPE_I8;
-    LLVMValueRef lo = tsl_cpu_i64(cg, s8 ? -128 : 0), hi = tsl_cpu_i64(cg, s8 ? 127 : 255);
-    q = LLVMBuildSelect(bd, LLVMBuildICmp(bd, LLVMIntSLT, q, lo, ""), lo, q, "");
-    q = LLVMBuildSelect(bd, LLVMBuildICmp(bd, LLVMIntSGT, q, hi, ""), hi, q, "");
+    LLVMValueRef q = requant(cg, LLVMBuildLoad2(bd, cg->t_i32, acc, ""), mult, zy, ydt);
     LLVMValueRef yi = LLVMBuildNSWAdd(bd, LLVMBuildNSWMul(bd, i, tsl_cpu_i64(cg, N), ""), j, "");
     yi = LLVMBuildNSWAdd(bd, yi, oy, "");
     LLVMValueRef yq = LLVMBuildBitCast(bd, yp, cg->t_pi8, "");
-    tsl_cpu_typed_store(cg, LLVMBuildTrunc(bd, q, cg->t_i8, ""),
-                        LLVMBuildInBoundsGEP2(bd, cg->t_i8, yq, &yi, 1, ""));
+    tsl_cpu_typed_store(cg, q, LLVMBuildInBoundsGEP2(bd, cg->t_i8, yq, &yi, 1, ""));
     tsl_cpu_loop_end(cg, &lj);
     tsl_cpu_loop_end(cg, &li);
     tsl_cpu_loop_end(cg, &lt);
@@ -179,3 +190,110 @@ static enum tsl_status qmm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
 
 const struct tsl_cpu_lowering tsl_cpu_lower_qlinear_matmul = {qmm_check, qmm_emit, false, true,
                                                               false};
+
+/* ---- QLinearConv ------------------------------------------------------------ */
+
+static enum tsl_status qconv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    if (n->n_inputs < 8)
+        return tsl_cpu_unsupported(cg, n, "expects 8 or 9 inputs");
+    for (uint32_t i = 0; i < n->n_inputs; i++)
+        if ((i < 8 && !n->inputs[i]) ||
+            (n->inputs[i] && !tsl_shape_is_static(&n->inputs[i]->type.shape)))
+            return tsl_cpu_unsupported(cg, n, "input %u needs a static shape", i);
+    const struct tsl_value *x = n->inputs[0], *w = n->inputs[3], *y = n->outputs[0];
+    const struct tsl_value *bias = n->n_inputs > 8 ? n->inputs[8] : NULL;
+    if (!is_q8(x->type.dtype) || !is_q8(w->type.dtype) || !is_q8(y->type.dtype) ||
+        n->inputs[2]->type.dtype != x->type.dtype || n->inputs[5]->type.dtype != w->type.dtype ||
+        n->inputs[7]->type.dtype != y->type.dtype)
+        return tsl_cpu_unsupported(cg, n, "operands must be u8/i8 with matching zero points");
+    struct tsl_cpu_conv3 g;
+    TSL_TRY(tsl_cpu_conv3_geo(cg, n, x, w, &g));
+    if (!scalar_f32(n->inputs[1], 1) || !scalar_f32(n->inputs[4], g.OC) ||
+        !scalar_f32(n->inputs[6], 1) || tsl_cpu_numel(n->inputs[2]) != 1 ||
+        tsl_cpu_numel(n->inputs[5]) != tsl_cpu_numel(n->inputs[4]) ||
+        tsl_cpu_numel(n->inputs[7]) != 1)
+        return tsl_cpu_unsupported(cg, n, "scales must be f32, per tensor (w: or per channel)");
+    if (bias && (bias->type.dtype != TSL_DTYPE_I32 || tsl_cpu_numel(bias) != g.OC))
+        return tsl_cpu_unsupported(cg, n, "bias must be i32 [M]");
+    return TSL_STATUS_OK;
+}
+
+static LLVMValueRef mul_add(struct tsl_cpu_cg *cg, LLVMValueRef a, int64_t k, LLVMValueRef b)
+{
+    return LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, a, tsl_cpu_i64(cg, k), ""), b, "");
+}
+
+static enum tsl_status qconv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
+{
+    const struct tsl_node *n = st->node;
+    const struct tsl_value *x = n->inputs[0], *w = n->inputs[3], *y = n->outputs[0];
+    const struct tsl_value *bias = n->n_inputs > 8 ? n->inputs[8] : NULL;
+    struct tsl_cpu_conv3 g;
+    TSL_TRY(tsl_cpu_conv3_geo(cg, n, x, w, &g));
+    LLVMValueRef p[9] = {0}, yp;
+    for (uint32_t i = 0; i < n->n_inputs && i < 9; i++)
+        if (n->inputs[i])
+            TSL_TRY(tsl_cpu_ptr(cg, n->inputs[i], &p[i]));
+    TSL_TRY(tsl_cpu_ptr(cg, y, &yp));
+    LLVMBuilderRef bd = cg->b;
+    enum tsl_dtype xdt = x->type.dtype, wdt = w->type.dtype, ydt = y->type.dtype;
+    bool per_ch = tsl_cpu_numel(n->inputs[4]) != 1;
+    LLVMValueRef i0 = tsl_cpu_i64(cg, 0), zero32 = LLVMConstInt(cg->t_i32, 0, 0);
+    LLVMValueRef sx = load_f32(cg, p[1], i0), sy = load_f32(cg, p[6], i0);
+    LLVMValueRef zx = load_i32(cg, p[2], xdt, i0);
+    LLVMValueRef zy = LLVMBuildIntCast2(bd, load_i32(cg, p[7], ydt, i0), cg->t_i64, 1, "");
+    LLVMValueRef acc = tsl_cpu_entry_alloca(cg, cg->t_i32, "acc");
+    struct tsl_cpu_loop ln, lo, lp[3], lc, lk[3];
+    LLVMValueRef vn = tsl_cpu_loop_begin(cg, &ln, 0, g.N, 1, "n");
+    LLVMValueRef voc = tsl_cpu_loop_begin(cg, &lo, 0, g.OC, 1, "oc");
+    LLVMValueRef grp = LLVMBuildSDiv(bd, voc, tsl_cpu_i64(cg, g.Mg), "");
+    LLVMValueRef cw = per_ch ? voc : i0;
+    LLVMValueRef zw = load_i32(cg, p[5], wdt, cw);
+    LLVMValueRef mult = LLVMBuildFDiv(bd, LLVMBuildFMul(bd, sx, load_f32(cg, p[4], cw), ""), sy, "");
+    LLVMValueRef vo[3], vk[3];
+    for (int i = 0; i < 3; i++)
+        vo[i] = tsl_cpu_loop_begin(cg, &lp[i], 0, g.out[i], 1, "o");
+    LLVMBuildStore(bd, bias ? load_i32(cg, p[8], TSL_DTYPE_I32, voc) : zero32, acc);
+    LLVMValueRef vc = tsl_cpu_loop_begin(cg, &lc, 0, g.Cg, 1, "c");
+    for (int i = 0; i < 3; i++)
+        vk[i] = tsl_cpu_loop_begin(cg, &lk[i], 0, g.k[i], 1, "k");
+    LLVMValueRef xi = mul_add(cg, vn, g.C, mul_add(cg, grp, g.Cg, vc));
+    LLVMValueRef valid = LLVMConstInt(cg->t_i1, 1, 0);
+    for (int i = 0; i < 3; i++) {
+        LLVMValueRef pos = LLVMBuildSub(bd, mul_add(cg, vo[i], g.s[i], i0),
+                                        tsl_cpu_i64(cg, g.pb[i]), "");
+        pos = mul_add(cg, vk[i], g.d[i], pos);
+        LLVMValueRef ok = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntSGE, pos, i0, ""),
+                                       LLVMBuildICmp(bd, LLVMIntSLT, pos,
+                                                     tsl_cpu_i64(cg, g.in[i]), ""), "");
+        valid = LLVMBuildAnd(bd, valid, ok, "");
+        xi = mul_add(cg, xi, g.in[i], pos);
+    }
+    xi = LLVMBuildSelect(bd, valid, xi, i0, "");
+    LLVMValueRef wi = mul_add(cg, voc, g.Cg, vc);
+    for (int i = 0; i < 3; i++)
+        wi = mul_add(cg, wi, g.k[i], vk[i]);
+    LLVMValueRef dx = LLVMBuildSub(bd, load_i32(cg, p[0], xdt, xi), zx, "");
+    LLVMValueRef dw = LLVMBuildSub(bd, load_i32(cg, p[3], wdt, wi), zw, "");
+    LLVMValueRef prod = LLVMBuildSelect(bd, valid, LLVMBuildMul(bd, dx, dw, ""), zero32, "");
+    LLVMBuildStore(bd, LLVMBuildAdd(bd, LLVMBuildLoad2(bd, cg->t_i32, acc, ""), prod, ""), acc);
+    for (int i = 2; i >= 0; i--)
+        tsl_cpu_loop_end(cg, &lk[i]);
+    tsl_cpu_loop_end(cg, &lc);
+    LLVMValueRef oi = mul_add(cg, vn, g.OC, voc);
+    for (int i = 0; i < 3; i++)
+        oi = mul_add(cg, oi, g.out[i], vo[i]);
+    LLVMValueRef q = requant(cg, LLVMBuildLoad2(bd, cg->t_i32, acc, ""), mult, zy, ydt);
+    LLVMValueRef yq = LLVMBuildBitCast(bd, yp, cg->t_pi8, "");
+    tsl_cpu_typed_store(cg, q, LLVMBuildInBoundsGEP2(bd, cg->t_i8, yq, &oi, 1, ""));
+    for (int i = 2; i >= 0; i--)
+        tsl_cpu_loop_end(cg, &lp[i]);
+    tsl_cpu_loop_end(cg, &lo);
+    tsl_cpu_loop_end(cg, &ln);
+    return TSL_STATUS_OK;
+}
+
+const struct tsl_cpu_lowering tsl_cpu_lower_qlinear_conv = {qconv_check, qconv_emit, false, true,
+                                                            false};

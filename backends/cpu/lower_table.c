@@ -75,6 +75,7 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_ARG_MAX] = &tsl_cpu_lower_argreduce, [TSL_OP_ARG_MIN] = &tsl_cpu_lower_argreduce,
     [TSL_OP_SPLIT] = &tsl_cpu_lower_split,       [TSL_OP_TOPK] = &tsl_cpu_lower_topk,
     [TSL_OP_QLINEAR_MATMUL] = &tsl_cpu_lower_qlinear_matmul, /* lower_qlinear.c */
+    [TSL_OP_QLINEAR_CONV] = &tsl_cpu_lower_qlinear_conv,     /* lower_qlinear.c */
     [TSL_OP_CONV_TRANSPOSE] = &tsl_cpu_lower_conv_transpose, /* lower_convt.c */
 };
 

@@ -4,7 +4,7 @@
  * f32/f64/i64/i32/i8/u8/bool, integer and f64 arithmetic, ArgMax/ArgMin,
  * Split, TopK and QuantizeLinear/DequantizeLinear; f16/bf16 Cast and Max/Min
  * over every f16 bit pattern and random f32/f64 bit patterns; Clip of
- * integers; run-time GatherND; the index tables on non-f32 data.  Integer and bool
+ * integers; run-time GatherND; the index tables on non-f32 data; QLinearConv.  Integer and bool
  * outputs must match bit for bit (harness.c); graph inputs and outputs are
  * of the tested dtypes, so I/O by bytes is exercised too.
  *
@@ -394,6 +394,72 @@ static void test_qlinear_matmul(void **state)
     }
 }
 
+/* QLinearConv: u8/i8 data and weights (run-time or constant), per-tensor or
+ * per-channel weight scales, optional i32 bias, 1-D to 3-D, groups,
+ * strides, dilations, pads; bit-exact against the reference. */
+static void test_qlinear_conv(void **state)
+{
+    (void)state;
+    struct rng r = {26};
+    for (int rep = 0; rep < 12; rep++) {
+        enum tsl_dtype xt = rep & 1 ? TSL_DTYPE_I8 : TSL_DTYPE_U8;
+        enum tsl_dtype wt = rep & 2 ? TSL_DTYPE_I8 : TSL_DTYPE_U8;
+        enum tsl_dtype yt = rep & 4 ? TSL_DTYPE_I8 : TSL_DTYPE_U8;
+        int sp = 1 + rep % 3;
+        int64_t grp = rng_int(&r, 1, 2), C = grp * rng_int(&r, 1, 3), M = grp * rng_int(&r, 1, 3);
+        int64_t xd[5] = {rng_int(&r, 1, 2), C}, wd[5] = {M, C / grp};
+        for (int i = 0; i < sp; i++) {
+            xd[2 + i] = rng_int(&r, 3, 6);
+            wd[2 + i] = rng_int(&r, 1, 3);
+        }
+        struct tsl_graph *g = h_graph();
+        struct tsl_value *x = typed_input(g, "x", xt, 2 + sp, xd);
+        struct tsl_value *w = typed_input(g, "w", wt, 2 + sp, wd);
+        int64_t nw = rep % 2 ? M : 1;
+        float sx = 0.03f, sy = 0.07f, sw[6];
+        uint8_t zx[1], zw[6], zy[1];
+        int32_t bias[6];
+        for (int64_t j = 0; j < M; j++)
+            bias[j] = (int32_t)rng_int(&r, -300, 300);
+        for (int64_t j = 0; j < nw; j++) {
+            sw[j] = rng_f(&r, 0.01f, 0.1f);
+            tsl_dense_set_i64(wt, zw, j, rng_int(&r, -5, 5) + (wt == TSL_DTYPE_U8 ? 128 : 0));
+        }
+        tsl_dense_set_i64(xt, zx, 0, xt == TSL_DTYPE_U8 ? 120 : -3);
+        tsl_dense_set_i64(yt, zy, 0, yt == TSL_DTYPE_U8 ? 128 : 2);
+        struct tsl_value *in[9] = {
+            x,
+            typed_const(g, "sx", TSL_DTYPE_F32, 0, NULL, &sx),
+            typed_const(g, "zx", xt, 0, NULL, zx),
+            w,
+            typed_const(g, "sw", TSL_DTYPE_F32, nw > 1 ? 1 : 0, D(nw), sw),
+            typed_const(g, "zw", wt, nw > 1 ? 1 : 0, D(nw), zw),
+            typed_const(g, "sy", TSL_DTYPE_F32, 0, NULL, &sy),
+            typed_const(g, "zy", yt, 0, NULL, zy),
+            typed_const(g, "bias", TSL_DTYPE_I32, 1, D(M), bias),
+        };
+        struct tsl_node *n = h_node(g, TSL_OP_QLINEAR_CONV, "qc", rep % 3 ? 9 : 8, in);
+        struct tsl_attr_conv *a = &n->attrs.conv;
+        a->group = grp;
+        a->strides.n = a->dilations.n = (uint32_t)sp;
+        a->pads.n = 2u * (uint32_t)sp;
+        for (int i = 0; i < sp; i++) {
+            a->strides.v[i] = rng_int(&r, 1, 2);
+            a->dilations.v[i] = rng_int(&r, 1, 2);
+            a->pads.v[i] = rng_int(&r, 0, 1);
+            a->pads.v[sp + i] = rng_int(&r, 0, 1);
+        }
+        if (rep == 11) {
+            a->pads.n = 0;
+            a->auto_pad = TSL_auto_pad_SAME_LOWER;
+            for (int i = 0; i < sp; i++)
+                a->dilations.v[i] = 1;
+        }
+        tsl_graph_add_output(g, n->outputs[0]);
+        h_check(g, &r, -128, 255, NULL);
+    }
+}
+
 /* Gather / GatherElements with run-time i64/i32 indices (negative ones
  * included) over f32 and i64 data. */
 static void test_gather_runtime(void **state)
@@ -748,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_split),     cmocka_unit_test(test_topk),
         cmocka_unit_test(test_topk_nan),  cmocka_unit_test(test_quantize),
         cmocka_unit_test(test_typed_movement), cmocka_unit_test(test_qlinear_matmul),
+        cmocka_unit_test(test_qlinear_conv),
         cmocka_unit_test(test_gather_runtime), cmocka_unit_test(test_shared_const_inputs),
         cmocka_unit_test(test_pow_types), cmocka_unit_test(test_half_widen),
         cmocka_unit_test(test_half_narrow), cmocka_unit_test(test_typed_tables),
