@@ -7,6 +7,9 @@
 # errors: unknown
 # target and bad --emit are usage errors (exit 2), unbound symbolic dims and
 # a bad --shape fail with exit 1 and leave no file behind, --help exits 0.
+# Value specialization: a Reshape whose shape is a graph input runs on the
+# cpu backend (the input frozen to its value, a note names it) and matches
+# the reference.
 set -u
 T=$1 PY=$2 W=$3 MODEL=$4 INPUT=$5
 rm -rf "$W"
@@ -32,6 +35,24 @@ for r in refs:
     assert a.shape == b.shape and a.dtype == b.dtype
     assert (np.abs(a.astype(np.float64) - b) <= 1e-4 * (np.abs(b) + 1)).all()
 PYEOF
+"$PY" - "$W" <<'PYEOF' || fail "could not write the reshape model"
+import os, sys
+import numpy as np
+from onnx import TensorProto, helper, save
+w = sys.argv[1]
+g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"])], "rs",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+                       helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), os.path.join(w, "rs.onnx"))
+np.save(os.path.join(w, "x.npy"), np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+np.save(os.path.join(w, "shape.npy"), np.array([4, -1], dtype=np.int64))
+PYEOF
+expect 0 "$T" run "$W/rs.onnx" -i "x=$W/x.npy" -i "shape=$W/shape.npy" --backend cpu -o "$W/rs_cpu"
+grep -q '^tessel: note: shape: input specialized to its value' "$W/err.txt" ||
+    fail "no note for the specialized input"
+expect 0 "$T" run "$W/rs.onnx" -i "x=$W/x.npy" -i "shape=$W/shape.npy" --backend ref -o "$W/rs_ref"
+cmp -s "$W/rs_cpu/y.npy" "$W/rs_ref/y.npy" || fail "specialized Reshape differs from ref"
 expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --repeat 3 --threads 2
 tail -n 1 "$W/out.txt" | grep -q '^{"median_ms": ' || fail "no JSON timing line"
 ! grep -q 'warning' "$W/err.txt" || fail "cpu --threads 2 warned"
