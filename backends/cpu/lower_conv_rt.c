@@ -5,7 +5,9 @@
  * loop nest (image, output channel, output position, then input channel of
  * the group and kernel taps), the weight read in place, zero padding by
  * masking taps that fall outside the image, then bias, a fused residual and
- * the fused epilogue program.  It runs on the calling thread.
+ * the fused epilogue program.  It runs on the calling thread.  The
+ * geometry (tsl_cpu_conv3_geo: spatial dims right-aligned to three, auto_pad
+ * resolved) is shared with QLinearConv (lower_qlinear.c).
  *
  * Not here: packing, vectorization, threads (these convolutions come from
  * conformance tests and 3-D models the fast paths do not cover yet). */
