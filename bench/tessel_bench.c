@@ -11,8 +11,12 @@
  *     quit      -> one JSON line: compile_s, macs, peak_rss_kb, ... ; exit
  *
  * Usage: tessel_bench MODEL.onnx INPUT.npy [--threads N] [--no-canon]
- *                     [--out OUT.npy]
+ *                     [--out OUT.npy] [--phases]
  * --out writes the first output of one run (for an accuracy cross-check).
+ * --phases prints, on stderr, the resident set (VmRSS) at the end of each
+ * phase of the compilation and the peak (VmHWM) reached during it: the
+ * peak is reset between phases through /proc/self/clear_refs (Linux), so
+ * peak_rss_kb is then the largest phase peak rather than getrusage's.
  * The first line printed is "ready" once compilation is done.
  *
  * Not here: ONNX Runtime (bench/ort_bench.js), tables (bench/run_cpu_vs_ort.py). */
@@ -52,16 +56,57 @@ static long peak_rss_kb(void)
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
 }
 
+/* VmRSS and VmHWM of this process in KiB from /proc/self/status (-1 when
+ * not available). */
+static void proc_rss(long *rss, long *hwm)
+{
+    *rss = *hwm = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "VmRSS:", 6))
+            *rss = atol(line + 6);
+        else if (!strncmp(line, "VmHWM:", 6))
+            *hwm = atol(line + 6);
+    }
+    fclose(f);
+}
+
+/* --phases: report the phase that just ended (its time, the resident set
+ * now and the peak during it), then reset the peak for the next phase;
+ * *max keeps the largest peak seen. */
+static void phase_end(int on, const char *name, double t0, long *max)
+{
+    if (!on)
+        return;
+    long rss, hwm;
+    proc_rss(&rss, &hwm);
+    if (hwm > *max)
+        *max = hwm;
+    fprintf(stderr, "phase %-8s %7.3f s  rss %6.1f MB  peak %6.1f MB\n", name, now() - t0,
+            (double)rss / 1024.0, (double)hwm / 1024.0);
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f); /* reset VmHWM to the current VmRSS */
+        fclose(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *model = NULL, *input = NULL, *out_path = NULL;
     int threads = 1;
-    int canon = 1;
+    int canon = 1, phases = 0;
+    long phase_max = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-canon"))
             canon = 0;
+        else if (!strcmp(argv[i], "--phases"))
+            phases = 1;
         else if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out_path = argv[++i];
         else if (!model)
@@ -75,7 +120,7 @@ int main(int argc, char **argv)
     }
     if (!model || !input || threads < 1) {
         fprintf(stderr, "usage: tessel_bench MODEL.onnx INPUT.npy [--threads N] [--no-canon] "
-                        "[--out OUT.npy]\n");
+                        "[--out OUT.npy] [--phases]\n");
         return 2;
     }
     struct tsl_diag d;
@@ -88,9 +133,12 @@ int main(int argc, char **argv)
         return 1;
     }
     double t0 = now();
+    phase_end(phases, "start", t0, &phase_max);
     struct tsl_graph *g0, *g;
     if (tsl_onnx_import_file(model, NULL, &g0, &d) != TSL_STATUS_OK)
         return fail(&d, model);
+    phase_end(phases, "import", t0, &phase_max);
+    double t_bind = now();
     if (g0->n_inputs != 1) {
         fprintf(stderr, "tessel_bench: error: %s: expected one graph input\n", model);
         return 1;
@@ -104,6 +152,7 @@ int main(int argc, char **argv)
     struct tsl_graph_stats stats;
     tsl_graph_compute_stats(g, &stats);
     double t_import = now() - t0;
+    phase_end(phases, "bind", t_bind, &phase_max);
     t0 = now();
     if (canon) {
         struct tsl_pass_context pc;
@@ -115,6 +164,7 @@ int main(int argc, char **argv)
             return fail(&d, model);
     }
     double t_canon = now() - t0;
+    phase_end(phases, "canon", t0, &phase_max);
     struct tsl_cpu_options o;
     tsl_cpu_options_default(&o);
     o.threads = threads;
@@ -123,9 +173,12 @@ int main(int argc, char **argv)
     if (tsl_cpu_compile(g, &o, &m, &d) != TSL_STATUS_OK)
         return fail(&d, model);
     double t_compile = now() - t0;
+    phase_end(phases, "compile", t0, &phase_max);
     /* the module holds everything it needs: drop the graph's weights now */
+    t0 = now();
     tsl_graph_destroy(g);
     g = NULL;
+    phase_end(phases, "free", t0, &phase_max);
     struct tsl_tensor in = {.dtype = TSL_DTYPE_F32, .shape = shp, .data = x.data};
     /* the first run creates the JIT (machine code generation): part of compile */
     t0 = now();
@@ -134,6 +187,7 @@ int main(int argc, char **argv)
     if (tsl_cpu_run(m, &in, 1, &outs, &n_outs, &d) != TSL_STATUS_OK)
         return fail(&d, model);
     double t_jit = now() - t0;
+    phase_end(phases, "jit", t0, &phase_max);
     if (out_path) {
         struct tsl_npy o0 = {.type = TSL_NPY_F32, .rank = outs[0].shape.rank,
                              .data = outs[0].data};
@@ -145,6 +199,7 @@ int main(int argc, char **argv)
             return fail(&d, out_path);
     }
     tsl_tensors_free(outs, n_outs);
+    t0 = now();
     printf("ready\n");
     fflush(stdout);
     char line[128];
@@ -166,13 +221,14 @@ int main(int argc, char **argv)
             break;
         }
     }
+    phase_end(phases, "runs", t0, &phase_max);
     struct tsl_cpu_module_info mi;
     tsl_cpu_module_info(m, &mi);
     printf("{\"import_s\": %.4f, \"canon_s\": %.4f, \"compile_s\": %.4f, \"jit_s\": %.4f, "
            "\"macs\": %lld, \"kernels\": %u, \"fused\": %u, \"weight_bytes\": %lld, "
            "\"arena_bytes\": %lld, \"peak_rss_kb\": %ld}\n",
            t_import, t_canon, t_compile, t_jit, (long long)stats.macs, mi.n_kernels, mi.n_fused,
-           (long long)mi.weight_bytes, (long long)mi.arena_bytes, peak_rss_kb());
+           (long long)mi.weight_bytes, (long long)mi.arena_bytes, phases ? phase_max : peak_rss_kb());
     fflush(stdout);
     tsl_cpu_module_destroy(m);
     tsl_npy_fini(&x);
