@@ -1,10 +1,11 @@
 /* tessel_bench.c - benchmark driver for the CPU backend (not part of ctest).
  *
  * Imports an ONNX model, binds its (single) input to the shape of the given
- * .npy file, runs the canonicalization pipeline (TSL_PIPELINE_CANONICALIZE
- * with the reference interpreter as constant evaluator, so BatchNorm is
- * folded into the conv weights), compiles once with tsl_cpu_compile and then
- * serves a tiny line protocol on stdin so a harness can interleave it with
+ * .npy file (in place, no copy of the graph), runs the canonicalization
+ * pipeline (TSL_PIPELINE_CANONICALIZE with the reference interpreter as
+ * constant evaluator, so BatchNorm is folded into the conv weights),
+ * compiles once with tsl_cpu_compile_consume (the graph's weights are
+ * released as they are packed) and then serves a tiny line protocol on stdin so a harness can interleave it with
  * another engine without paying process start-up or compilation per run:
  *
  *     run N     -> "ms t1 t2 ... tN"   (wall time of each tsl_cpu_run)
@@ -134,21 +135,20 @@ int main(int argc, char **argv)
     }
     double t0 = now();
     phase_end(phases, "start", t0, &phase_max);
-    struct tsl_graph *g0, *g;
-    if (tsl_onnx_import_file(model, NULL, &g0, &d) != TSL_STATUS_OK)
+    struct tsl_graph *g;
+    if (tsl_onnx_import_file(model, NULL, &g, &d) != TSL_STATUS_OK)
         return fail(&d, model);
     phase_end(phases, "import", t0, &phase_max);
     double t_bind = now();
-    if (g0->n_inputs != 1) {
+    if (g->n_inputs != 1) {
         fprintf(stderr, "tessel_bench: error: %s: expected one graph input\n", model);
         return 1;
     }
     struct tsl_shape shp = {.rank = x.rank};
     for (int32_t i = 0; i < x.rank; i++)
         shp.dims[i] = x.dims[i];
-    if (tsl_cpu_bind_shapes(g0, &shp, 1, &g, &d) != TSL_STATUS_OK)
+    if (tsl_cpu_bind_shapes_in_place(g, &shp, 1, &d) != TSL_STATUS_OK)
         return fail(&d, model);
-    tsl_graph_destroy(g0);
     struct tsl_graph_stats stats;
     tsl_graph_compute_stats(g, &stats);
     double t_import = now() - t0;
@@ -170,11 +170,13 @@ int main(int argc, char **argv)
     o.threads = threads;
     struct tsl_cpu_module *m;
     t0 = now();
-    if (tsl_cpu_compile(g, &o, &m, &d) != TSL_STATUS_OK)
+    /* the graph is not used afterwards: its weights are released as they
+     * are packed */
+    if (tsl_cpu_compile_consume(g, &o, &m, &d) != TSL_STATUS_OK)
         return fail(&d, model);
     double t_compile = now() - t0;
     phase_end(phases, "compile", t0, &phase_max);
-    /* the module holds everything it needs: drop the graph's weights now */
+    /* the module holds everything it needs: drop the rest of the graph */
     t0 = now();
     tsl_graph_destroy(g);
     g = NULL;
@@ -225,10 +227,13 @@ int main(int argc, char **argv)
     struct tsl_cpu_module_info mi;
     tsl_cpu_module_info(m, &mi);
     printf("{\"import_s\": %.4f, \"canon_s\": %.4f, \"compile_s\": %.4f, \"jit_s\": %.4f, "
+           "\"plan_s\": %.4f, \"codegen_s\": %.4f, \"opt_s\": %.4f, "
            "\"macs\": %lld, \"kernels\": %u, \"fused\": %u, \"weight_bytes\": %lld, "
            "\"arena_bytes\": %lld, \"peak_rss_kb\": %ld}\n",
-           t_import, t_canon, t_compile, t_jit, (long long)stats.macs, mi.n_kernels, mi.n_fused,
-           (long long)mi.weight_bytes, (long long)mi.arena_bytes, phases ? phase_max : peak_rss_kb());
+           t_import, t_canon, t_compile, t_jit, mi.plan_s, mi.codegen_s, mi.opt_s,
+           (long long)stats.macs, mi.n_kernels, mi.n_fused,
+           (long long)mi.weight_bytes, (long long)mi.arena_bytes,
+           phases ? phase_max : peak_rss_kb());
     fflush(stdout);
     tsl_cpu_module_destroy(m);
     tsl_npy_fini(&x);

@@ -128,6 +128,15 @@ void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
            in.n_fused, in.threads, in.n_parallel);
 }
 
+void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f)
+{
+    struct tsl_cpu_module_info in;
+    tsl_cpu_module_info(m, &in);
+    fprintf(f, "tessel: compile: cpu phases: plan %.1f ms, step IR + weight packing %.1f ms, "
+               "llvm-opt %.1f ms\n",
+            1e3 * in.plan_s, 1e3 * in.codegen_s, 1e3 * in.opt_s);
+}
+
 struct prof_group {
     const char *ops;
     double seconds;
@@ -251,7 +260,9 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     o.name = name;
     o.threads = threads;
     o.profile = profile;
-    st = tsl_cpu_compile(b, &o, out, &diag);
+    /* b is this function's own copy, destroyed below: its weights are
+     * released as they are packed */
+    st = tsl_cpu_compile_consume(b, &o, out, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
         goto done;
@@ -289,6 +300,11 @@ enum tsl_status tsl_cli_cpu_run(struct tsl_cpu_module *m, const struct tsl_tenso
 }
 
 void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
+{
+    (void)m, (void)f;
+}
+
+void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f)
 {
     (void)m, (void)f;
 }

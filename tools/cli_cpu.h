@@ -61,6 +61,10 @@ bool tsl_cli_valid_ident(const char *s);
  * loops split over them) to f. */
 void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f);
 
+/* Print one `tessel: compile: cpu phases:` line (scheduling and plan, step
+ * IR with weight packing, LLVM optimization, in ms) to f. */
+void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f);
+
 /* Print the per-step profile of a module built with `profile` to stderr:
  * the `top` slowest steps (time per run, share, cumulative share, ops, node)
  * and the time per op combination ("Conv+Relu").  Prints nothing for a

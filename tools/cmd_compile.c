@@ -307,8 +307,10 @@ int tsl_cmd_compile(int argc, char **argv)
                 "tessel: compile: import %.1f ms, bind+infer %.1f ms, passes %.1f ms, "
                 "codegen+llvm-opt %.1f ms, emit (%s) %.1f ms\n",
                 t_import, tm.bind_ms, tm.passes_ms, tm.codegen_ms, ek->name, t_emit);
-    if (verbose)
+    if (verbose) {
+        tsl_cli_cpu_print_phases(m, stderr);
         tsl_cli_cpu_print_stats(m, stderr);
+    }
     printf("%s/%s.%s\n%s/%s.h\n", outdir, ident, ek->ext, outdir, ident);
     rc = TSL_EXIT_OK;
 done:
