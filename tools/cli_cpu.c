@@ -207,14 +207,17 @@ void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
     free(grp);
 }
 
-bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
+bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const char *name, int threads, bool profile, const char *where,
                        struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times)
 {
     struct tsl_diag diag;
     tsl_diag_init(&diag);
     struct tsl_cli_cpu_times t = {0};
-    struct tsl_graph *b = NULL;
+    /* the graph is ours from here on: bound, canonicalized and compiled in
+     * place, its weights released as they are packed, then destroyed */
+    struct tsl_graph *g = *gp;
+    *gp = NULL;
     struct tsl_shape *own = NULL;
     bool ok = false;
     *out = NULL;
@@ -237,7 +240,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
         }
         shapes = own;
     }
-    enum tsl_status st = tsl_cpu_bind_shapes(g, shapes, g->n_inputs, &b, &diag);
+    enum tsl_status st = tsl_cpu_bind_shapes_in_place(g, shapes, g->n_inputs, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
         goto done;
@@ -247,7 +250,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     struct tsl_pass_context pc;
     tsl_pass_context_init(&pc, &diag);
     pc.eval_node = tsl_ref_eval_node;
-    st = tsl_pass_run_pipeline(b, TSL_PIPELINE_CANONICALIZE, &pc);
+    st = tsl_pass_run_pipeline(g, TSL_PIPELINE_CANONICALIZE, &pc);
     tsl_pass_context_fini(&pc);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
@@ -260,9 +263,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     o.name = name;
     o.threads = threads;
     o.profile = profile;
-    /* b is this function's own copy, destroyed below: its weights are
-     * released as they are packed */
-    st = tsl_cpu_compile_consume(b, &o, out, &diag);
+    st = tsl_cpu_compile_consume(g, &o, out, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
         goto done;
@@ -272,8 +273,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
 done:
     if (times)
         *times = t;
-    if (b)
-        tsl_graph_destroy(b);
+    tsl_graph_destroy(g);
     free(own);
     tsl_diag_fini(&diag);
     return ok;
@@ -321,11 +321,13 @@ enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char 
     return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, path, "cpu backend not built");
 }
 
-bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
+bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const char *name, int threads, bool profile, const char *where,
                        struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times)
 {
-    (void)g, (void)shapes, (void)name, (void)threads, (void)profile, (void)times;
+    tsl_graph_destroy(*gp);
+    *gp = NULL;
+    (void)shapes, (void)name, (void)threads, (void)profile, (void)times;
     *out = NULL;
     tsl_cli_error(where, "the cpu backend is not available in this build (LLVM 14-16 "
                          "was not found at configure time)");

@@ -28,13 +28,16 @@ struct tsl_cli_cpu_times {
 /* True when this build has the CPU backend. */
 bool tsl_cli_cpu_available(void);
 
-/* Bind input i of g to shapes[i] (n = g->n_inputs entries; NULL: the graph's
- * own shapes, which must then be static), run the canonicalization passes
- * and compile.  `name` is the symbol prefix (a C identifier), `threads` >= 1,
+/* Take the graph *gp (set to NULL; destroyed here whether this succeeds or
+ * not), bind input i to shapes[i] (n = g->n_inputs entries; NULL: the
+ * graph's own shapes, which must then be static) in place, run the
+ * canonicalization passes and compile it with tsl_cpu_compile_consume, so
+ * the weights are never held twice (no clone; released as they are packed).
+ * `name` is the symbol prefix (a C identifier), `threads` >= 1,
  * `profile` compiles the per-step timers (tsl_cli_cpu_print_profile).
  * `where` names the model in errors.  On success *out is the module (the
  * caller destroys it with tsl_cli_cpu_destroy).  Prints errors. */
-bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
+bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const char *name, int threads, bool profile, const char *where,
                        struct tsl_cpu_module **out, struct tsl_cli_cpu_times *times);
 void tsl_cli_cpu_destroy(struct tsl_cpu_module *m);

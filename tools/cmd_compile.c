@@ -294,7 +294,8 @@ int tsl_cmd_compile(int argc, char **argv)
     if (!bind_shapes(g, &args, shapes, given))
         goto done;
     struct tsl_cli_cpu_times tm;
-    if (!tsl_cli_cpu_build(g, shapes, ident, (int)nthreads, false, model, &m, &tm))
+    /* takes g (NULL afterwards): compiled in place, weights not held twice */
+    if (!tsl_cli_cpu_build(&g, shapes, ident, (int)nthreads, false, model, &m, &tm))
         goto done;
     if (!tsl_cli_make_dir(outdir))
         goto done;
