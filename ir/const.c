@@ -15,7 +15,7 @@ struct tsl_const *tsl_const_new(void)
     return calloc(1, sizeof(struct tsl_const));
 }
 
-void tsl_const_free(struct tsl_const *c)
+void tsl_const_release(struct tsl_const *c)
 {
     if (!c)
         return;
@@ -25,6 +25,12 @@ void tsl_const_free(struct tsl_const *c)
     free(c->codebook);
     free(c->indices);
     free(c->channel_scale);
+    memset(c, 0, sizeof *c); /* TSL_ENC_DENSE, no arrays */
+}
+
+void tsl_const_free(struct tsl_const *c)
+{
+    tsl_const_release(c);
     free(c);
 }
 

@@ -128,6 +128,15 @@ void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
            in.n_fused, in.threads, in.n_parallel);
 }
 
+void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f)
+{
+    struct tsl_cpu_module_info in;
+    tsl_cpu_module_info(m, &in);
+    fprintf(f, "tessel: compile: cpu phases: plan %.1f ms, step IR + weight packing %.1f ms, "
+               "llvm-opt %.1f ms\n",
+            1e3 * in.plan_s, 1e3 * in.codegen_s, 1e3 * in.opt_s);
+}
+
 struct prof_group {
     const char *ops;
     double seconds;
@@ -198,7 +207,7 @@ void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
     free(grp);
 }
 
-bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
+bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const struct tsl_tensor *values, const char *name, int threads,
                        bool profile, const char *where, struct tsl_cpu_module **out,
                        struct tsl_cli_cpu_times *times)
@@ -206,7 +215,10 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     struct tsl_diag diag;
     tsl_diag_init(&diag);
     struct tsl_cli_cpu_times t = {0};
-    struct tsl_graph *b = NULL;
+    /* the graph is ours from here on: bound, canonicalized and compiled in
+     * place, its weights released as they are packed, then destroyed */
+    struct tsl_graph *g = *gp;
+    *gp = NULL;
     struct tsl_shape *own = NULL;
     bool ok = false, *frozen = NULL;
     *out = NULL;
@@ -235,9 +247,8 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
         }
         shapes = own;
     }
-    enum tsl_status st = values
-                             ? tsl_cpu_bind_values(g, values, g->n_inputs, &b, frozen, &diag)
-                             : tsl_cpu_bind_shapes(g, shapes, g->n_inputs, &b, &diag);
+    enum tsl_status st = values ? tsl_cpu_bind_values_in_place(g, values, g->n_inputs, frozen, &diag)
+                                : tsl_cpu_bind_shapes_in_place(g, shapes, g->n_inputs, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
         goto done;
@@ -252,7 +263,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     struct tsl_pass_context pc;
     tsl_pass_context_init(&pc, &diag);
     pc.eval_node = tsl_ref_eval_node;
-    st = tsl_pass_run_pipeline(b, TSL_PIPELINE_CANONICALIZE, &pc);
+    st = tsl_pass_run_pipeline(g, TSL_PIPELINE_CANONICALIZE, &pc);
     tsl_pass_context_fini(&pc);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
@@ -267,7 +278,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
     o.profile = profile;
     o.frozen = frozen;
     o.frozen_values = values;
-    st = tsl_cpu_compile(b, &o, out, &diag);
+    st = tsl_cpu_compile_consume(g, &o, out, &diag);
     if (st != TSL_STATUS_OK) {
         tsl_cli_report(&diag, where, st);
         goto done;
@@ -277,8 +288,7 @@ bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes
 done:
     if (times)
         *times = t;
-    if (b)
-        tsl_graph_destroy(b);
+    tsl_graph_destroy(g);
     free(own);
     free(frozen);
     tsl_diag_fini(&diag);
@@ -310,6 +320,11 @@ void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
     (void)m, (void)f;
 }
 
+void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f)
+{
+    (void)m, (void)f;
+}
+
 void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
 {
     (void)m, (void)top;
@@ -322,12 +337,14 @@ enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char 
     return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, path, "cpu backend not built");
 }
 
-bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
+bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const struct tsl_tensor *values, const char *name, int threads,
                        bool profile, const char *where, struct tsl_cpu_module **out,
                        struct tsl_cli_cpu_times *times)
 {
-    (void)g, (void)shapes, (void)values, (void)name, (void)threads, (void)profile, (void)times;
+    tsl_graph_destroy(*gp);
+    *gp = NULL;
+    (void)shapes, (void)values, (void)name, (void)threads, (void)profile, (void)times;
     *out = NULL;
     tsl_cli_error(where, "the cpu backend is not available in this build (LLVM 14-16 "
                          "was not found at configure time)");

@@ -28,16 +28,20 @@ struct tsl_cli_cpu_times {
 /* True when this build has the CPU backend. */
 bool tsl_cli_cpu_available(void);
 
-/* Bind input i of g to shapes[i] (n = g->n_inputs entries; NULL: the graph's
- * own shapes, which must then be static), run the canonicalization passes
- * and compile.  With `values` (the run's inputs, n entries; shapes is then
- * ignored) the inputs that feed compile-time operands are frozen to these
- * values (tsl_cpu_bind_values; a note names each on stderr) and the module
- * accepts only them.  `name` is the symbol prefix (a C identifier), `threads` >= 1,
- * `profile` compiles the per-step timers (tsl_cli_cpu_print_profile).
- * `where` names the model in errors.  On success *out is the module (the
- * caller destroys it with tsl_cli_cpu_destroy).  Prints errors. */
-bool tsl_cli_cpu_build(const struct tsl_graph *g, const struct tsl_shape *shapes,
+/* Take the graph *gp (set to NULL; destroyed here whether this succeeds or
+ * not), bind input i to shapes[i] (n = g->n_inputs entries; NULL: the
+ * graph's own shapes, which must then be static) in place, run the
+ * canonicalization passes and compile it with tsl_cpu_compile_consume, so
+ * the weights are never held twice (no clone; released as they are packed).
+ * With `values` (the run's inputs, n entries; shapes is then ignored) the
+ * inputs that feed compile-time operands are frozen to these values
+ * (tsl_cpu_bind_values_in_place; a note names each on stderr) and the module
+ * accepts only them.  `name` is the symbol prefix (a C identifier),
+ * `threads` >= 1, `profile` compiles the per-step timers
+ * (tsl_cli_cpu_print_profile).  `where` names the model in errors.  On
+ * success *out is the module (the caller destroys it with
+ * tsl_cli_cpu_destroy).  Prints errors. */
+bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const struct tsl_tensor *values, const char *name, int threads,
                        bool profile, const char *where, struct tsl_cpu_module **out,
                        struct tsl_cli_cpu_times *times);
@@ -64,6 +68,10 @@ bool tsl_cli_valid_ident(const char *s);
 /* Print one `stats:` line (arena, weights, kernels, fused nodes, threads,
  * loops split over them) to f. */
 void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f);
+
+/* Print one `tessel: compile: cpu phases:` line (scheduling and plan, step
+ * IR with weight packing, LLVM optimization, in ms) to f. */
+void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f);
 
 /* Print the per-step profile of a module built with `profile` to stderr:
  * the `top` slowest steps (time per run, share, cumulative share, ops, node)

@@ -294,7 +294,8 @@ int tsl_cmd_compile(int argc, char **argv)
     if (!bind_shapes(g, &args, shapes, given))
         goto done;
     struct tsl_cli_cpu_times tm;
-    if (!tsl_cli_cpu_build(g, shapes, NULL, ident, (int)nthreads, false, model, &m, &tm))
+    /* takes g (NULL afterwards): compiled in place, weights not held twice */
+    if (!tsl_cli_cpu_build(&g, shapes, NULL, ident, (int)nthreads, false, model, &m, &tm))
         goto done;
     if (!tsl_cli_make_dir(outdir))
         goto done;
@@ -307,8 +308,10 @@ int tsl_cmd_compile(int argc, char **argv)
                 "tessel: compile: import %.1f ms, bind+infer %.1f ms, passes %.1f ms, "
                 "codegen+llvm-opt %.1f ms, emit (%s) %.1f ms\n",
                 t_import, tm.bind_ms, tm.passes_ms, tm.codegen_ms, ek->name, t_emit);
-    if (verbose)
+    if (verbose) {
+        tsl_cli_cpu_print_phases(m, stderr);
         tsl_cli_cpu_print_stats(m, stderr);
+    }
     printf("%s/%s.%s\n%s/%s.h\n", outdir, ident, ek->ext, outdir, ident);
     rc = TSL_EXIT_OK;
 done:

@@ -371,7 +371,7 @@ int tsl_cmd_run(int argc, char **argv)
     tsl_diag_init(&diag);
     struct tsl_graph *g = NULL;
     struct tsl_tensor *ins = NULL, *outs = NULL;
-    uint32_t n_outs = 0;
+    uint32_t n_outs = 0, n_ins = 0;
     int rc = TSL_EXIT_FAIL;
     double *times = NULL;
     struct tsl_ref_stats stats = {0};
@@ -388,7 +388,8 @@ int tsl_cmd_run(int argc, char **argv)
         if (!passes_ok)
             goto done;
     }
-    ins = calloc(g->n_inputs ? g->n_inputs : 1, sizeof *ins);
+    n_ins = g->n_inputs;
+    ins = calloc(n_ins ? n_ins : 1, sizeof *ins);
     times = calloc((size_t)repeat + 1, sizeof *times);
     if (!ins || !times) {
         tsl_cli_error(model, "out of memory");
@@ -398,8 +399,9 @@ int tsl_cmd_run(int argc, char **argv)
         goto done;
     if (outdir && !tsl_cli_make_dir(outdir))
         goto done;
-    /* cpu: shapes and compile-time operands bound from the inputs */
-    if (cpu && !tsl_cli_cpu_build(g, NULL, ins, "model", (int)nthreads,
+    /* cpu: shapes and compile-time operands bound from the inputs; takes g
+     * (NULL afterwards): compiled in place, the weights not held twice */
+    if (cpu && !tsl_cli_cpu_build(&g, NULL, ins, "model", (int)nthreads,
                                   tsl_cli_flag(&args, "profile"), model, &cm, NULL))
         goto done;
     for (long r = 0; r <= repeat; r++) {
@@ -407,8 +409,8 @@ int tsl_cmd_run(int argc, char **argv)
             tsl_tensors_free(outs, n_outs);
         outs = NULL;
         double t0 = now_ms();
-        st = cpu ? tsl_cli_cpu_run(cm, ins, g->n_inputs, &outs, &n_outs, &diag)
-                 : tsl_ref_run(g, ins, g->n_inputs, &outs, &n_outs, &stats, &diag);
+        st = cpu ? tsl_cli_cpu_run(cm, ins, n_ins, &outs, &n_outs, &diag)
+                 : tsl_ref_run(g, ins, n_ins, &outs, &n_outs, &stats, &diag);
         times[r] = now_ms() - t0;
         if (st != TSL_STATUS_OK) {
             tsl_cli_report(&diag, model, st);
@@ -440,10 +442,8 @@ int tsl_cmd_run(int argc, char **argv)
     }
     rc = TSL_EXIT_OK;
 done:
-    if (g && ins)
-        tsl_tensors_free(ins, g->n_inputs);
-    else
-        free(ins);
+    if (ins)
+        tsl_tensors_free(ins, n_ins);
     if (outs)
         tsl_tensors_free(outs, n_outs);
     free(times);

@@ -56,14 +56,37 @@ int64_t tsl_cpu_numel(const struct tsl_value *v)
     return n;
 }
 
+static bool blob_reserve(struct tsl_cpu_cg *cg, size_t need)
+{
+    if (need <= cg->blob_cap)
+        return true;
+    size_t ncap = cg->blob_cap ? cg->blob_cap : 4096;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 4)
+            return false;
+        ncap *= 2;
+    }
+    size_t old_pad = cg->blob ? (size_t)(cg->blob - cg->blob_raw) : 0;
+    uint8_t *raw = realloc(cg->blob_raw, ncap + TSL_CPU_ALIGN);
+    if (!raw)
+        return false;
+    size_t pad = (TSL_CPU_ALIGN - ((uintptr_t)raw & (TSL_CPU_ALIGN - 1))) & (TSL_CPU_ALIGN - 1);
+    if (pad != old_pad && cg->blob_len)
+        memmove(raw + pad, raw + old_pad, cg->blob_len);
+    cg->blob_raw = raw;
+    cg->blob = raw + pad;
+    cg->blob_cap = ncap;
+    return true;
+}
+
 enum tsl_status tsl_cpu_blob_add(struct tsl_cpu_cg *cg, const void *data, size_t bytes,
                                  int64_t *off_out)
 {
     size_t off = (cg->blob_len + TSL_CPU_ALIGN - 1) & ~(size_t)(TSL_CPU_ALIGN - 1);
     size_t need = off + bytes;
-    if (need < off)
+    if (need < off || need > (size_t)INT64_MAX)
         return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name, "weight blob too large");
-    if (!tsl_grow((void **)&cg->blob, &cg->blob_cap, need ? need : 1, 1))
+    if (!blob_reserve(cg, need ? need : 1))
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "weight blob");
     memset(cg->blob + cg->blob_len, 0, off - cg->blob_len);
     if (bytes)

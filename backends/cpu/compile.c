@@ -6,12 +6,16 @@
  * internal LLVM function per step plus the exported entry
  *     void <name>_run(const void *w, void *arena, void *const *in, void *const *out,
  *                     struct <name>_pool *pool)
- * (steps split their loops over the pool's threads through par.c) and the
- * weight blob global <name>_weights, then verifies and optimizes the module
- * with LLVMRunPasses("default<On>") for the target machine.
+ * (steps split their loops over the pool's threads through par.c), then
+ * verifies and optimizes the module with LLVMRunPasses("default<On>") for
+ * the target machine.  The packed weight blob stays a malloc'ed buffer of
+ * the module: the JIT passes it to the entry, emission (emit.c) adds it as
+ * the constant <name>_weights to the artifact.
  *
  * With options.profile the entry also stores a cycle counter between steps
  * (profile.c).
+ * tsl_cpu_compile_consume additionally releases each graph constant's
+ * payload once the last step reading it is generated.
  * Also the small public helpers (options, info, destroy, bind_shapes).
  * Not here: JIT and run (jit.c), emission to files (emit.c), op lowerings. */
 #include <ctype.h>
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -26,6 +31,13 @@
 #include "cpu_module.h"
 #include "tessel/shape.h"
 #include "tessel/util.h"
+
+double tsl_cpu_seconds(void)
+{
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 void tsl_cpu_options_default(struct tsl_cpu_options *o)
 {
@@ -257,10 +269,37 @@ static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
 }
 
-/* prof_off >= 0: profiling counters at that arena offset (profile.c). */
-static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n,
-                                  int64_t prof_off)
+/* Constant inputs of step s's nodes (main node and fused ones): add `d` to
+ * left[id] of each; with release, a constant whose count drops to 0 and
+ * that is not a graph output gives its payload back (compile_consume). */
+static void count_const_uses(const struct tsl_cpu_step *s, uint32_t *left, int d, bool release)
 {
+    for (uint32_t k = 0; k <= s->n_fused; k++) {
+        const struct tsl_node *nd = k == 0 ? s->node : s->fused[k - 1];
+        for (uint32_t j = 0; j < nd->n_inputs; j++) {
+            struct tsl_value *v = nd->inputs[j];
+            if (!v || !v->constant)
+                continue;
+            left[v->id] = (uint32_t)((int64_t)left[v->id] + d);
+            if (release && left[v->id] == 0 && v->n_output_refs == 0)
+                tsl_const_release(v->constant);
+        }
+    }
+}
+
+/* prof_off >= 0: profiling counters at that arena offset (profile.c).
+ * release: free each constant's payload after the last step reading it. */
+static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n,
+                                  int64_t prof_off, bool release)
+{
+    uint32_t *left = NULL;
+    if (release) {
+        left = calloc(cg->n_locs, sizeof *left);
+        if (!left)
+            return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "codegen");
+        for (uint32_t i = 0; i < n; i++)
+            count_const_uses(&steps[i], left, 1, false);
+    }
     LLVMValueRef *fns = calloc(n + 1, sizeof *fns);
     if (!fns)
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "codegen");
@@ -280,10 +319,14 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
         enum tsl_status st = tsl_cpu_lowering_for(steps[i].node->op)->emit(cg, &steps[i]);
         if (st != TSL_STATUS_OK) {
             free(fns);
+            free(left);
             return st;
         }
         LLVMBuildRetVoid(cg->b);
+        if (left)
+            count_const_uses(&steps[i], left, -1, true);
     }
+    free(left);
     cg->step = NULL;
     char name[96];
     snprintf(name, sizeof name, "%s_run", cg->prefix);
@@ -319,25 +362,6 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
                             tsl_cpu_i64(cg, bytes));
     }
     LLVMBuildRetVoid(cg->b);
-    return TSL_STATUS_OK;
-}
-
-static enum tsl_status add_weights_global(struct tsl_cpu_cg *cg, int64_t *bytes)
-{
-    static const uint8_t one = 0;
-    const uint8_t *data = cg->blob_len ? cg->blob : &one;
-    size_t len = cg->blob_len ? cg->blob_len : 1;
-    if (len > UINT32_MAX)
-        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name,
-                              "weight blob of %zu bytes exceeds 4 GiB", len);
-    LLVMValueRef init = LLVMConstStringInContext(cg->ctx, (const char *)data, (unsigned)len, 1);
-    char name[96];
-    snprintf(name, sizeof name, "%s_weights", cg->prefix);
-    LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
-    LLVMSetInitializer(gv, init);
-    LLVMSetGlobalConstant(gv, 1);
-    LLVMSetAlignment(gv, TSL_CPU_ALIGN);
-    *bytes = (int64_t)cg->blob_len;
     return TSL_STATUS_OK;
 }
 
@@ -446,8 +470,9 @@ static enum tsl_status check_graph(const struct tsl_graph *g, const struct tsl_c
     return TSL_STATUS_OK;
 }
 
-enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_options *opts,
-                                struct tsl_cpu_module **out, struct tsl_diag *diag)
+static enum tsl_status compile_graph(const struct tsl_graph *g, const struct tsl_cpu_options *opts,
+                                     bool release, struct tsl_cpu_module **out,
+                                     struct tsl_diag *diag)
 {
     struct tsl_cpu_options defo;
     if (!opts) {
@@ -493,6 +518,7 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     m->mod = cg.mod;
     cg.b = LLVMCreateBuilderInContext(cg.ctx);
     init_types(&cg);
+    double t0 = tsl_cpu_seconds();
     st = schedule(&cg, &steps, &n_steps, &m->n_fused);
     if (st != TSL_STATUS_OK)
         goto done;
@@ -509,12 +535,21 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
         if (st != TSL_STATUS_OK)
             goto done;
     }
-    st = emit_steps(&cg, steps, n_steps, m->prof_off);
+    double t1 = tsl_cpu_seconds();
+    m->plan_s = t1 - t0;
+    st = emit_steps(&cg, steps, n_steps, m->prof_off, release);
     m->n_parallel = cg.n_par;
-    if (st == TSL_STATUS_OK)
-        st = add_weights_global(&cg, &m->weight_bytes);
+    /* the module owns the blob from here on (not an LLVM constant: see
+     * cpu_module.h) */
+    m->weights_raw = cg.blob_raw;
+    m->weights = cg.blob;
+    m->weight_bytes = (int64_t)cg.blob_len;
+    cg.blob_raw = cg.blob = NULL;
+    double t2 = tsl_cpu_seconds();
+    m->codegen_s = t2 - t1;
     if (st == TSL_STATUS_OK)
         st = tsl_cpu_optimize(m, diag);
+    m->opt_s = tsl_cpu_seconds() - t2;
     if (st == TSL_STATUS_OK && (copy_io(&m->inputs, g->inputs, g->n_inputs) != TSL_STATUS_OK ||
                                 copy_io(&m->outputs, g->outputs, g->n_outputs) != TSL_STATUS_OK))
         st = tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cpu module");
@@ -525,7 +560,7 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
 done:
     if (cg.b)
         LLVMDisposeBuilder(cg.b);
-    free(cg.blob);
+    free(cg.blob_raw);
     free(cg.locs);
     free(cg.uks);
     free(steps);
@@ -535,6 +570,18 @@ done:
     }
     *out = m;
     return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_options *opts,
+                                struct tsl_cpu_module **out, struct tsl_diag *diag)
+{
+    return compile_graph(g, opts, false, out, diag);
+}
+
+enum tsl_status tsl_cpu_compile_consume(struct tsl_graph *g, const struct tsl_cpu_options *opts,
+                                        struct tsl_cpu_module **out, struct tsl_diag *diag)
+{
+    return compile_graph(g, opts, true, out, diag);
 }
 
 void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_info *out)
@@ -551,6 +598,10 @@ void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_i
     out->mr = m->tgt.mr;
     out->nr = m->tgt.vw * m->tgt.nv;
     out->cpu = m->tgt.cpu;
+    out->plan_s = m->plan_s;
+    out->codegen_s = m->codegen_s;
+    out->opt_s = m->opt_s;
+    out->jit_s = m->jit_s;
 }
 
 static void free_io(struct tsl_cpu_io *io, uint32_t n)
@@ -577,7 +628,7 @@ void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
     if (m->tsctx)
         LLVMOrcDisposeThreadSafeContext(m->tsctx);
     free(m->arena);
-    free(m->jit_blob);
+    free(m->weights_raw);
     tsl_cpu_profile_free(m);
     free_io(m->inputs, m->n_inputs);
     free_io(m->outputs, m->n_outputs);
@@ -586,9 +637,9 @@ void tsl_cpu_module_destroy(struct tsl_cpu_module *m)
     free(m);
 }
 
-enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
-                                    uint32_t n_inputs, struct tsl_graph **out,
-                                    struct tsl_diag *diag)
+static enum tsl_status check_bound_shapes(const struct tsl_graph *g,
+                                          const struct tsl_shape *shapes, uint32_t n_inputs,
+                                          struct tsl_diag *diag)
 {
     if (n_inputs != g->n_inputs)
         return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, g->name,
@@ -605,12 +656,27 @@ enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_
                                       "dim %d is %lld, bound to %lld", d,
                                       (long long)want->dims[d], (long long)got->dims[d]);
     }
+    return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_cpu_bind_shapes_in_place(struct tsl_graph *g, const struct tsl_shape *shapes,
+                                             uint32_t n_inputs, struct tsl_diag *diag)
+{
+    TSL_TRY(check_bound_shapes(g, shapes, n_inputs, diag));
+    for (uint32_t i = 0; i < n_inputs; i++)
+        g->inputs[i]->type.shape = shapes[i];
+    return tsl_infer_shapes(g, diag);
+}
+
+enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_shape *shapes,
+                                    uint32_t n_inputs, struct tsl_graph **out,
+                                    struct tsl_diag *diag)
+{
+    TSL_TRY(check_bound_shapes(g, shapes, n_inputs, diag));
     struct tsl_graph *c;
     if (tsl_graph_clone(g, &c) != TSL_STATUS_OK)
         return tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cloning the graph");
-    for (uint32_t i = 0; i < n_inputs; i++)
-        c->inputs[i]->type.shape = shapes[i];
-    enum tsl_status st = tsl_infer_shapes(c, diag);
+    enum tsl_status st = tsl_cpu_bind_shapes_in_place(c, shapes, n_inputs, diag);
     if (st != TSL_STATUS_OK) {
         tsl_graph_destroy(c);
         return st;

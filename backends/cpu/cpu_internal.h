@@ -129,8 +129,10 @@ struct tsl_cpu_cg {
     struct tsl_cpu_loc *locs; /* indexed by value id */
     uint32_t n_locs;
 
-    /* weight blob (grows while lowering) */
-    uint8_t *blob;
+    /* weight blob (grows while lowering): blob is blob_raw (the realloc'ed
+     * allocation, owned) rounded up to TSL_CPU_ALIGN; blob_cap bytes are
+     * usable from blob */
+    uint8_t *blob, *blob_raw;
     size_t blob_len, blob_cap;
 
     /* current step function, or the task function of a parallel region
@@ -199,7 +201,10 @@ enum tsl_status tsl_cpu_require_f32(struct tsl_cpu_cg *cg, const struct tsl_node
 /* Element count of a static value's shape (caller checked). */
 int64_t tsl_cpu_numel(const struct tsl_value *v);
 
-/* Append bytes to the weight blob (64-byte aligned); *off_out = offset. */
+/* Append bytes to the weight blob at the next 64-byte-aligned offset
+ * (*off_out); the blob itself starts 64-byte aligned.  It grows by realloc
+ * (large blocks are remapped, not copied) and moves its bytes only when the
+ * new allocation's alignment differs. */
 enum tsl_status tsl_cpu_blob_add(struct tsl_cpu_cg *cg, const void *data, size_t bytes,
                                  int64_t *off_out);
 /* Decode a constant f32 value into a malloc'ed float array. */

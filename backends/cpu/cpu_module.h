@@ -1,6 +1,7 @@
 /* cpu_module.h - the layout of struct tsl_cpu_module (private to
  * backends/cpu): the optimized LLVM module with its thread-safe context, the
- * lazily created JIT, its thread pool, arena and I/O description.  Also the internal entry
+ * lazily created JIT, its thread pool, arena, packed weights and I/O
+ * description.  Also the internal entry
  * points shared by compile.c, plan.c, jit.c and emit.c.
  *
  * No code generation logic here. */
@@ -32,15 +33,19 @@ struct tsl_cpu_module {
     LLVMModuleRef mod; /* optimized; never handed to the JIT (it gets a clone) */
     LLVMOrcLLJITRef jit;
     tsl_cpu_entry_fn entry;
-    const void *jit_weights;
-    const void *ext_weights; /* JIT: bytes <name>_weights resolves to (not owned) */
-    void *jit_blob;          /* aligned copy of them when needed (owned) */
+    /* the packed weight blob, weight_bytes long, 64-byte aligned inside
+     * weights_raw (owned; NULL when there are no weights).  The JIT passes
+     * it to <name>_run as is; tsl_cpu_emit wraps it into the constant
+     * <name>_weights of the artifact.  The LLVM module does not hold it. */
+    const uint8_t *weights;
+    uint8_t *weights_raw;
     void *arena;
     struct tsl_rt_pool *pool; /* JIT: threads - 1 workers, created with the JIT (owned) */
     int64_t arena_bytes, arena_naive_bytes, weight_bytes;
     uint32_t n_inputs, n_outputs;
     struct tsl_cpu_io *inputs, *outputs;
     uint32_t n_kernels, n_fused, n_parallel;
+    double plan_s, codegen_s, opt_s, jit_s; /* phase times (tsl_cpu_module_info) */
 
     /* per-step profiling (options.profile; prof is NULL otherwise) */
     int64_t prof_off;                  /* arena offset of n_kernels + 1 u64 counters */
@@ -65,6 +70,16 @@ enum tsl_status tsl_cpu_profile_init(struct tsl_cpu_module *m, const struct tsl_
 void tsl_cpu_profile_emit_tick(struct tsl_cpu_cg *cg, int64_t prof_off, uint32_t slot);
 void tsl_cpu_profile_add_run(struct tsl_cpu_module *m, double wall_s);
 void tsl_cpu_profile_free(struct tsl_cpu_module *m);
+
+/* Wall-clock seconds (C11 timespec_get), for the phase times (compile.c). */
+double tsl_cpu_seconds(void);
+
+/* Add the constant global <name>_weights holding m's weight blob (aligned
+ * to TSL_CPU_ALIGN, external linkage) to `mod`, a clone of m->mod in m's
+ * context, for emission.  The initializer is an LLVM constant: a copy of
+ * the blob that lives as long as the context (emit.c). */
+enum tsl_status tsl_cpu_add_weights_global(const struct tsl_cpu_module *m, LLVMModuleRef mod,
+                                           struct tsl_diag *diag);
 
 /* Set "target-cpu"/"target-features", data layout and triple, verify and
  * optimize the module (compile.c). */

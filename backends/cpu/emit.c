@@ -7,7 +7,8 @@
  * name and renamed into place, so a failure leaves no partial output.
  *
  * The artifact needs nothing from tessel at run time: the weights are the
- * constant <name>_weights inside it, the caller provides the arena, and the
+ * constant <name>_weights inside it (added here, to a clone of the module,
+ * from the module's blob: the optimized module itself holds no weights), the caller provides the arena, and the
  * thread pool is runtime/tsl_pool.c (embedded in tessel as text) compiled by
  * the system `cc` under the model's prefix and linked into the .so, or
  * merged into the .o (`cc -r`).  .ll and .s output do not contain the pool:
@@ -164,17 +165,56 @@ enum tsl_status tsl_cpu_emit_header(const struct tsl_cpu_module *m, const char *
     return st;
 }
 
+enum tsl_status tsl_cpu_add_weights_global(const struct tsl_cpu_module *m, LLVMModuleRef mod,
+                                           struct tsl_diag *diag)
+{
+    static const uint8_t one = 0;
+    size_t len = m->weight_bytes > 0 ? (size_t)m->weight_bytes : 1;
+    const uint8_t *data = m->weight_bytes > 0 ? m->weights : &one;
+    if (len > UINT32_MAX)
+        return tsl_diag_error(diag, TSL_STATUS_LIMIT, m->prefix,
+                              "weight blob of %zu bytes exceeds 4 GiB", len);
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMValueRef init = LLVMConstStringInContext(ctx, (const char *)data, (unsigned)len, 1);
+    char name[96];
+    snprintf(name, sizeof name, "%s_weights", m->prefix);
+    LLVMValueRef gv = LLVMAddGlobal(mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetAlignment(gv, TSL_CPU_ALIGN);
+    return TSL_STATUS_OK;
+}
+
+/* A clone of m->mod with the weights global (codegen may also rewrite the
+ * IR it compiles: it never sees m->mod itself). */
+static enum tsl_status clone_with_weights(struct tsl_cpu_module *m, const char *path,
+                                          LLVMModuleRef *out, struct tsl_diag *diag)
+{
+    *out = LLVMCloneModule(m->mod);
+    if (!*out)
+        return tsl_diag_error(diag, TSL_STATUS_NOMEM, path, "cloning the module");
+    enum tsl_status st = tsl_cpu_add_weights_global(m, *out, diag);
+    if (st != TSL_STATUS_OK) {
+        LLVMDisposeModule(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 static enum tsl_status emit_machine(struct tsl_cpu_module *m, LLVMCodeGenFileType kind,
                                     const char *path, struct tsl_diag *diag)
 {
+    LLVMModuleRef clone;
+    TSL_TRY(clone_with_weights(m, path, &clone, diag));
     LLVMTargetMachineRef tm;
-    TSL_TRY(tsl_cpu_target_machine(&m->tgt, m->opt_level, &tm, diag));
-    /* codegen may rewrite the IR it compiles: work on a clone */
-    LLVMModuleRef clone = LLVMCloneModule(m->mod);
+    enum tsl_status st = tsl_cpu_target_machine(&m->tgt, m->opt_level, &tm, diag);
+    if (st != TSL_STATUS_OK) {
+        LLVMDisposeModule(clone);
+        return st;
+    }
     char *err = NULL;
     char *p = tsl_strdup(path);
-    enum tsl_status st = TSL_STATUS_OK;
-    if (!clone || !p)
+    if (!p)
         st = tsl_diag_error(diag, TSL_STATUS_NOMEM, path, "emission");
     else if (LLVMTargetMachineEmitToFile(tm, clone, p, kind, &err)) {
         st = tsl_diag_error(diag, TSL_STATUS_IO, path, "LLVM could not write the file: %s",
@@ -183,8 +223,7 @@ static enum tsl_status emit_machine(struct tsl_cpu_module *m, LLVMCodeGenFileTyp
     }
     LLVMDisposeMessage(err);
     free(p);
-    if (clone)
-        LLVMDisposeModule(clone);
+    LLVMDisposeModule(clone);
     LLVMDisposeTargetMachine(tm);
     return st;
 }
@@ -258,13 +297,18 @@ enum tsl_status tsl_cpu_emit(struct tsl_cpu_module *m, enum tsl_cpu_emit_kind ki
     }
     switch (kind) {
     case TSL_CPU_EMIT_LL: {
+        LLVMModuleRef clone;
+        st = clone_with_weights(m, path, &clone, diag);
+        if (st != TSL_STATUS_OK)
+            break;
         char *err = NULL;
-        if (LLVMPrintModuleToFile(m->mod, tmp, &err)) {
+        if (LLVMPrintModuleToFile(clone, tmp, &err)) {
             st = tsl_diag_error(diag, TSL_STATUS_IO, path, "cannot write LLVM IR: %s",
                                 err ? err : "");
             remove(tmp);
         }
         LLVMDisposeMessage(err);
+        LLVMDisposeModule(clone);
         break;
     }
     case TSL_CPU_EMIT_ASM: st = emit_machine(m, LLVMAssemblyFile, tmp, diag); break;

@@ -1,10 +1,9 @@
 /* jit.c - in-process execution of a compiled CPU module: the first
  * tsl_cpu_run creates an LLJIT for the host target machine, hands it a clone
  * of the optimized module (the original stays available for tsl_cpu_emit),
- * resolves libm/libc symbols from the process, looks up <name>_run and
- * <name>_weights, and allocates the activation arena.  The JIT's clone does
- * not embed the weights: <name>_weights is an absolute symbol at the bytes
- * the original module already holds (one copy in memory, not three).
+ * resolves libm/libc symbols from the process, looks up <name>_run, and
+ * allocates the activation arena.  The module holds no weights: each run
+ * passes the module's packed blob (one copy in memory) to <name>_run.
  * <name>_parallel resolves to tessel's tsl_rt_parallel; with threads > 1
  * the module's pool (threads - 1 workers) is created here, once, and lives
  * until tsl_cpu_module_destroy.  Each run checks the
@@ -20,63 +19,20 @@
 #include "cpu_module.h"
 #include "tessel/util.h"
 
-/* In the JIT's clone, turn <name>_weights into an external declaration and
- * define it as an absolute symbol at the bytes of the original module's
- * initializer (owned by the LLVM context), so the weights are not copied
- * into the JIT's object file and its memory a second and third time.  The
- * declaration's alignment is 4 (what the loads assume); a 64-byte-aligned
- * copy is made only when the initializer's storage is not 4-aligned. */
-static enum tsl_status external_weights(struct tsl_cpu_module *m, LLVMModuleRef clone,
-                                        struct tsl_diag *diag)
-{
-    char name[96];
-    snprintf(name, sizeof name, "%s_weights", m->prefix);
-    LLVMValueRef orig = LLVMGetNamedGlobal(m->mod, name), gv = LLVMGetNamedGlobal(clone, name);
-    LLVMValueRef init = orig ? LLVMGetInitializer(orig) : NULL;
-    if (!gv || !init || !LLVMIsAConstantDataSequential(init))
-        return TSL_STATUS_OK; /* keep the embedded copy */
-    size_t len = 0;
-    const char *data = LLVMGetAsString(init, &len);
-    if (((uintptr_t)data & 3u) != 0) {
-        m->jit_blob = aligned_alloc(TSL_CPU_ALIGN, (len + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN *
-                                                       TSL_CPU_ALIGN);
-        if (!m->jit_blob)
-            return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "weights of %zu bytes", len);
-        memcpy(m->jit_blob, data, len);
-        data = m->jit_blob;
-    }
-    LLVMValueRef decl = LLVMAddGlobal(clone, LLVMGlobalGetValueType(gv), "");
-    LLVMSetAlignment(decl, 4);
-    LLVMSetGlobalConstant(decl, 1);
-    LLVMReplaceAllUsesWith(gv, decl);
-    LLVMDeleteGlobal(gv);
-    LLVMSetValueName2(decl, name, strlen(name));
-    m->ext_weights = data;
-    return TSL_STATUS_OK;
-}
-
-/* Define the external weights symbol, and <name>_parallel as tessel's own
- * tsl_rt_parallel (runtime/tsl_pool.c), in the JIT's main dylib. */
+/* Define <name>_parallel as tessel's own tsl_rt_parallel
+ * (runtime/tsl_pool.c) in the JIT's main dylib. */
 static enum tsl_status define_symbols(struct tsl_cpu_module *m, LLVMOrcLLJITRef jit,
                                       struct tsl_diag *diag)
 {
-    char wname[96], pname[96];
-    snprintf(wname, sizeof wname, "%s_weights", m->prefix);
+    char pname[96];
     snprintf(pname, sizeof pname, "%s_parallel", m->prefix);
-    LLVMJITCSymbolMapPair pairs[2];
-    size_t n = 0;
-    pairs[n].Name = LLVMOrcLLJITMangleAndIntern(jit, pname);
-    pairs[n].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_parallel;
-    pairs[n].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
-                                      LLVMJITSymbolGenericFlagsCallable;
-    pairs[n++].Sym.Flags.TargetFlags = 0;
-    if (m->ext_weights) {
-        pairs[n].Name = LLVMOrcLLJITMangleAndIntern(jit, wname);
-        pairs[n].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)m->ext_weights;
-        pairs[n].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported;
-        pairs[n++].Sym.Flags.TargetFlags = 0;
-    }
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, n);
+    LLVMJITCSymbolMapPair pair;
+    pair.Name = LLVMOrcLLJITMangleAndIntern(jit, pname);
+    pair.Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_parallel;
+    pair.Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
+                                  LLVMJITSymbolGenericFlagsCallable;
+    pair.Sym.Flags.TargetFlags = 0;
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(&pair, 1);
     LLVMErrorRef err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
     if (err)
         return tsl_cpu_llvm_error(diag, err, m->prefix, "defining the JIT's symbols failed");
@@ -105,13 +61,8 @@ static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *dia
     LLVMModuleRef clone = LLVMCloneModule(m->mod);
     if (!clone)
         return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "cloning the module");
-    enum tsl_status st = external_weights(m, clone, diag);
-    if (st != TSL_STATUS_OK) {
-        LLVMDisposeModule(clone);
-        return st;
-    }
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(clone, m->tsctx);
-    st = define_symbols(m, jit, diag);
+    enum tsl_status st = define_symbols(m, jit, diag);
     if (st != TSL_STATUS_OK) {
         LLVMOrcDisposeThreadSafeModule(tsm);
         return st;
@@ -122,13 +73,9 @@ static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *dia
         return tsl_cpu_llvm_error(diag, err, m->prefix, "adding the module to the JIT failed");
     }
     char name[96];
-    LLVMOrcExecutorAddress run_addr = 0, w_addr = 0;
+    LLVMOrcExecutorAddress run_addr = 0;
     snprintf(name, sizeof name, "%s_run", m->prefix);
     err = LLVMOrcLLJITLookup(jit, &run_addr, name);
-    if (err)
-        return tsl_cpu_llvm_error(diag, err, m->prefix, "JIT compilation failed");
-    snprintf(name, sizeof name, "%s_weights", m->prefix);
-    err = LLVMOrcLLJITLookup(jit, &w_addr, name);
     if (err)
         return tsl_cpu_llvm_error(diag, err, m->prefix, "JIT compilation failed");
     size_t arena = (size_t)(m->arena_bytes > 0 ? m->arena_bytes : TSL_CPU_ALIGN);
@@ -143,7 +90,6 @@ static enum tsl_status create_jit(struct tsl_cpu_module *m, struct tsl_diag *dia
     }
     /* the JIT's address of the entry becomes a function pointer */
     m->entry = (tsl_cpu_entry_fn)(uintptr_t)run_addr;
-    m->jit_weights = (const void *)(uintptr_t)w_addr;
     return TSL_STATUS_OK;
 }
 
@@ -168,7 +114,9 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
                                   "input (tsl_cpu_bind_values): compile it again");
     }
     if (!m->entry) {
+        double t0 = tsl_cpu_seconds();
         enum tsl_status st = create_jit(m, diag);
+        m->jit_s = tsl_cpu_seconds() - t0;
         if (st != TSL_STATUS_OK) {
             if (m->jit)
                 LLVMOrcDisposeLLJIT(m->jit);
@@ -177,9 +125,6 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
             m->arena = NULL;
             tsl_rt_pool_destroy(m->pool);
             m->pool = NULL;
-            free(m->jit_blob);
-            m->jit_blob = NULL;
-            m->ext_weights = NULL;
             return st;
         }
     }
@@ -207,12 +152,12 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
     if (m->prof) {
         struct timespec t0, t1;
         timespec_get(&t0, TIME_UTC); /* C11; profiling only */
-        m->entry(m->jit_weights, m->arena, in, outp, m->pool);
+        m->entry(m->weights, m->arena, in, outp, m->pool);
         timespec_get(&t1, TIME_UTC);
         tsl_cpu_profile_add_run(m, (double)(t1.tv_sec - t0.tv_sec) +
                                        1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     } else {
-        m->entry(m->jit_weights, m->arena, in, outp, m->pool);
+        m->entry(m->weights, m->arena, in, outp, m->pool);
     }
     free(in);
     free(outp);

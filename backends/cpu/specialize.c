@@ -66,13 +66,12 @@ static void mark_needed(const struct tsl_graph *g, bool *needed)
     }
 }
 
-enum tsl_status tsl_cpu_bind_values(const struct tsl_graph *g, const struct tsl_tensor *inputs,
-                                    uint32_t n_inputs, struct tsl_graph **out, bool *frozen,
-                                    struct tsl_diag *diag)
+enum tsl_status tsl_cpu_bind_values_in_place(struct tsl_graph *g,
+                                             const struct tsl_tensor *inputs, uint32_t n_inputs,
+                                             bool *frozen, struct tsl_diag *diag)
 {
-    if (!g || !out || (n_inputs && !inputs))
+    if (!g || (n_inputs && !inputs))
         return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu", "NULL argument");
-    *out = NULL;
     if (n_inputs != g->n_inputs)
         return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, g->name,
                               "%u inputs given, the graph has %u inputs", n_inputs, g->n_inputs);
@@ -81,33 +80,30 @@ enum tsl_status tsl_cpu_bind_values(const struct tsl_graph *g, const struct tsl_
         return tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "binding values");
     for (uint32_t i = 0; i < n_inputs; i++)
         shapes[i] = inputs[i].shape;
-    struct tsl_graph *c = NULL;
-    enum tsl_status st = tsl_cpu_bind_shapes(g, shapes, n_inputs, &c, diag);
+    enum tsl_status st = tsl_cpu_bind_shapes_in_place(g, shapes, n_inputs, diag);
     free(shapes);
     if (st != TSL_STATUS_OK)
         return st;
     uint32_t max_id = 0;
-    for (uint32_t i = 0; i < c->n_values; i++)
-        if (c->values[i]->id > max_id)
-            max_id = c->values[i]->id;
+    for (uint32_t i = 0; i < g->n_values; i++)
+        if (g->values[i]->id > max_id)
+            max_id = g->values[i]->id;
     bool *needed = calloc((size_t)max_id + 1, sizeof *needed);
-    if (!needed) {
-        tsl_graph_destroy(c);
+    if (!needed)
         return tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "binding values");
-    }
-    mark_needed(c, needed);
+    mark_needed(g, needed);
     uint32_t n_frozen = 0;
     for (uint32_t i = 0; i < n_inputs && st == TSL_STATUS_OK; i++) {
-        struct tsl_value *v = c->inputs[i];
+        struct tsl_value *v = g->inputs[i];
         bool f = needed[v->id] && v->n_uses > 0 && freezable(v, &inputs[i]);
         if (frozen)
             frozen[i] = f;
         if (!f)
             continue;
-        char *name = tsl_graph_unique_value_name(c, v->name);
+        char *name = tsl_graph_unique_value_name(g, v->name);
         struct tsl_value *k = NULL;
         struct tsl_type t = v->type;
-        st = name ? tsl_graph_add_dense_constant(c, name, &t, inputs[i].data, &k)
+        st = name ? tsl_graph_add_dense_constant(g, name, &t, inputs[i].data, &k)
                   : TSL_STATUS_NOMEM;
         free(name);
         if (st != TSL_STATUS_OK) {
@@ -119,7 +115,21 @@ enum tsl_status tsl_cpu_bind_values(const struct tsl_graph *g, const struct tsl_
     }
     free(needed);
     if (st == TSL_STATUS_OK && n_frozen)
-        st = tsl_infer_shapes(c, diag);
+        st = tsl_infer_shapes(g, diag);
+    return st;
+}
+
+enum tsl_status tsl_cpu_bind_values(const struct tsl_graph *g, const struct tsl_tensor *inputs,
+                                    uint32_t n_inputs, struct tsl_graph **out, bool *frozen,
+                                    struct tsl_diag *diag)
+{
+    if (!g || !out)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu", "NULL argument");
+    *out = NULL;
+    struct tsl_graph *c;
+    if (tsl_graph_clone(g, &c) != TSL_STATUS_OK)
+        return tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cloning the graph");
+    enum tsl_status st = tsl_cpu_bind_values_in_place(c, inputs, n_inputs, frozen, diag);
     if (st != TSL_STATUS_OK) {
         tsl_graph_destroy(c);
         return st;

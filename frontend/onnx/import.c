@@ -3,8 +3,11 @@
  * model-level facts (default-domain opset_import present and in 7..18, a
  * graph present, no subgraph attributes, every op supported - all
  * unsupported ops reported in one error), builds the graph
- * (import_graph.c) and runs shape inference and the verifier.  It does not
- * convert individual nodes or tensors. */
+ * (import_graph.c) and runs shape inference and the verifier.  Memory: the
+ * file's bytes are freed once unpacked, and each initializer's bytes in the
+ * message once copied into the graph, so a model's weights are held at most
+ * twice at any time (file + message while unpacking), not three times.  It
+ * does not convert individual nodes or tensors. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -134,26 +137,32 @@ static enum tsl_status check_ops(const Onnx__GraphProto *gp, int64_t opset, cons
     return TSL_STATUS_OK;
 }
 
-enum tsl_status tsl_onnx_import_buffer(const void *data, size_t len, const char *base_dir,
-                                       const char *display_name,
-                                       const struct tsl_onnx_import_options *opt,
-                                       struct tsl_graph **out, struct tsl_diag *diag)
+/* The file's bytes unpacked: pre-scan and budgeted protobuf unpack. */
+static enum tsl_status unpack_model(const void *data, size_t len, const char *where,
+                                    const struct tsl_onnx_import_options *opt,
+                                    struct tsl_onnx_budget *budget, ProtobufCMessage **msg,
+                                    struct tsl_diag *diag)
 {
-    const char *where = display_name ? display_name : "<model>";
-    if (!out || (!data && len))
-        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, where, "NULL argument");
-    *out = NULL;
     if (len == 0)
         return tsl_diag_error(diag, TSL_STATUS_PARSE, where, "empty file is not an ONNX model");
     int max_depth = opt && opt->max_depth > 0 ? opt->max_depth : TSL_ONNX_DEFAULT_MAX_DEPTH;
+    return tsl_onnx_unpack(data, len, TSL_ONNX_ROOT_MODEL, max_depth, where, budget, msg, diag);
+}
+
+/* The graph of an unpacked model; frees msg.  Initializer payloads are
+ * freed from the message as they are copied into the graph, so the weights
+ * exist once (plus the one being copied) rather than twice. */
+static enum tsl_status import_message(ProtobufCMessage *msg, struct tsl_onnx_budget *budget,
+                                      const char *base_dir, const char *where,
+                                      const struct tsl_onnx_import_options *opt,
+                                      struct tsl_graph **out, struct tsl_diag *diag)
+{
     int64_t tbudget = opt && opt->max_tensor_bytes > 0 ? opt->max_tensor_bytes
                                                        : TSL_ONNX_DEFAULT_TENSOR_BYTES;
-    struct tsl_onnx_budget budget;
-    ProtobufCMessage *msg;
-    TSL_TRY(tsl_onnx_unpack(data, len, TSL_ONNX_ROOT_MODEL, max_depth, where, &budget, &msg, diag));
-    const Onnx__ModelProto *m = (const Onnx__ModelProto *)msg;
+    Onnx__ModelProto *m = (Onnx__ModelProto *)msg;
     struct tsl_onnx_imp im = {0};
     im.model_name = where;
+    im.budget = budget;
     im.diag = diag;
     im.tctx.base_dir = base_dir;
     im.tctx.budget_left = tbudget;
@@ -176,10 +185,10 @@ enum tsl_status tsl_onnx_import_buffer(const void *data, size_t len, const char 
             st = tsl_diag_error(diag, TSL_STATUS_NOMEM, where, "out of memory");
     }
     if (st == TSL_STATUS_OK) {
-        im.gp = m->graph;
+        im.gp = im.gp_release = m->graph;
         st = tsl_onnx_build_graph(&im);
     }
-    tsl_onnx_unpacked_free(msg, &budget);
+    tsl_onnx_unpacked_free(msg, budget);
     if (st == TSL_STATUS_OK && !(opt && opt->no_infer)) {
         bool changed = false;
         st = tsl_infer_shapes(im.g, diag);
@@ -196,6 +205,21 @@ enum tsl_status tsl_onnx_import_buffer(const void *data, size_t len, const char 
     }
     *out = im.g;
     return TSL_STATUS_OK;
+}
+
+enum tsl_status tsl_onnx_import_buffer(const void *data, size_t len, const char *base_dir,
+                                       const char *display_name,
+                                       const struct tsl_onnx_import_options *opt,
+                                       struct tsl_graph **out, struct tsl_diag *diag)
+{
+    const char *where = display_name ? display_name : "<model>";
+    if (!out || (!data && len))
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, where, "NULL argument");
+    *out = NULL;
+    struct tsl_onnx_budget budget;
+    ProtobufCMessage *msg;
+    TSL_TRY(unpack_model(data, len, where, opt, &budget, &msg, diag));
+    return import_message(msg, &budget, base_dir, where, opt, out, diag);
 }
 
 enum tsl_status tsl_onnx_import_file(const char *path,
@@ -250,8 +274,14 @@ enum tsl_status tsl_onnx_import_file(const char *path,
         dir[1] = '\0';
     else
         *slash = '\0';
-    enum tsl_status st = tsl_onnx_import_buffer(buf, len, dir, path, opt, out, diag);
-    free(dir);
+    /* the file's bytes are not needed once unpacked (protobuf copies every
+     * field): free them before the graph is built */
+    struct tsl_onnx_budget budget;
+    ProtobufCMessage *msg;
+    enum tsl_status st = unpack_model(buf, len, path, opt, &budget, &msg, diag);
     free(buf);
+    if (st == TSL_STATUS_OK)
+        st = import_message(msg, &budget, dir, path, opt, out, diag);
+    free(dir);
     return st;
 }

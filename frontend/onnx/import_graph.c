@@ -410,6 +410,10 @@ static enum tsl_status add_initializers(struct tsl_onnx_imp *im)
             return tsl_diag_error(im->diag, st, t->name, "cannot add initializer (%s)",
                                   tsl_status_str(st));
         }
+        /* the graph has its own copy now: drop the message's (nothing reads
+         * initializer payloads after this loop) */
+        if (im->gp_release && im->budget)
+            tsl_onnx_unpacked_free_bytes(&im->gp_release->initializer[i]->raw_data, im->budget);
     }
     return TSL_STATUS_OK;
 }

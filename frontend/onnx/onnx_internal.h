@@ -65,6 +65,10 @@ enum tsl_status tsl_onnx_unpack(const uint8_t *data, size_t len, enum tsl_onnx_r
                                 int max_depth, const char *where, struct tsl_onnx_budget *budget,
                                 ProtobufCMessage **out, struct tsl_diag *diag);
 void tsl_onnx_unpacked_free(ProtobufCMessage *m, struct tsl_onnx_budget *budget);
+/* Free one bytes field of a message unpacked with `budget` early (its
+ * payload copied elsewhere): data NULL, len 0 afterwards, so
+ * tsl_onnx_unpacked_free skips it. */
+void tsl_onnx_unpacked_free_bytes(ProtobufCBinaryData *bd, struct tsl_onnx_budget *budget);
 
 /* ---- tensor.c / external.c ---------------------------------------------- */
 
@@ -104,6 +108,11 @@ struct tsl_onnx_imp {
     int64_t opset;                /* default-domain opset */
     struct tsl_onnx_tensor_ctx tctx;
     const Onnx__GraphProto *gp;
+    /* gp itself, mutable, and its unpack budget: each initializer's
+     * raw_data is freed as soon as it is decoded into the graph, so the
+     * weights are not held twice (NULL, NULL: keep them) */
+    Onnx__GraphProto *gp_release;
+    struct tsl_onnx_budget *budget;
     struct tsl_onnx_namemap *onnx_names; /* every value name in the ONNX graph */
     struct tsl_onnx_namemap *used;       /* names consumed by a node or graph output */
     struct tsl_onnx_namemap *vinfo;      /* value_info/output name -> index+1 (<0: output) */

@@ -231,3 +231,10 @@ void tsl_onnx_unpacked_free(ProtobufCMessage *m, struct tsl_onnx_budget *budget)
     ProtobufCAllocator alloc = {budget_alloc, budget_free, budget};
     protobuf_c_message_free_unpacked(m, &alloc);
 }
+
+void tsl_onnx_unpacked_free_bytes(ProtobufCBinaryData *bd, struct tsl_onnx_budget *budget)
+{
+    budget_free(budget, bd->data);
+    bd->data = NULL;
+    bd->len = 0;
+}

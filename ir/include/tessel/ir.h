@@ -411,6 +411,11 @@ enum tsl_status tsl_graph_sort(struct tsl_graph *g, struct tsl_diag *diag);
 
 struct tsl_const *tsl_const_new(void);      /* zeroed; NULL on OOM */
 void tsl_const_free(struct tsl_const *c);   /* frees the payload arrays too */
+/* Free c's payload arrays and leave an empty DENSE payload (no data, 0
+ * bytes): the value stays a constant of its type, but tsl_const_decode on
+ * it fails (PARSE).  For a consumer that copied the bytes elsewhere and will
+ * only destroy the graph afterwards (tsl_cpu_compile_consume). */
+void tsl_const_release(struct tsl_const *c);
 enum tsl_status tsl_const_clone(const struct tsl_const *c, struct tsl_const **out);
 /* Decode any encoding of constant value v into a newly malloc'ed dense buffer
  * of its dtype (storage_bytes of numel).  Checks the payload against the

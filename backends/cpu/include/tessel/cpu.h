@@ -83,6 +83,16 @@ struct tsl_cpu_module;
 enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_options *opts,
                                 struct tsl_cpu_module **out, struct tsl_diag *diag);
 
+/* As tsl_cpu_compile, for a caller that only destroys g afterwards: the
+ * payload of each constant is released (tsl_const_release) as soon as the
+ * last step reading it has been generated - its bytes are then packed into
+ * the module - so the weights are not held twice while compiling.
+ * Constants that are graph outputs are kept.  Whether it succeeds or not,
+ * g's constants may have been released: destroy g, do not compile, run or
+ * export it again. */
+enum tsl_status tsl_cpu_compile_consume(struct tsl_graph *g, const struct tsl_cpu_options *opts,
+                                        struct tsl_cpu_module **out, struct tsl_diag *diag);
+
 /* Run the module on n_inputs dense tensors bound to the graph inputs in
  * order (dtype and shape must match exactly; a frozen input's bytes too).  The first call creates the
  * JIT and, for threads > 1, the pool's threads - 1 workers (NOMEM if they
@@ -122,6 +132,11 @@ struct tsl_cpu_module_info {
     int vector_width;     /* f32 lanes of the GEMM micro-kernel */
     int mr, nr;           /* micro-kernel register tile */
     const char *cpu;      /* target CPU name (owned by the module) */
+    /* wall time of tsl_cpu_compile's phases, seconds: scheduling, checks
+     * and memory plan; IR of the steps (weight packing included); verify
+     * and LLVM optimization; and of the JIT's creation (machine code, at the
+     * first tsl_cpu_run; 0 before) */
+    double plan_s, codegen_s, opt_s, jit_s;
 };
 void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_info *out);
 
@@ -181,5 +196,19 @@ enum tsl_status tsl_cpu_bind_shapes(const struct tsl_graph *g, const struct tsl_
 enum tsl_status tsl_cpu_bind_values(const struct tsl_graph *g, const struct tsl_tensor *inputs,
                                     uint32_t n_inputs, struct tsl_graph **out, bool *frozen,
                                     struct tsl_diag *diag);
+
+/* tsl_cpu_bind_values on g itself, without the clone: what the CLI uses so
+ * the weights are not held twice.  Errors as tsl_cpu_bind_values; on error
+ * g's types may have changed: destroy it. */
+enum tsl_status tsl_cpu_bind_values_in_place(struct tsl_graph *g,
+                                             const struct tsl_tensor *inputs, uint32_t n_inputs,
+                                             bool *frozen, struct tsl_diag *diag);
+
+/* tsl_cpu_bind_shapes on g itself, without the clone (no second copy of
+ * the weights).  Errors as tsl_cpu_bind_shapes; when the shapes are
+ * rejected g is unchanged, when shape inference fails g's inputs have the
+ * new shapes and its other types are unspecified (destroy it). */
+enum tsl_status tsl_cpu_bind_shapes_in_place(struct tsl_graph *g, const struct tsl_shape *shapes,
+                                             uint32_t n_inputs, struct tsl_diag *diag);
 
 #endif
