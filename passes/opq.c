@@ -259,6 +259,16 @@ static enum tsl_status weigh_data_free(struct tsl_cweights *ws, struct opq_item 
         bool centered = how == DFQ_W_VAR && tsl_opq_dfq_correctable(cw);
         if (tsl_opq_calib_importance(cw, &cl, centered, &items[i].xw) != TSL_STATUS_OK)
             return tsl_diag_error(diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+        /* an estimate of zero (or non-finite) energy would make every
+         * error of the layer free: keep it unweighted instead */
+        double energy = 0;
+        for (int64_t k = 0; k < cw->numel; k++)
+            energy += (double)items[i].xw[k] * items[i].w[k] * items[i].w[k];
+        if (!(energy > 0) || !isfinite(energy)) {
+            free(items[i].xw);
+            items[i].xw = NULL;
+            continue;
+        }
         items[i].L.xw = items[i].xw;
     }
     return TSL_STATUS_OK;

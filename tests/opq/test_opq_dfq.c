@@ -7,7 +7,9 @@
  * 6) / 6 gets exactly the estimate of the HardSwish op (its two factors are
  * one variable, not independent ones), and both match E[hardswish(z)]
  * integrated numerically; a product of two different Conv outputs follows
- * the independence rule.  The pass-level behaviour (bias correction, no
+ * the independence rule; a layer whose estimated input is exactly zero
+ * (Relu of a negative pooled value) is not starved to 1 bit by the
+ * importance weighting.  The pass-level behaviour (bias correction, no
  * input read) is in test_opq_calib.c and test_opq.c. */
 #include <math.h>
 #include <setjmp.h>
@@ -286,12 +288,81 @@ static void test_conv_taps_and_independent_product(void **state)
     tsl_graph_destroy(g);
 }
 
+static int bits_of(const struct tsl_pass_context *ctx, const char *name)
+{
+    for (uint32_t i = 0; i < ctx->n_layers; i++)
+        if (!strcmp(ctx->layers[i].name, name))
+            return ctx->layers[i].bits;
+    fail_msg("no report for %s", name);
+    return -1;
+}
+
+static void test_zero_input_estimate_keeps_layer_unweighted(void **state)
+{
+    (void)state;
+    /* x[1,8,4,4] -> Conv p -> GlobalAveragePool -> Conv a (8x8 1x1, bias -5: the
+     * pooled pre-activation is N(-5, small)) -> Relu (estimated: pooled;
+     * E[x^2] is 0 to double precision) -> Conv b -> Conv c.  b's
+     * importances are all zero; weighting by them would make every error
+     * of b free and give it the least bits.  It must be allocated like
+     * the layer of the same size and weight scale next to it. */
+    struct tsl_graph *g;
+    assert_int_equal(tsl_graph_create("zero", &g), TSL_STATUS_OK);
+    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 8, 4, 4});
+    struct tsl_value *x, *h;
+    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    float w[4][64], ba[8];
+    for (int l = 0; l < 4; l++)
+        for (int i = 0; i < 64; i++)
+            w[l][i] = 0.01f * (float)((i * 37 + l * 11) % 23) - 0.11f;
+    for (int i = 0; i < 8; i++)
+        ba[i] = -5.0f;
+    struct tsl_value *wa = add_const(g, "wa", 4, (int64_t[]){8, 8, 1, 1}, w[0]);
+    struct tsl_value *cba = add_const(g, "ba", 1, (int64_t[]){8}, ba);
+    struct tsl_value *wb = add_const(g, "wb", 4, (int64_t[]){8, 8, 1, 1}, w[1]);
+    struct tsl_value *wc = add_const(g, "wc", 4, (int64_t[]){8, 8, 1, 1}, w[2]);
+    struct tsl_value *wp = add_const(g, "wp", 4, (int64_t[]){8, 8, 1, 1}, w[3]);
+    h = add_node(g, TSL_OP_CONV, "p", 2, (struct tsl_value *[]){x, wp}, NULL);
+    h = add_node(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &h, NULL);
+    h = add_node(g, TSL_OP_CONV, "a", 3, (struct tsl_value *[]){h, wa, cba}, NULL);
+    h = add_node(g, TSL_OP_RELU, "r", 1, &h, NULL);
+    h = add_node(g, TSL_OP_CONV, "b", 2, (struct tsl_value *[]){h, wb}, NULL);
+    h = add_node(g, TSL_OP_CONV, "c", 2, (struct tsl_value *[]){h, wc}, NULL);
+    assert_int_equal(tsl_graph_add_output(g, h), TSL_STATUS_OK);
+    struct tsl_cweights ws;
+    struct tsl_opq_dfq d;
+    estimate(g, &ws, &d);
+    uint32_t kb = layer(&ws, "wb");
+    assert_non_null(d.mean[kb]);
+    for (int c = 0; c < 8; c++)
+        assert_true(d.mean[kb][c] * d.mean[kb][c] + d.var[kb][c] == 0.0);
+    tsl_opq_dfq_fini(&d);
+    tsl_cw_fini(&ws);
+    struct tsl_diag diag;
+    tsl_diag_init(&diag);
+    struct tsl_pass_context c;
+    tsl_pass_context_init(&c, &diag);
+    c.compress.opq_rate = 3.0; /* tiny layers: the scales cost 32 bits per 8 weights */
+    c.compress.keep_first_last = false;
+    enum tsl_pass_id id;
+    assert_true(tsl_pass_from_name("opq", &id));
+    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+    print_message("bits a=%d b=%d c=%d\n", bits_of(&c, "wa"), bits_of(&c, "wb"),
+                  bits_of(&c, "wc"));
+    assert_true(bits_of(&c, "wb") > 1);
+    assert_true(bits_of(&c, "wb") >= bits_of(&c, "wa") - 1);
+    tsl_pass_context_fini(&c);
+    tsl_diag_fini(&diag);
+    tsl_graph_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relu_moments_closed_form),
         cmocka_unit_test(test_decomposed_hardswish_is_one_variable),
         cmocka_unit_test(test_conv_taps_and_independent_product),
+        cmocka_unit_test(test_zero_input_estimate_keeps_layer_unweighted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
