@@ -1,9 +1,10 @@
-/* opq_dfq.c - data-free bias correction of the OPQ pass (opq_dfq.h):
+/* opq_dfq.c - data-free activation statistics of the OPQ pass (opq_dfq.h):
  * per-channel activation means AND variances propagated forward through
  * the graph from its constants (Conv biases and weights, per-channel
  * affines, BatchNormalization, activations), starting from a zero-mean,
- * unit-variance model input, and the bias update sum_j (W - What)_oj *
- * E[x_j] of every Conv layer whose input is estimated.  A value is carried
+ * unit-variance model input (opq.c weights each layer's errors by the
+ * estimated E[x^2]), and the bias update sum_j (W - What)_oj * E[x_j] of
+ * every Conv layer whose input is estimated.  A value is carried
  * as a function of one Gaussian variable per channel, sampled on a fixed
  * grid (so an elementwise chain such as x * Clip(x + 3, 0, 6) / 6 keeps the
  * dependence of its two factors, and E[f(z)] includes the spread of z:
