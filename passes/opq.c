@@ -11,14 +11,17 @@
  *
  * Without --calib it never reads graph inputs, never runs the evaluator and
  * never looks at activations: the allocation is a pure function of the
- * weights.  With --calib (ctx->compress.calib_path) the fp32 model is run
+ * graph's constants (the weights, and through opq_dfq.c's estimated input
+ * moments, the biases and affines upstream of each layer).  With --calib (ctx->compress.calib_path) the fp32 model is run
  * once on the calibration batch (opq_calib.c): each weight's error is
  * weighted by the second moment of the input channel it multiplies, [out,
  * in] layers are rounded with error compensation from their input's second
  * moments (opq_gptq.c), and the quantized model is run once more to
  * correct every layer's bias in sequence.  Without --calib, the input
- * means of Conv layers are instead estimated from the graph's constants
- * (opq_dfq.c) and each such layer's bias absorbs its mean output error.
+ * means and variances of Conv layers are instead estimated from the
+ * graph's constants (opq_dfq.c): each weight's error is weighted by the
+ * estimated E[x_c^2] of its input channel, and each such layer's bias
+ * absorbs its mean output error.
  * The math lives in opq_math.c, opq_calib.c, opq_gptq.c and opq_dfq.c;
  * this file is the graph side only. */
 #include <math.h>
@@ -65,6 +68,16 @@ static const enum opq_objective objective = OPQ_OBJ_RELATIVE;
  * error acts as a per-channel offset rather than noise; docs/passes-opq.md
  * has the measurements (rec 6x CER 11.6% -> 2.1% on validation lines). */
 static const bool dfq_bias_correction = true;
+
+/* Data-free importance weighting (no --calib): like --calib's, each weight's
+ * squared error is multiplied by a second moment of the input channel it
+ * multiplies, here the estimate of opq_dfq.c.
+ *   DFQ_W_NONE: no weighting (every importance 1).
+ *   DFQ_W_SECOND: E[x_c^2].
+ *   DFQ_W_VAR: Var[x_c] where the bias is corrected, else E[x_c^2].
+ * docs/passes-opq.md gives the measured effect. */
+enum dfq_weighting { DFQ_W_NONE, DFQ_W_SECOND, DFQ_W_VAR };
+static const enum dfq_weighting dfq_weighting = DFQ_W_SECOND;
 
 /* Largest weight tensor the pass accepts (elements). */
 #define OPQ_MAX_NUMEL ((int64_t)1 << 34)
@@ -225,6 +238,42 @@ static enum tsl_status calibrate(const struct tsl_graph *g, struct tsl_cweights 
     return TSL_STATUS_OK;
 }
 
+/* Data-free importances from the estimated input moments of every layer
+ * that has them (dfq_weighting). */
+static enum tsl_status weigh_data_free(struct tsl_cweights *ws, struct opq_item *items,
+                                       const struct tsl_opq_dfq *dfq, enum dfq_weighting how,
+                                       struct tsl_diag *diag)
+{
+    if (how == DFQ_W_NONE)
+        return TSL_STATUS_OK;
+    for (uint32_t i = 0; i < ws->n && i < dfq->n; i++) {
+        if (!dfq->mean[i])
+            continue;
+        const struct tsl_cweight *cw = &ws->w[i];
+        struct tsl_opq_calib_layer cl = {
+            .n_x = dfq->n_x[i],
+            .group = cw->node->op == TSL_OP_CONV ? cw->node->attrs.conv.group : 1,
+            .mean = dfq->mean[i],
+            .var = dfq->var[i],
+        };
+        bool centered = how == DFQ_W_VAR && tsl_opq_dfq_correctable(cw);
+        if (tsl_opq_calib_importance(cw, &cl, centered, &items[i].xw) != TSL_STATUS_OK)
+            return tsl_diag_error(diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+        /* an estimate of zero (or non-finite) energy would make every
+         * error of the layer free: keep it unweighted instead */
+        double energy = 0;
+        for (int64_t k = 0; k < cw->numel; k++)
+            energy += (double)items[i].xw[k] * items[i].w[k] * items[i].w[k];
+        if (!(energy > 0) || !isfinite(energy)) {
+            free(items[i].xw);
+            items[i].xw = NULL;
+            continue;
+        }
+        items[i].L.xw = items[i].xw;
+    }
+    return TSL_STATUS_OK;
+}
+
 /* Bias correction of every layer that calibrate() marked (sequential, one
  * run of the quantized model; opq_calib.c). */
 static enum tsl_status correct_biases(struct tsl_graph *g, const struct tsl_cweights *ws,
@@ -342,6 +391,8 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
     struct tsl_opq_dfq dfq = {0};
     if (st == TSL_STATUS_OK && dfq_bias_correction && !ctx->compress.calib_path)
         st = tsl_opq_dfq_estimate(g, &ws, &dfq, ctx->diag);
+    if (st == TSL_STATUS_OK && dfq.n)
+        st = weigh_data_free(&ws, items, &dfq, dfq_weighting, ctx->diag);
     struct tsl_opq_layer *layers = calloc(n, sizeof *layers);
     int64_t orig = 0;
     for (uint32_t i = 0; i < n && st == TSL_STATUS_OK; i++) {

@@ -13,16 +13,21 @@ to 48x192 and half of them rotated by 180 degrees, form the cls set.
 Writes OUT/rec_lines.npz (X [N,3,48,320] f32, labels) and
 OUT/cls_lines.npz (X [M,3,48,192] f32, y: 0 upright / 1 rotated).
 
-    render_lines.py OUT --calib N [--seed S]
+    render_lines.py OUT --calib N [--seed S] [--sizes A,B,..] [--font F]
+                    [--parts LO,HI] [--name NAME]
 
 instead writes a calibration set for `--calib`, disjoint from the test
-lines: N random lines (words and numbers drawn from their own vocabulary
-with numpy's generator seeded by S, default 1234, at sizes 28 and 24) as
-OUT/rec_calib.npy [N,3,48,320] and OUT/cls_calib.npy [N,3,48,192]
-(unrotated and rotated alternately), plus OUT/rec_calib.npz (X, labels) so
-that a held-out validation set (another seed) can be scored like the test
-lines.  Deterministic.  Evaluation is in
-eval_models.py.
+lines: N random lines (LO..HI words and numbers, default 1..3, drawn from
+their own vocabulary with numpy's generator seeded by S, default 1234, at
+the font sizes given, default 28 and 24, in turn; font file F, default
+DejaVu Sans) as OUT/NAME_calib.npy [N,3,48,320] and OUT/cls_calib.npy
+[N,3,48,192] (unrotated and rotated alternately; only for the default
+NAME "rec"), plus OUT/NAME_calib.npz (X, labels) so that a held-out
+validation set (another seed, font or size) can be scored like the test
+lines, and OUT/NAME_calib_cls.npz (X, y) the same lines as a cls set.  The sets used so far (docs/passes-opq.md): calibration seed 1234;
+val seed 777; val2 seed 4242 sizes 32,22; unseen1..3 seeds 9001..9003
+with DejaVu Serif, DejaVu Sans Mono and DejaVu Sans Bold.  Deterministic.
+Evaluation is in eval_models.py.
 """
 import os
 import sys
@@ -45,8 +50,8 @@ SIZES = [30, 26]
 H, W_REC, W_CLS = 48, 320, 192
 
 
-def render(text, size):
-    font = ImageFont.truetype(FONT, size)
+def render(text, size, font_file=FONT):
+    font = ImageFont.truetype(font_file, size)
     box = font.getbbox(text)
     w, h = box[2] - box[0] + 16, H
     img = Image.new("L", (w, h), 255)
@@ -72,9 +77,9 @@ CALIB_WORDS = [
 CALIB_SIZES = [28, 24]
 
 
-def calib_line(rng):
+def calib_line(rng, parts_lo=1, parts_hi=3):
     parts = []
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(parts_lo, parts_hi + 1))):
         if rng.random() < 0.6:
             parts.append(CALIB_WORDS[int(rng.integers(len(CALIB_WORDS)))])
         else:
@@ -83,19 +88,23 @@ def calib_line(rng):
     return " ".join(parts)
 
 
-def main_calib(out_dir, n, seed):
+def main_calib(out_dir, n, seed, sizes=CALIB_SIZES, font_file=FONT, parts=(1, 3), name="rec"):
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
     rec, cls, labels = [], [], []
     for i in range(n):
-        text = calib_line(rng)
-        img = render(text, CALIB_SIZES[i % len(CALIB_SIZES)])
+        text = calib_line(rng, parts[0], parts[1])
+        img = render(text, sizes[i % len(sizes)], font_file)
         labels.append(text)
         rec.append(norm_pad(img, W_REC))
         cls.append(norm_pad(img.rotate(180) if i % 2 else img, W_CLS))
-    np.save(os.path.join(out_dir, "rec_calib.npy"), np.stack(rec))
-    np.save(os.path.join(out_dir, "cls_calib.npy"), np.stack(cls))
-    np.savez(os.path.join(out_dir, "rec_calib.npz"), X=np.stack(rec), labels=np.array(labels))
+    np.save(os.path.join(out_dir, name + "_calib.npy"), np.stack(rec))
+    if name == "rec":
+        np.save(os.path.join(out_dir, "cls_calib.npy"), np.stack(cls))
+    np.savez(os.path.join(out_dir, name + "_calib.npz"), X=np.stack(rec),
+             labels=np.array(labels))
+    np.savez(os.path.join(out_dir, name + "_calib_cls.npz"), X=np.stack(cls),
+             y=np.arange(n) % 2)
 
 
 def main(out_dir):
@@ -117,8 +126,11 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     out = args[0] if args and not args[0].startswith("--") else os.path.join(
         os.path.dirname(__file__), "out")
+    def opt(flag, default):
+        return args[args.index(flag) + 1] if flag in args else default
     if "--calib" in args:
-        seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 1234
-        main_calib(out, int(args[args.index("--calib") + 1]), seed)
+        main_calib(out, int(args[args.index("--calib") + 1]), int(opt("--seed", "1234")),
+                   [int(v) for v in opt("--sizes", "28,24").split(",")], opt("--font", FONT),
+                   tuple(int(v) for v in opt("--parts", "1,3").split(",")), opt("--name", "rec"))
     else:
         main(out)
