@@ -124,6 +124,7 @@ struct tsl_cpu_cg {
     LLVMTypeRef t_task; /* void (i8 *frame, i64 begin, i64 end, i64 tid): a parallel region */
     int threads;        /* threads the module is compiled for (>= 1) */
     uint32_t n_par;     /* parallel regions emitted (par.c) */
+    uint32_t n_conv_oc; /* convolutions lowered output-channel-vectorized (lower_conv.c) */
     double min_par_ns;  /* cost-model threshold of a parallel region */
 
     struct tsl_cpu_loc *locs; /* indexed by value id */
@@ -157,6 +158,7 @@ struct tsl_cpu_uk {
     bool has_res;
     int kmode; /* K blocking: 0 whole K, 1 first block (store partial sums), 2 middle
                 * (C in, partial out), 3 last (C in, epilogue) */
+    bool c_trans; /* C (and res) stored transposed: element (r, n) at c[n*ldc + r] */
     LLVMValueRef fn;
 };
 
@@ -344,11 +346,25 @@ struct tsl_cpu_gemm {
     int64_t bias_rs, bias_cs; /* bias[m*bias_rs + n*bias_cs]; unused if no bias */
     bool has_bias;
     bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
+    bool c_trans;             /* C and res transposed: element (m, n) at c[n*ldc + m] (the
+                               * output-channel-vectorized conv writes NCHW with pixels as
+                               * M); bias must then be per column (bias_rs 0) */
     struct tsl_cpu_act act;
     LLVMValueRef b_scale;     /* runtime B row k scaled by b_scale[k / b_scale_div] after
                                * packing (a squeeze-excite Mul), or NULL */
     int64_t b_scale_div;
 };
+/* Where element (r, k) of a compile-time packed operand goes: K-block-major,
+ * i.e. K block kb (the blocks of the micro-kernel's K loop, at most 256)
+ * holds every panel's rows of that block, panel by panel, each klen x width
+ * (k-major): kb*kc*rows_pad + (r/width)*klen*width + (k%kc)*width + r%width.
+ * width: mr for A, nr for B; rows_pad: M or N rounded up to width.  A
+ * weight stream is then read in address order (one hardware prefetch
+ * stream) as the K blocks advance. */
+int64_t tsl_cpu_packed_index(int64_t K, int64_t r, int64_t k, int64_t width, int64_t rows_pad);
+/* The K block length kc of a GEMM with this K (the last block may be
+ * shorter: K - (ceil(K/kc) - 1) * kc). */
+int64_t tsl_cpu_gemm_kc(int64_t K);
 /* Pack a K x M (weights as A: element (m,k) = w[m*a_rs + k*a_cs]) into mr
  * panels scaled by `scale`; returns the blob offset. */
 enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M, int64_t K,
@@ -371,5 +387,24 @@ int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct ts
  * runtime B panel goes to the per-thread scratch at p->b_scratch_off. */
 void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
                        LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res);
+
+/* ---- transposed C tiles (gemm_trans.c) ---------------------------------- */
+
+/* Column vectors of a rows x cols tile held as row vectors rv[r][j]
+ * (<vw x float>, j < ceil(cols / vw)): col[n] = <rows x float>, n < cols. */
+void tsl_cpu_tile_to_cols(struct tsl_cpu_cg *cg, LLVMValueRef rv[][8], int rows, int cols,
+                          LLVMValueRef *col);
+/* Partial sums of a transposed tile between K blocks, without transposing:
+ * element e = r*cols + n (row-major over the valid columns) is kept at
+ * c[(e / rows) * ldc + e % rows], the tile's own footprint in C; the load
+ * returns the row vectors (lanes past cols undefined). */
+void tsl_cpu_tile_store_raw(struct tsl_cpu_cg *cg, LLVMValueRef rv[][8], int rows, int cols,
+                            LLVMValueRef c, LLVMValueRef ldc);
+void tsl_cpu_tile_load_raw(struct tsl_cpu_cg *cg, int rows, int cols, LLVMValueRef c,
+                           LLVMValueRef ldc, LLVMValueRef rv[][8]);
+/* <rows x float> load / store at &p[off] (4-byte alignment). */
+LLVMValueRef tsl_cpu_col_load(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef off, int rows);
+void tsl_cpu_col_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off,
+                       int rows);
 
 #endif

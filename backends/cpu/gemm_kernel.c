@@ -25,6 +25,9 @@
  * tile runs against all of them (its A block stays in L1); partial sums go
  * through C between K blocks (bitwise the same results).
  *
+ * With p->c_trans the tile is stored transposed (element (m, n) at
+ * c[n*ldc + m], gemm_trans.c): the output-channel-vectorized convolution.
+ *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
  * M blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
@@ -39,6 +42,19 @@ static int nr_of(const struct tsl_cpu_cg *cg)
     return cg->tgt->vw * cg->tgt->nv;
 }
 
+static int64_t kc_of(int64_t K);
+
+int64_t tsl_cpu_gemm_kc(int64_t K)
+{
+    return kc_of(K);
+}
+
+int64_t tsl_cpu_packed_index(int64_t K, int64_t r, int64_t k, int64_t width, int64_t rows_pad)
+{
+    int64_t kc = kc_of(K), kb = k / kc, k0 = kb * kc, klen = K - k0 < kc ? K - k0 : kc;
+    return k0 * rows_pad + (r / width) * klen * width + (k - k0) * width + r % width;
+}
+
 enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M, int64_t K,
                                int64_t a_rs, int64_t a_cs, float scale, int64_t *off_out)
 {
@@ -50,7 +66,7 @@ enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M,
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "packing weights");
     for (int64_t m = 0; m < M; m++)
         for (int64_t k = 0; k < K; k++)
-            p[(m / mr) * K * mr + k * mr + m % mr] = w[m * a_rs + k * a_cs] * scale;
+            p[tsl_cpu_packed_index(K, m, k, mr, panels * mr)] = w[m * a_rs + k * a_cs] * scale;
     enum tsl_status st = tsl_cpu_blob_add(cg, p, (size_t)n * sizeof(float), off_out);
     free(p);
     return st;
@@ -67,7 +83,7 @@ enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K,
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "packing weights");
     for (int64_t k = 0; k < K; k++)
         for (int64_t j = 0; j < N; j++)
-            p[(j / nr) * K * nr + k * nr + j % nr] = w[k * b_rs + j * b_cs] * scale;
+            p[tsl_cpu_packed_index(K, j, k, nr, panels * nr)] = w[k * b_rs + j * b_cs] * scale;
     enum tsl_status st = tsl_cpu_blob_add(cg, p, (size_t)n * sizeof(float), off_out);
     free(p);
     return st;
@@ -183,6 +199,7 @@ static struct tsl_cpu_uk uk_key(const struct tsl_cpu_cg *cg, const struct tsl_cp
     k.alpha = p->alpha;
     k.act = p->act;
     k.has_res = p->has_res;
+    k.c_trans = p->c_trans;
     return k;
 }
 
@@ -192,7 +209,7 @@ static bool uk_same(const struct tsl_cpu_uk *x, const struct tsl_cpu_uk *y)
            x->has_bias == y->has_bias && x->a_rs == y->a_rs && x->a_cs == y->a_cs &&
            x->bias_rs == y->bias_rs && x->bias_cs == y->bias_cs && x->alpha == y->alpha &&
            tsl_cpu_act_equal(&x->act, &y->act) && x->has_res == y->has_res &&
-           x->kmode == y->kmode;
+           x->kmode == y->kmode && x->c_trans == y->c_trans;
 }
 
 static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)
@@ -237,9 +254,11 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "epilogue");
     LLVMPositionBuilderAtEnd(cg->b, entry);
     int nvu = (cols + vw - 1) / vw; /* vectors actually needed */
-    LLVMValueRef init[16][8];
+    LLVMValueRef init[16][8], colv[64];
+    if (key->c_trans && key->kmode >= 2) /* partial sums, untransposed */
+        tsl_cpu_tile_load_raw(cg, rows, cols, c, ldc, init);
     for (int r = 0; r < rows; r++)
-        for (int j = 0; j < nvu; j++) {
+        for (int j = 0; j < nvu && !(key->c_trans && key->kmode >= 2); j++) {
             int valid = cols - j * vw < vw ? cols - j * vw : vw;
             init[r][j] = key->kmode >= 2 ? tile_load(cg, c, tile_off(cg, ldc, r, j), valid)
                                          : LLVMConstNull(cg->t_vec);
@@ -280,7 +299,9 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
 
     LLVMPositionBuilderAtEnd(cg->b, exit);
     if (key->kmode == 1 || key->kmode == 2) { /* partial sums of a K block */
-        for (int r = 0; r < rows; r++)
+        if (key->c_trans)
+            tsl_cpu_tile_store_raw(cg, acc, rows, cols, c, ldc);
+        for (int r = 0; r < rows && !key->c_trans; r++)
             for (int j = 0; j < nvu; j++) {
                 int valid = cols - j * vw < vw ? cols - j * vw : vw;
                 tile_store(cg, acc[r][j], c, tile_off(cg, ldc, r, j), valid);
@@ -306,6 +327,10 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
                 else
                     bvv = vload_partial(cg, bias, bo, valid);
                 v = LLVMBuildFAdd(cg->b, v, bvv, "");
+            }
+            if (key->c_trans) { /* residual, act and store per column below */
+                acc[r][j] = v;
+                continue;
             }
             LLVMValueRef co = LLVMBuildNSWAdd(
                 cg->b, LLVMBuildNSWMul(cg->b, ldc, tsl_cpu_i64(cg, r), ""),
@@ -335,6 +360,16 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
                                   c, LLVMBuildNSWAdd(cg->b, co, tsl_cpu_i64(cg, l), ""));
             }
         }
+    if (key->c_trans) {
+        tsl_cpu_tile_to_cols(cg, acc, rows, cols, colv);
+        for (int n = 0; n < cols; n++) {
+            LLVMValueRef co = LLVMBuildNSWMul(cg->b, ldc, tsl_cpu_i64(cg, n), "");
+            LLVMValueRef v = colv[n];
+            if (key->has_res)
+                v = LLVMBuildFAdd(cg->b, v, tsl_cpu_col_load(cg, res, co, rows), "");
+            tsl_cpu_col_store(cg, tsl_cpu_apply_act(cg, &key->act, v), c, co, rows);
+        }
+    }
     LLVMBuildRetVoid(cg->b);
 
     cg->fn = saved_fn;
@@ -647,13 +682,15 @@ static int64_t group_floats(const struct tsl_cpu_cg *cg, int64_t K, int64_t nc)
 /* Block k0 of B panel pi: packed weights, the shared pre-packed slot, or
  * the thread's scratch (which holds the group's current K block). */
 static LLVMValueRef b_block(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                           const struct gemm_item *it, LLVMValueRef pi, LLVMValueRef k0)
+                           const struct gemm_item *it, LLVMValueRef pi, LLVMValueRef k0,
+                           int64_t klen)
 {
     const int64_t nr = nr_of(cg);
     LLVMValueRef kofs = LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, nr), "");
     LLVMValueRef start;
-    if (p->b_packed) { /* panel pi starts pi*K*nr floats in, k-major */
-        start = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, p->K * nr), "");
+    if (p->b_packed) { /* K-block-major (tsl_cpu_packed_index): block k0, then panel pi */
+        start = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, klen * nr), "");
+        kofs = LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, it->n_panels * nr), "");
         return tsl_cpu_gep(cg, it->b, LLVMBuildNSWAdd(cg->b, start, kofs, ""));
     }
     if (it->shared) { /* slot problem * n_panels + pi */
@@ -695,13 +732,13 @@ static void emit_pack_group(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     struct tsl_cpu_loop lp;
     LLVMValueRef pi = tsl_cpu_loop_begin_v(cg, &lp, it->p_lo, min_c(cg, it->p_hi, it->n_full), 1, "pp");
     emit_pack_b(cg, p, it->b, LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), ""), (int)nr,
-                b_block(cg, p, it, pi, k0), k0, klen, bases);
+                b_block(cg, p, it, pi, k0, klen), k0, klen, bases);
     tsl_cpu_loop_end(cg, &lp);
     if (it->edge_cols) {
         LLVMBasicBlockRef done = if_edge_panel(cg, it);
         LLVMValueRef pe = tsl_cpu_i64(cg, it->n_full);
         emit_pack_b(cg, p, it->b, tsl_cpu_i64(cg, it->n_full * nr), it->edge_cols,
-                    b_block(cg, p, it, pe, k0), k0, klen, bases);
+                    b_block(cg, p, it, pe, k0, klen), k0, klen, bases);
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, done);
     }
@@ -714,12 +751,14 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                      int64_t klen, int kmode)
 {
     const int64_t mr = cg->tgt->mr, nr = nr_of(cg);
-    const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
-    /* A's K block: packed panels are k-major (k * mr), in place a_cs per k */
+    const int64_t a_step = p->a_packed ? klen : p->a_rs; /* per row */
+    /* A's K block: packed panels are K-block-major (tsl_cpu_packed_index:
+     * block k0 is k0 * Mpad floats in, then its tiles of klen x mr), in
+     * place a_cs per k */
     LLVMValueRef at = tsl_cpu_gep(cg, it->a, LLVMBuildNSWAdd(cg->b,
-        LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? mr : p->a_cs), ""),
+        LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? it->n_tiles * mr : p->a_cs), ""),
         LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), ""), ""));
-    LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
+    LLVMValueRef mc = p->c_trans ? m0 : LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
     LLVMValueRef ct = tsl_cpu_gep(cg, it->c, mc);
     LLVMValueRef rt = p->has_res ? tsl_cpu_gep(cg, it->res, mc) : it->res;
     LLVMValueRef bt = it->bias;
@@ -741,8 +780,9 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
         LLVMValueRef bn = bt;
         if (p->has_bias && p->bias_cs)
             bn = tsl_cpu_gep(cg, bt, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
-        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0), tsl_cpu_gep(cg, ct, n0), bn,
-                                p->has_res ? tsl_cpu_gep(cg, rt, n0) : rt, NULL, NULL};
+        LLVMValueRef cn = p->c_trans ? LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->ldc), "") : n0;
+        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0, klen), tsl_cpu_gep(cg, ct, cn), bn,
+                                p->has_res ? tsl_cpu_gep(cg, rt, cn) : rt, NULL, NULL};
         call_uk(cg, p, get_ukernel(cg, p, rows, edge ? it->edge_cols : (int)nr, kmode), args, klen);
         if (!edge) {
             tsl_cpu_loop_end(cg, &lp);
@@ -756,13 +796,37 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
 /* K block [k0, k0 + klen): pack the group's B block (per-thread path),
  * then every row tile of the item against every panel of the group, so the
  * A tile's block is reused from L1 across the group's panels. */
+static void emit_rows(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                      const struct gemm_item *it, LLVMValueRef k0, int64_t klen, int kmode);
+
 static void emit_kblock(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                         const struct gemm_item *it, int64_t nc, LLVMValueRef k0, int64_t klen,
                         int kmode)
 {
-    const int64_t mr = cg->tgt->mr;
     if (it->scratch)
         emit_pack_group(cg, p, it, nc, k0, klen);
+    if (p->c_trans && p->b_packed) {
+        /* B is the weight stream (K-block-major): panel by panel, each B
+         * block (L1) against every row tile, so the weights are read in
+         * address order at an even pace that the prefetcher can overlap
+         * (row tiles outside would pull nc blocks from DRAM at once) */
+        struct tsl_cpu_loop lp;
+        LLVMValueRef pi = tsl_cpu_loop_begin_v(cg, &lp, it->p_lo, it->p_hi, 1, "pw");
+        struct gemm_item one = *it;
+        one.p_lo = pi;
+        one.p_hi = LLVMBuildNSWAdd(cg->b, pi, tsl_cpu_i64(cg, 1), "");
+        emit_rows(cg, p, &one, k0, klen, kmode);
+        tsl_cpu_loop_end(cg, &lp);
+        return;
+    }
+    emit_rows(cg, p, it, k0, klen, kmode);
+}
+
+/* Every row tile of the item against the panels [p_lo, p_hi). */
+static void emit_rows(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
+                      const struct gemm_item *it, LLVMValueRef k0, int64_t klen, int kmode)
+{
+    const int64_t mr = cg->tgt->mr;
     int64_t n_full = p->M / mr, mfull = n_full * mr, mrem = p->M - mfull;
     if (n_full > 0) {
         struct tsl_cpu_loop lm;
