@@ -383,7 +383,8 @@ static bool conv_oc_pick(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
 {
     const int64_t mr = cg->tgt->mr, nr = (int64_t)cg->tgt->vw * cg->tgt->nv;
     const int64_t P = g->OH * g->OW, M = g->Mg;
-    if (cg->tgt->vw <= 1 || st->pro_x || g->depthwise || conv_is_gemv(g) || P <= 0 || M <= 0)
+    if (cg->tgt->vw <= 1 || st->pro_x || g->depthwise || conv_is_gemv(g) || P <= 0 || M <= 0 ||
+        g->Cg * g->KH * g->KW <= 0)
         return false;
     if (!conv_oc_inplace(g) && conv_oc_a_floats(cg, g) < 0)
         return false;
