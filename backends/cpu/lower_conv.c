@@ -181,7 +181,6 @@ static enum tsl_status emit_gemv_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
 
 static bool conv_oc_pick(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
                          const struct conv_geo *g);
-static bool conv_oc_inplace(const struct conv_geo *g);
 static int64_t conv_oc_a_floats(const struct tsl_cpu_cg *cg, const struct conv_geo *g);
 
 static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
@@ -200,7 +199,7 @@ static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     } else if (conv_oc_pick(cg, st, &g)) {
         /* shared: the padded image, then the packed pixel panels */
         st->scratch_bytes = (g.padded ? align64(g.C * g.PH * g.PW * 4) : 0) +
-                            (conv_oc_inplace(&g) ? 0 : g.G * conv_oc_a_floats(cg, &g) * 4);
+                            g.G * conv_oc_a_floats(cg, &g) * 4;
         st->thread_scratch_bytes = 0;
     } else {
         /* shared: the padded image, then B packed once when threads share
@@ -340,31 +339,23 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
  * The same GEMM transposed: C[pixel][oc] = sum_k A[pixel][k] W[oc][k] with
  * the output channels on the vector lanes.  B is the weight, packed at
  * compile time into nr-channel panels (K x nr) per group; A is the pixels,
- * broadcast: read in place for a 1x1 stride-1 unpadded conv
- * (A[p][c] = x[c*HW + p], no packing), otherwise packed at run time by a
- * region of its own into mr-pixel panels (K x mr, the transposed im2col)
- * in the shared scratch.  The micro-kernel stores its tile transposed
+ * broadcast, packed at run time by a region of its own into mr-pixel
+ * panels (K x mr, the transposed im2col) in the shared scratch.  The micro-kernel stores its tile transposed
  * (p.c_trans: NCHW, pixels contiguous), with bias per lane (= per output
  * channel), the residual and the fused program per column.
  *
- * Cost model (conv_oc_pick): both orientations pad the pixel and channel
- * counts to their tile sizes; the oc path is taken when its padded tile
- * area is at least 10 % smaller, i.e. when OH*OW is far from a multiple of
- * nr but the output channels per group are not (ResNet's 14x14 and 7x7
- * layers: 49 pixels are 64 columns of 32 but 56 rows of 8; 28x28 = 784
- * stays, 800 vs 784 columns).  Its packing touches each
- * (pixel, k) once, like the im2col panels of the other path, but with
- * vector copies only for mr-pixel runs inside one output row.  The scalar
- * target (mr = nr = 4, the two are the same) never takes it. */
+ * Cost model (conv_oc_pick), from measurements (docs/cpu-backend.md): the
+ * oc path for strided convolutions whose output rows are shorter than a
+ * panel (nr), where the im2col panels are gathered element by element,
+ * when its tiles pad the pixel x channel area no more than the im2col
+ * ones (ResNet's stride-2 3x3 and 1x1 downsample convolutions).  Where
+ * both orientations copy vectors it measured at parity, even with 12-23 %
+ * less padding (ResNet's 7x7 and 14x14 stride-1 layers), and every conv
+ * on it adds compile time, so they stay.  The scalar target (mr = nr = 4)
+ * never takes it. */
 static int64_t cdiv(int64_t a, int64_t b)
 {
     return (a + b - 1) / b;
-}
-
-static bool conv_oc_inplace(const struct conv_geo *g)
-{
-    return g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && !g->padded &&
-           g->OH == g->H && g->OW == g->W;
 }
 
 /* Floats of one group's packed A (mr-pixel panels of K), or -1 when too
@@ -386,15 +377,16 @@ static bool conv_oc_pick(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step 
     if (cg->tgt->vw <= 1 || st->pro_x || g->depthwise || conv_is_gemv(g) || P <= 0 || M <= 0 ||
         g->Cg * g->KH * g->KW <= 0)
         return false;
-    if (!conv_oc_inplace(g) && conv_oc_a_floats(cg, g) < 0)
+    if (conv_oc_a_floats(cg, g) < 0)
         return false;
-    /* padded tile areas of the two orientations; the oc path only when it
-     * saves at least 10 %: measured, the two run at the same speed when
-     * neither pads (its transposed stores and pixel packing cost about
-     * what the other's im2col panels do) */
+    /* only where the im2col panels would be gathered element by element
+     * (stride > 1 and output rows shorter than a panel), and the oc tiles
+     * pad no more than the im2col ones */
+    if (g->sw < 2 || g->OW >= nr)
+        return false;
     double cur = (double)(cdiv(P, nr) * nr) * (double)(cdiv(M, mr) * mr);
     double oc = (double)(cdiv(P, mr) * mr) * (double)(cdiv(M, nr) * nr);
-    return oc <= 0.9 * cur;
+    return oc <= cur;
 }
 
 /* Offset of row k of pixel tile t in a packed A (tsl_cpu_packed_index:
@@ -415,8 +407,8 @@ static LLVMValueRef oc_pack_off(struct tsl_cpu_cg *cg, int64_t K, int64_t rows_p
 
 /* The region packing A: items (group, pixel tile), each K rows of mr
  * pixels, row k of pixel p = src[koff[k] + (p / OW)*sh*PW + (p % OW)*sw]
- * (pixels past the end are 0).  A tile inside one output row with unit
- * stride is one mr-float copy per k. */
+ * (pixels past the end are 0): mr scalar loads per k (the path is taken
+ * for strided convolutions only). */
 static void emit_oc_pack(struct tsl_cpu_cg *cg, const struct conv_geo *g, int64_t k_off,
                          LLVMValueRef src, LLVMValueRef dst)
 {
@@ -444,46 +436,19 @@ static void emit_oc_pack(struct tsl_cpu_cg *cg, const struct conv_geo *g, int64_
         base[r] = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->sh * g->PW), ""),
                                   LLVMBuildNSWMul(cg->b, ow, tsl_cpu_i64(cg, g->sw), ""), "");
     }
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "oc_packed");
-    for (int fast = g->sw == 1 && g->OW >= mr ? 1 : 0; fast >= 0; fast--) {
-        if (fast) { /* the tile's pixels are one run of a row: ow0 + mr <= OW */
-            LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "oc_copy");
-            LLVMBasicBlockRef gather = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "oc_gather");
-            LLVMValueRef ow0 = LLVMBuildSRem(cg->b, p0, tsl_cpu_i64(cg, g->OW), "");
-            LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE,
-                                              LLVMBuildNSWAdd(cg->b, ow0, tsl_cpu_i64(cg, mr), ""),
-                                              tsl_cpu_i64(cg, g->OW), "");
-            LLVMBuildCondBr(cg->b, fits, copy, gather);
-            LLVMPositionBuilderAtEnd(cg->b, copy);
-            struct tsl_cpu_loop lk;
-            LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, K, 1, "ock");
-            LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                             LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
-            LLVMSetAlignment(kv, 4);
-            LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base[0], "");
-            tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, dt, oc_pack_off(cg, K, tiles * mr, t, k)),
-                                tsl_cpu_gep(cg, sg, at), mr);
-            tsl_cpu_loop_end(cg, &lk);
-            LLVMBuildBr(cg->b, done);
-            LLVMPositionBuilderAtEnd(cg->b, gather);
-            continue;
-        }
-        struct tsl_cpu_loop lk;
-        LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, K, 1, "ocg");
-        LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
-        LLVMSetAlignment(kv, 4);
-        LLVMValueRef ko = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
-        LLVMValueRef d = oc_pack_off(cg, K, tiles * mr, t, k);
-        for (int64_t r = 0; r < mr; r++) {
-            LLVMValueRef v = tsl_cpu_load(cg, sg, LLVMBuildNSWAdd(cg->b, ko, base[r], ""));
-            v = LLVMBuildSelect(cg->b, ok[r], v, tsl_cpu_f32c(cg, 0.0), "");
-            tsl_cpu_store(cg, v, dt, LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, r), ""));
-        }
-        tsl_cpu_loop_end(cg, &lk);
-        LLVMBuildBr(cg->b, done);
+    struct tsl_cpu_loop lk;
+    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, K, 1, "ocg");
+    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
+    LLVMSetAlignment(kv, 4);
+    LLVMValueRef ko = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
+    LLVMValueRef d = oc_pack_off(cg, K, tiles * mr, t, k);
+    for (int64_t r = 0; r < mr; r++) {
+        LLVMValueRef v = tsl_cpu_load(cg, sg, LLVMBuildNSWAdd(cg->b, ko, base[r], ""));
+        v = LLVMBuildSelect(cg->b, ok[r], v, tsl_cpu_f32c(cg, 0.0), "");
+        tsl_cpu_store(cg, v, dt, LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, r), ""));
     }
-    LLVMPositionBuilderAtEnd(cg->b, done);
+    tsl_cpu_loop_end(cg, &lk);
     tsl_cpu_par_close(cg, &par);
 }
 
@@ -493,7 +458,6 @@ static enum tsl_status emit_oc_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_
     const struct tsl_node *n = st->node;
     const int64_t mr = cg->tgt->mr, nr = (int64_t)cg->tgt->vw * cg->tgt->nv;
     const int64_t P = g->OH * g->OW, K = g->Cg * g->KH * g->KW;
-    const bool inplace = conv_oc_inplace(g);
     /* the weight as B: per group ceil(Mg / nr) panels of K x nr */
     int64_t per_group = cdiv(g->Mg, nr) * nr * K;
     float *w = NULL;
@@ -510,22 +474,17 @@ static enum tsl_status emit_oc_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_
                     w[(gi * g->Mg + m) * K + k];
     int64_t w_off = 0, k_off = -1;
     enum tsl_status s = tsl_cpu_blob_add(cg, pk, (size_t)(per_group * g->G) * 4, &w_off);
-    if (s == TSL_STATUS_OK && !inplace)
+    if (s == TSL_STATUS_OK)
         s = conv_koff(cg, n, g, &k_off);
     free(w);
     free(pk);
     TSL_TRY(s);
 
-    struct tsl_cpu_gemm p = {.M = P, .N = g->Mg, .K = K, .alpha = 1.0f, .b_packed = true,
-                             .koff_off = -1, .ldc = P, .c_trans = true, .bias_rs = 0,
-                             .bias_cs = 1, .act = st->act, .batch = g->G, .b_bs = per_group,
+    struct tsl_cpu_gemm p = {.M = P, .N = g->Mg, .K = K, .alpha = 1.0f, .a_packed = true,
+                             .b_packed = true, .koff_off = -1, .ldc = P, .c_trans = true,
+                             .bias_rs = 0, .bias_cs = 1, .act = st->act, .batch = g->G,
+                             .a_bs = cdiv(P, mr) * mr * K, .b_bs = per_group,
                              .c_bs = g->Mg * P, .bias_bs = g->Mg, .res_bs = g->Mg * P};
-    if (inplace) {
-        p.a_rs = 1, p.a_cs = P, p.a_bs = g->Cg * P;
-    } else {
-        p.a_packed = true;
-        p.a_bs = cdiv(P, mr) * mr * K;
-    }
     LLVMValueRef x, y, bias = NULL, res = NULL;
     TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
     TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
@@ -542,12 +501,9 @@ static enum tsl_status emit_oc_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_
     LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");
     LLVMValueRef xi = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C * g->H * g->W), ""));
     LLVMValueRef yo = LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * P), "");
-    LLVMValueRef a = xi;
-    if (!inplace) {
-        LLVMValueRef src = g->padded ? emit_pad_image(cg, g, xi) : xi;
-        a = tsl_cpu_scratch(cg, g->padded ? align64(g->C * g->PH * g->PW * 4) : 0);
-        emit_oc_pack(cg, g, k_off, src, a); /* then a barrier: the GEMM reads every tile */
-    }
+    LLVMValueRef src = g->padded ? emit_pad_image(cg, g, xi) : xi;
+    LLVMValueRef a = tsl_cpu_scratch(cg, g->padded ? align64(g->C * g->PH * g->PW * 4) : 0);
+    emit_oc_pack(cg, g, k_off, src, a); /* then a barrier: the GEMM reads every tile */
     tsl_cpu_gemm_emit(cg, &p, a, wp, tsl_cpu_gep(cg, y, yo), bias,
                       p.has_res ? tsl_cpu_gep(cg, res, yo) : NULL);
     tsl_cpu_loop_end(cg, &lb);

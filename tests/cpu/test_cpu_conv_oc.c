@@ -3,11 +3,12 @@
  * broadcast, the tile stored transposed into NCHW) against the reference
  * interpreter, with the harness's tolerance.
  *
- * Each case is a Conv (+ Relu, or + residual Add + Relu) whose output size
- * makes the cost model pick the oc path on AVX-512 and/or AVX2: in-place
- * 1x1, strided 1x1, padded 3x3 with stride, groups, several K blocks (first,
- * middle, last kernels), partial pixel tiles and partial channel panels,
- * batch 2.  Every case runs on the host target, AVX2 and scalar (which
+ * Each case is a Conv (+ Relu, or + residual Add + Relu) that the cost
+ * model puts on the oc path on AVX-512 and AVX2 (strided, output rows
+ * shorter than a panel): 1x1, padded 3x3 and 5x5, odd channel counts,
+ * groups, several K blocks (first, middle, last kernels), partial pixel
+ * tiles and partial channel panels, batch 2; and two that must stay on the
+ * im2col path.  Every case runs on the host target, AVX2 and scalar (which
  * never takes the path), checks how many convolutions took it
  * (module info n_conv_oc), and checks that 2 threads with every loop split
  * give bitwise the outputs of 1 thread. */
@@ -33,18 +34,19 @@ struct oc_case {
 };
 
 static const struct oc_case cases[] = {
-    /* 49 pixels: 64 columns of 32 (or 16) vs 56 (54) rows of 8 (6) */
-    {"k3_7x7", 1, 24, 7, 32, 3, 1, 1, false, true, true},
-    {"k1_inplace_res_b2", 2, 40, 7, 64, 1, 1, 1, true, true, true},
+    /* stride 2 to 7x7: 49 pixels, 64 columns of 32 (16) vs 56 (54) rows of 8 (6) */
+    {"k3_s2_7x7", 1, 24, 13, 32, 3, 2, 1, false, true, true},
+    {"k1_s2_res_b2", 2, 40, 13, 64, 1, 2, 1, true, true, true},
     {"k1_s2_odd_c", 1, 33, 14, 64, 1, 2, 1, false, true, true},
     {"k3_s2_pad", 1, 17, 13, 96, 3, 2, 1, false, true, true},
-    {"groups_kblocks", 1, 128, 7, 64, 3, 1, 2, true, true, true}, /* K = 576: 3 blocks */
-    {"k5_kblocks_res", 1, 64, 7, 32, 5, 1, 1, true, true, true},  /* K = 1600: 7 blocks */
-    /* 9 pixels, 36 channels: a 1-row edge tile and a 4-channel edge panel */
-    {"edges_b2", 2, 8, 3, 36, 3, 1, 1, true, true, false},
-    {"10x10_res", 1, 20, 10, 32, 3, 1, 1, true, true, true},
-    /* 56x56: 98 full panels, the current orientation stays */
-    {"k1_56x56_stays", 1, 16, 56, 48, 1, 1, 1, false, false, false},
+    {"groups_kblocks", 1, 128, 13, 64, 3, 2, 2, true, true, true}, /* K = 576: 3 blocks */
+    {"k5_kblocks_res", 1, 64, 13, 32, 5, 2, 1, true, true, true},  /* K = 1600: 7 blocks */
+    /* 9 pixels, 36 channels: a 1-row (3-row) edge tile and a 4-channel edge panel */
+    {"edges_b2", 2, 8, 5, 36, 3, 2, 1, true, true, true},
+    {"10x10_res", 1, 20, 19, 32, 3, 2, 1, true, true, true}, /* 13 tiles of 8: a 4-row edge */
+    /* stride 1 (vector im2col copies) and rows of a full panel stay */
+    {"s1_7x7_stays", 1, 24, 7, 32, 3, 1, 1, false, false, false},
+    {"s2_long_rows_stays", 1, 8, 80, 32, 3, 2, 1, false, false, false}, /* OW = 40 */
 };
 
 static struct tsl_graph *oc_graph(const struct oc_case *t)
