@@ -487,7 +487,6 @@ enum tsl_status tsl_cpu_compile(const struct tsl_graph *g, const struct tsl_cpu_
     }
     st = emit_steps(&cg, steps, n_steps, m->prof_off);
     m->n_parallel = cg.n_par;
-    m->n_conv_oc = cg.n_conv_oc;
     if (st == TSL_STATUS_OK)
         st = add_weights_global(&cg, &m->weight_bytes);
     if (st == TSL_STATUS_OK)
@@ -522,7 +521,6 @@ void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_i
     out->n_fused = m->n_fused;
     out->threads = m->threads;
     out->n_parallel = m->n_parallel;
-    out->n_conv_oc = m->n_conv_oc;
     out->vector_width = m->tgt.vw;
     out->mr = m->tgt.mr;
     out->nr = m->tgt.vw * m->tgt.nv;

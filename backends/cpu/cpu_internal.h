@@ -124,7 +124,6 @@ struct tsl_cpu_cg {
     LLVMTypeRef t_task; /* void (i8 *frame, i64 begin, i64 end, i64 tid): a parallel region */
     int threads;        /* threads the module is compiled for (>= 1) */
     uint32_t n_par;     /* parallel regions emitted (par.c) */
-    uint32_t n_conv_oc; /* convolutions lowered output-channel-vectorized (lower_conv.c) */
     double min_par_ns;  /* cost-model threshold of a parallel region */
 
     struct tsl_cpu_loc *locs; /* indexed by value id */
@@ -158,7 +157,6 @@ struct tsl_cpu_uk {
     bool has_res;
     int kmode; /* K blocking: 0 whole K, 1 first block (store partial sums), 2 middle
                 * (C in, partial out), 3 last (C in, epilogue) */
-    bool c_trans; /* C (and res) stored transposed: element (r, n) at c[n*ldc + r] */
     LLVMValueRef fn;
 };
 
@@ -346,9 +344,6 @@ struct tsl_cpu_gemm {
     int64_t bias_rs, bias_cs; /* bias[m*bias_rs + n*bias_cs]; unused if no bias */
     bool has_bias;
     bool has_res;             /* fused residual Add: res[m*ldc + n] added before act */
-    bool c_trans;             /* C and res transposed: element (m, n) at c[n*ldc + m] (the
-                               * output-channel-vectorized conv writes NCHW with pixels as
-                               * M); bias must then be per column (bias_rs 0) */
     struct tsl_cpu_act act;
     LLVMValueRef b_scale;     /* runtime B row k scaled by b_scale[k / b_scale_div] after
                                * packing (a squeeze-excite Mul), or NULL */
@@ -387,24 +382,5 @@ int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct ts
  * runtime B panel goes to the per-thread scratch at p->b_scratch_off. */
 void tsl_cpu_gemm_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef a,
                        LLVMValueRef b, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef res);
-
-/* ---- transposed C tiles (gemm_trans.c) ---------------------------------- */
-
-/* Column vectors of a rows x cols tile held as row vectors rv[r][j]
- * (<vw x float>, j < ceil(cols / vw)): col[n] = <rows x float>, n < cols. */
-void tsl_cpu_tile_to_cols(struct tsl_cpu_cg *cg, LLVMValueRef rv[][8], int rows, int cols,
-                          LLVMValueRef *col);
-/* Partial sums of a transposed tile between K blocks, without transposing:
- * element e = r*cols + n (row-major over the valid columns) is kept at
- * c[(e / rows) * ldc + e % rows], the tile's own footprint in C; the load
- * returns the row vectors (lanes past cols undefined). */
-void tsl_cpu_tile_store_raw(struct tsl_cpu_cg *cg, LLVMValueRef rv[][8], int rows, int cols,
-                            LLVMValueRef c, LLVMValueRef ldc);
-void tsl_cpu_tile_load_raw(struct tsl_cpu_cg *cg, int rows, int cols, LLVMValueRef c,
-                           LLVMValueRef ldc, LLVMValueRef rv[][8]);
-/* <rows x float> load / store at &p[off] (4-byte alignment). */
-LLVMValueRef tsl_cpu_col_load(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef off, int rows);
-void tsl_cpu_col_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off,
-                       int rows);
 
 #endif

@@ -38,7 +38,7 @@ struct tsl_cpu_module {
     int64_t arena_bytes, arena_naive_bytes, weight_bytes;
     uint32_t n_inputs, n_outputs;
     struct tsl_cpu_io *inputs, *outputs;
-    uint32_t n_kernels, n_fused, n_parallel, n_conv_oc;
+    uint32_t n_kernels, n_fused, n_parallel;
 
     /* per-step profiling (options.profile; prof is NULL otherwise) */
     int64_t prof_off;                  /* arena offset of n_kernels + 1 u64 counters */

@@ -25,11 +25,8 @@
  * tile runs against all of them (its A block stays in L1); partial sums go
  * through C between K blocks (bitwise the same results).
  *
- * With p->c_trans the tile is stored transposed (element (m, n) at
- * c[n*ldc + m], gemm_trans.c): the output-channel-vectorized convolution.
- *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
- * packing constant operands (gemm_pack.c), transposed tiles (gemm_trans.c),
+ * packing constant operands (gemm_pack.c),
  * M blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +155,6 @@ static struct tsl_cpu_uk uk_key(const struct tsl_cpu_cg *cg, const struct tsl_cp
     k.alpha = p->alpha;
     k.act = p->act;
     k.has_res = p->has_res;
-    k.c_trans = p->c_trans;
     return k;
 }
 
@@ -168,7 +164,7 @@ static bool uk_same(const struct tsl_cpu_uk *x, const struct tsl_cpu_uk *y)
            x->has_bias == y->has_bias && x->a_rs == y->a_rs && x->a_cs == y->a_cs &&
            x->bias_rs == y->bias_rs && x->bias_cs == y->bias_cs && x->alpha == y->alpha &&
            tsl_cpu_act_equal(&x->act, &y->act) && x->has_res == y->has_res &&
-           x->kmode == y->kmode && x->c_trans == y->c_trans;
+           x->kmode == y->kmode;
 }
 
 static LLVMTypeRef uk_type(struct tsl_cpu_cg *cg)
@@ -213,11 +209,9 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "epilogue");
     LLVMPositionBuilderAtEnd(cg->b, entry);
     int nvu = (cols + vw - 1) / vw; /* vectors actually needed */
-    LLVMValueRef init[16][8], colv[64];
-    if (key->c_trans && key->kmode >= 2) /* partial sums, untransposed */
-        tsl_cpu_tile_load_raw(cg, rows, cols, c, ldc, init);
+    LLVMValueRef init[16][8];
     for (int r = 0; r < rows; r++)
-        for (int j = 0; j < nvu && !(key->c_trans && key->kmode >= 2); j++) {
+        for (int j = 0; j < nvu; j++) {
             int valid = cols - j * vw < vw ? cols - j * vw : vw;
             init[r][j] = key->kmode >= 2 ? tile_load(cg, c, tile_off(cg, ldc, r, j), valid)
                                          : LLVMConstNull(cg->t_vec);
@@ -258,9 +252,7 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
 
     LLVMPositionBuilderAtEnd(cg->b, exit);
     if (key->kmode == 1 || key->kmode == 2) { /* partial sums of a K block */
-        if (key->c_trans)
-            tsl_cpu_tile_store_raw(cg, acc, rows, cols, c, ldc);
-        for (int r = 0; r < rows && !key->c_trans; r++)
+        for (int r = 0; r < rows; r++)
             for (int j = 0; j < nvu; j++) {
                 int valid = cols - j * vw < vw ? cols - j * vw : vw;
                 tile_store(cg, acc[r][j], c, tile_off(cg, ldc, r, j), valid);
@@ -286,10 +278,6 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
                 else
                     bvv = vload_partial(cg, bias, bo, valid);
                 v = LLVMBuildFAdd(cg->b, v, bvv, "");
-            }
-            if (key->c_trans) { /* residual, act and store per column below */
-                acc[r][j] = v;
-                continue;
             }
             LLVMValueRef co = LLVMBuildNSWAdd(
                 cg->b, LLVMBuildNSWMul(cg->b, ldc, tsl_cpu_i64(cg, r), ""),
@@ -319,16 +307,6 @@ static LLVMValueRef build_ukernel(struct tsl_cpu_cg *cg, const struct tsl_cpu_uk
                                   c, LLVMBuildNSWAdd(cg->b, co, tsl_cpu_i64(cg, l), ""));
             }
         }
-    if (key->c_trans) {
-        tsl_cpu_tile_to_cols(cg, acc, rows, cols, colv);
-        for (int n = 0; n < cols; n++) {
-            LLVMValueRef co = LLVMBuildNSWMul(cg->b, ldc, tsl_cpu_i64(cg, n), "");
-            LLVMValueRef v = colv[n];
-            if (key->has_res)
-                v = LLVMBuildFAdd(cg->b, v, tsl_cpu_col_load(cg, res, co, rows), "");
-            tsl_cpu_col_store(cg, tsl_cpu_apply_act(cg, &key->act, v), c, co, rows);
-        }
-    }
     LLVMBuildRetVoid(cg->b);
 
     cg->fn = saved_fn;
@@ -717,7 +695,7 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     LLVMValueRef at = tsl_cpu_gep(cg, it->a, LLVMBuildNSWAdd(cg->b,
         LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? it->n_tiles * mr : p->a_cs), ""),
         LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), ""), ""));
-    LLVMValueRef mc = p->c_trans ? m0 : LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
+    LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
     LLVMValueRef ct = tsl_cpu_gep(cg, it->c, mc);
     LLVMValueRef rt = p->has_res ? tsl_cpu_gep(cg, it->res, mc) : it->res;
     LLVMValueRef bt = it->bias;
@@ -739,9 +717,8 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
         LLVMValueRef bn = bt;
         if (p->has_bias && p->bias_cs)
             bn = tsl_cpu_gep(cg, bt, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
-        LLVMValueRef cn = p->c_trans ? LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->ldc), "") : n0;
-        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0, klen), tsl_cpu_gep(cg, ct, cn), bn,
-                                p->has_res ? tsl_cpu_gep(cg, rt, cn) : rt, NULL, NULL};
+        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0, klen), tsl_cpu_gep(cg, ct, n0), bn,
+                                p->has_res ? tsl_cpu_gep(cg, rt, n0) : rt, NULL, NULL};
         call_uk(cg, p, get_ukernel(cg, p, rows, edge ? it->edge_cols : (int)nr, kmode), args, klen);
         if (!edge) {
             tsl_cpu_loop_end(cg, &lp);
@@ -755,37 +732,13 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
 /* K block [k0, k0 + klen): pack the group's B block (per-thread path),
  * then every row tile of the item against every panel of the group, so the
  * A tile's block is reused from L1 across the group's panels. */
-static void emit_rows(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                      const struct gemm_item *it, LLVMValueRef k0, int64_t klen, int kmode);
-
 static void emit_kblock(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                         const struct gemm_item *it, int64_t nc, LLVMValueRef k0, int64_t klen,
                         int kmode)
 {
+    const int64_t mr = cg->tgt->mr;
     if (it->scratch)
         emit_pack_group(cg, p, it, nc, k0, klen);
-    if (p->c_trans && p->b_packed) {
-        /* B is the weight stream (K-block-major): panel by panel, each B
-         * block (L1) against every row tile, so the weights are read in
-         * address order at an even pace that the prefetcher can overlap
-         * (row tiles outside would pull nc blocks from DRAM at once) */
-        struct tsl_cpu_loop lp;
-        LLVMValueRef pi = tsl_cpu_loop_begin_v(cg, &lp, it->p_lo, it->p_hi, 1, "pw");
-        struct gemm_item one = *it;
-        one.p_lo = pi;
-        one.p_hi = LLVMBuildNSWAdd(cg->b, pi, tsl_cpu_i64(cg, 1), "");
-        emit_rows(cg, p, &one, k0, klen, kmode);
-        tsl_cpu_loop_end(cg, &lp);
-        return;
-    }
-    emit_rows(cg, p, it, k0, klen, kmode);
-}
-
-/* Every row tile of the item against the panels [p_lo, p_hi). */
-static void emit_rows(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                      const struct gemm_item *it, LLVMValueRef k0, int64_t klen, int kmode)
-{
-    const int64_t mr = cg->tgt->mr;
     int64_t n_full = p->M / mr, mfull = n_full * mr, mrem = p->M - mfull;
     if (n_full > 0) {
         struct tsl_cpu_loop lm;

@@ -11,9 +11,6 @@
  * (step->pro_x, pro_scale) reads x and scales the packed B rows by se[c].
  * A 1x1/stride-1/unpadded conv reads the input in place.  A 1x1 convolution with a single output position per image
  * (squeeze-excite) is a GEMM over the images with the weight packed as B.
- * When OH*OW fits the GEMM's column panels badly, the GEMM is transposed
- * instead (the "oc" path below: output channels on the vector lanes,
- * weights packed as B, pixels broadcast).
  * Depthwise convolution (group == C == OC) has its own kernel: per
  * channel the zero-padded image is split into stride phases so that every
  * tap reads a contiguous run of one flat index over all output rows, taps
@@ -179,10 +176,6 @@ static enum tsl_status emit_gemv_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     return TSL_STATUS_OK;
 }
 
-static bool conv_oc_pick(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
-                         const struct conv_geo *g);
-static int64_t conv_oc_a_floats(const struct tsl_cpu_cg *cg, const struct conv_geo *g);
-
 static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     struct conv_geo g;
@@ -196,11 +189,6 @@ static enum tsl_status conv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
         st->thread_scratch_bytes = (d.nph * d.plane + d.ext) * 4; /* per thread */
     } else if (g.depthwise) {
         st->thread_scratch_bytes = g.padded ? g.PH * g.PW * 4 : 0; /* one padded plane */
-    } else if (conv_oc_pick(cg, st, &g)) {
-        /* shared: the padded image, then the packed pixel panels */
-        st->scratch_bytes = (g.padded ? align64(g.C * g.PH * g.PW * 4) : 0) +
-                            g.G * conv_oc_a_floats(cg, &g) * 4;
-        st->thread_scratch_bytes = 0;
     } else {
         /* shared: the padded image, then B packed once when threads share
          * panels; per thread: a B panel block otherwise */
@@ -231,37 +219,6 @@ static void emit_pad(struct tsl_cpu_cg *cg, const struct conv_geo *g, LLVMValueR
     tsl_cpu_loop_end(cg, &lh);
 }
 
-/* The im2col offset table koff[k] (k = channel, ky, kx) of one group into
- * the (padded) image, added to the blob at *off. */
-static enum tsl_status conv_koff(struct tsl_cpu_cg *cg, const struct tsl_node *n,
-                                 const struct conv_geo *g, int64_t *off)
-{
-    const int64_t K = g->Cg * g->KH * g->KW;
-    int32_t *koff = malloc((size_t)(K + 1) * sizeof *koff);
-    if (!koff)
-        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, n->name, "conv offset table");
-    for (int64_t c = 0, k = 0; c < g->Cg; c++)
-        for (int64_t y = 0; y < g->KH; y++)
-            for (int64_t x = 0; x < g->KW; x++, k++)
-                koff[k] = (int32_t)(c * g->PH * g->PW + y * g->dh * g->PW + x * g->dw);
-    enum tsl_status s = tsl_cpu_blob_add(cg, koff, (size_t)K * 4, off);
-    free(koff);
-    return s;
-}
-
-/* One region pads the image xi's channels into the shared scratch (offset
- * 0); what follows (after the barrier) reads the returned padded image. */
-static LLVMValueRef emit_pad_image(struct tsl_cpu_cg *cg, const struct conv_geo *g, LLVMValueRef xi)
-{
-    struct tsl_cpu_par par;
-    tsl_cpu_par_open(cg, &par, g->C, (double)(g->C * g->PH * g->PW) / 2.0, &xi, 1);
-    LLVMValueRef c = tsl_cpu_par_loop(cg, &par);
-    emit_pad(cg, g, tsl_cpu_gep(cg, par.vals[0], LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->H * g->W), "")),
-             tsl_cpu_gep(cg, tsl_cpu_scratch(cg, 0), LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->PH * g->PW), "")));
-    tsl_cpu_par_close(cg, &par);
-    return tsl_cpu_scratch(cg, 0);
-}
-
 static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
                                       const struct conv_geo *g)
 {
@@ -272,8 +229,11 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     float *w = NULL;
     TSL_TRY(tsl_cpu_const_f32(cg, n->inputs[1], &w));
     float *pk = calloc((size_t)(per_group * g->G + 1), sizeof *pk);
-    if (!pk) {
+    int32_t *koff = malloc((size_t)(K + 1) * sizeof *koff);
+    if (!pk || !koff) {
         free(w);
+        free(pk);
+        free(koff);
         return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, n->name, "packing conv weights");
     }
     for (int64_t gi = 0; gi < g->G; gi++)
@@ -281,12 +241,17 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
             for (int64_t k = 0; k < K; k++)
                 pk[gi * per_group + tsl_cpu_packed_index(K, m, k, mr, (g->Mg + mr - 1) / mr * mr)] =
                     w[(gi * g->Mg + m) * K + k];
+    for (int64_t c = 0, k = 0; c < g->Cg; c++)
+        for (int64_t y = 0; y < g->KH; y++)
+            for (int64_t x = 0; x < g->KW; x++, k++)
+                koff[k] = (int32_t)(c * g->PH * g->PW + y * g->dh * g->PW + x * g->dw);
     int64_t w_off = 0, k_off = 0;
     enum tsl_status s = tsl_cpu_blob_add(cg, pk, (size_t)(per_group * g->G) * 4, &w_off);
     if (s == TSL_STATUS_OK)
-        s = conv_koff(cg, n, g, &k_off);
+        s = tsl_cpu_blob_add(cg, koff, (size_t)K * 4, &k_off);
     free(w);
     free(pk);
+    free(koff);
     TSL_TRY(s);
 
     struct tsl_cpu_gemm p = {
@@ -325,189 +290,22 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
         p.b_scale = tsl_cpu_gep(cg, scale, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C), ""));
         p.b_scale_div = g->KH * g->KW;
     }
-    if (g->padded)
-        src = emit_pad_image(cg, g, xi);
+    if (g->padded) {
+        /* one region pads the image's channels into the shared scratch, the
+         * next (after the barrier) runs the GEMMs on it */
+        struct tsl_cpu_par par;
+        tsl_cpu_par_open(cg, &par, g->C, (double)(g->C * g->PH * g->PW) / 2.0, &xi, 1);
+        LLVMValueRef c = tsl_cpu_par_loop(cg, &par);
+        emit_pad(cg, g, tsl_cpu_gep(cg, par.vals[0], LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->H * g->W), "")),
+                 tsl_cpu_gep(cg, tsl_cpu_scratch(cg, 0), LLVMBuildNSWMul(cg->b, c, tsl_cpu_i64(cg, g->PH * g->PW), "")));
+        tsl_cpu_par_close(cg, &par);
+        src = tsl_cpu_scratch(cg, 0);
+    }
     LLVMValueRef ri = NULL;
     if (p.has_res)
         ri = tsl_cpu_gep(cg, res, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * g->OH * g->OW), ""));
     tsl_cpu_gemm_emit(cg, &p, wp, src, yi, bias, ri);
     tsl_cpu_loop_end(cg, &lb);
-    return TSL_STATUS_OK;
-}
-
-/* ---- output-channel-vectorized convolution (the "oc" path) --------------
- * The same GEMM transposed: C[pixel][oc] = sum_k A[pixel][k] W[oc][k] with
- * the output channels on the vector lanes.  B is the weight, packed at
- * compile time into nr-channel panels (K x nr) per group; A is the pixels,
- * broadcast, packed at run time by a region of its own into mr-pixel
- * panels (K x mr, the transposed im2col) in the shared scratch.  The micro-kernel stores its tile transposed
- * (p.c_trans: NCHW, pixels contiguous), with bias per lane (= per output
- * channel), the residual and the fused program per column.
- *
- * Cost model (conv_oc_pick), from measurements (docs/cpu-backend.md): the
- * oc path for strided convolutions whose output rows are shorter than a
- * panel (nr), where the im2col panels are gathered element by element,
- * when its tiles pad the pixel x channel area no more than the im2col
- * ones (ResNet's stride-2 3x3 and 1x1 downsample convolutions).  Where
- * both orientations copy vectors it measured at parity, even with 12-23 %
- * less padding (ResNet's 7x7 and 14x14 stride-1 layers), and every conv
- * on it adds compile time, so they stay.  The scalar target (mr = nr = 4)
- * never takes it. */
-static int64_t cdiv(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
-/* Floats of one group's packed A (mr-pixel panels of K), or -1 when too
- * large. */
-static int64_t conv_oc_a_floats(const struct tsl_cpu_cg *cg, const struct conv_geo *g)
-{
-    int64_t n;
-    if (!tsl_mul_i64(cdiv(g->OH * g->OW, cg->tgt->mr) * cg->tgt->mr, g->Cg * g->KH * g->KW, &n) ||
-        !tsl_mul_i64(n, g->G, &n) || n > ((int64_t)1 << 28))
-        return -1;
-    return n / g->G;
-}
-
-static bool conv_oc_pick(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
-                         const struct conv_geo *g)
-{
-    const int64_t mr = cg->tgt->mr, nr = (int64_t)cg->tgt->vw * cg->tgt->nv;
-    const int64_t P = g->OH * g->OW, M = g->Mg;
-    if (cg->tgt->vw <= 1 || st->pro_x || g->depthwise || conv_is_gemv(g) || P <= 0 || M <= 0 ||
-        g->Cg * g->KH * g->KW <= 0)
-        return false;
-    if (conv_oc_a_floats(cg, g) < 0)
-        return false;
-    /* only where the im2col panels would be gathered element by element
-     * (stride > 1 and output rows shorter than a panel), and the oc tiles
-     * pad no more than the im2col ones */
-    if (g->sw < 2 || g->OW >= nr)
-        return false;
-    double cur = (double)(cdiv(P, nr) * nr) * (double)(cdiv(M, mr) * mr);
-    double oc = (double)(cdiv(P, mr) * mr) * (double)(cdiv(M, nr) * nr);
-    return oc <= cur;
-}
-
-/* Offset of row k of pixel tile t in a packed A (tsl_cpu_packed_index:
- * K block kb = k / kc at kb*kc*rows_pad, then tile t's klen x mr rows). */
-static LLVMValueRef oc_pack_off(struct tsl_cpu_cg *cg, int64_t K, int64_t rows_pad, LLVMValueRef t,
-                                LLVMValueRef k)
-{
-    const int64_t kc = tsl_cpu_gemm_kc(K), mr = cg->tgt->mr, last = (K - 1) / kc * kc;
-    LLVMValueRef k0 = LLVMBuildNSWMul(cg->b, LLVMBuildUDiv(cg->b, k, tsl_cpu_i64(cg, kc), ""),
-                                      tsl_cpu_i64(cg, kc), "");
-    LLVMValueRef klen = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, k0, tsl_cpu_i64(cg, last), ""),
-                                        tsl_cpu_i64(cg, (K - last) * mr), tsl_cpu_i64(cg, kc * mr), "");
-    LLVMValueRef o = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, rows_pad), ""),
-                                     LLVMBuildNSWMul(cg->b, t, klen, ""), "");
-    return LLVMBuildNSWAdd(cg->b, o, LLVMBuildNSWMul(cg->b, LLVMBuildNSWSub(cg->b, k, k0, ""),
-                                                     tsl_cpu_i64(cg, mr), ""), "");
-}
-
-/* The region packing A: items (group, pixel tile), each K rows of mr
- * pixels, row k of pixel p = src[koff[k] + (p / OW)*sh*PW + (p % OW)*sw]
- * (pixels past the end are 0): mr scalar loads per k (the path is taken
- * for strided convolutions only). */
-static void emit_oc_pack(struct tsl_cpu_cg *cg, const struct conv_geo *g, int64_t k_off,
-                         LLVMValueRef src, LLVMValueRef dst)
-{
-    const int64_t mr = cg->tgt->mr, P = g->OH * g->OW, K = g->Cg * g->KH * g->KW;
-    const int64_t tiles = cdiv(P, mr);
-    struct tsl_cpu_par par;
-    LLVMValueRef in[2] = {src, dst};
-    tsl_cpu_par_open(cg, &par, g->G * tiles, (double)(g->G * tiles * mr * K), in, 2);
-    LLVMValueRef item = tsl_cpu_par_loop(cg, &par);
-    LLVMValueRef gi = LLVMBuildUDiv(cg->b, item, tsl_cpu_i64(cg, tiles), "");
-    LLVMValueRef t = LLVMBuildURem(cg->b, item, tsl_cpu_i64(cg, tiles), "");
-    LLVMValueRef sg = tsl_cpu_gep(cg, par.vals[0],
-                                  LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, g->Cg * g->PH * g->PW), ""));
-    LLVMValueRef dt = tsl_cpu_gep(cg, par.vals[1], LLVMBuildNSWMul(cg->b, gi, tsl_cpu_i64(cg, tiles * mr * K), ""));
-    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, k_off),
-                                       LLVMPointerType(cg->t_i32, 0), "");
-    LLVMValueRef p0 = LLVMBuildNSWMul(cg->b, t, tsl_cpu_i64(cg, mr), "");
-    LLVMValueRef base[16], ok[16];
-    for (int64_t r = 0; r < mr; r++) {
-        LLVMValueRef pr = LLVMBuildNSWAdd(cg->b, p0, tsl_cpu_i64(cg, r), "");
-        ok[r] = LLVMBuildICmp(cg->b, LLVMIntSLT, pr, tsl_cpu_i64(cg, P), "");
-        pr = LLVMBuildSelect(cg->b, ok[r], pr, tsl_cpu_i64(cg, P - 1), "");
-        LLVMValueRef oh = LLVMBuildSDiv(cg->b, pr, tsl_cpu_i64(cg, g->OW), "");
-        LLVMValueRef ow = LLVMBuildSRem(cg->b, pr, tsl_cpu_i64(cg, g->OW), "");
-        base[r] = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->sh * g->PW), ""),
-                                  LLVMBuildNSWMul(cg->b, ow, tsl_cpu_i64(cg, g->sw), ""), "");
-    }
-    struct tsl_cpu_loop lk;
-    LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, K, 1, "ocg");
-    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &k, 1, ""), "");
-    LLVMSetAlignment(kv, 4);
-    LLVMValueRef ko = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
-    LLVMValueRef d = oc_pack_off(cg, K, tiles * mr, t, k);
-    for (int64_t r = 0; r < mr; r++) {
-        LLVMValueRef v = tsl_cpu_load(cg, sg, LLVMBuildNSWAdd(cg->b, ko, base[r], ""));
-        v = LLVMBuildSelect(cg->b, ok[r], v, tsl_cpu_f32c(cg, 0.0), "");
-        tsl_cpu_store(cg, v, dt, LLVMBuildNSWAdd(cg->b, d, tsl_cpu_i64(cg, r), ""));
-    }
-    tsl_cpu_loop_end(cg, &lk);
-    tsl_cpu_par_close(cg, &par);
-}
-
-static enum tsl_status emit_oc_conv(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
-                                    const struct conv_geo *g)
-{
-    const struct tsl_node *n = st->node;
-    const int64_t mr = cg->tgt->mr, nr = (int64_t)cg->tgt->vw * cg->tgt->nv;
-    const int64_t P = g->OH * g->OW, K = g->Cg * g->KH * g->KW;
-    /* the weight as B: per group ceil(Mg / nr) panels of K x nr */
-    int64_t per_group = cdiv(g->Mg, nr) * nr * K;
-    float *w = NULL;
-    TSL_TRY(tsl_cpu_const_f32(cg, n->inputs[1], &w));
-    float *pk = calloc((size_t)(per_group * g->G + 1), sizeof *pk);
-    if (!pk) {
-        free(w);
-        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, n->name, "packing conv weights");
-    }
-    for (int64_t gi = 0; gi < g->G; gi++)
-        for (int64_t m = 0; m < g->Mg; m++)
-            for (int64_t k = 0; k < K; k++)
-                pk[gi * per_group + tsl_cpu_packed_index(K, m, k, nr, cdiv(g->Mg, nr) * nr)] =
-                    w[(gi * g->Mg + m) * K + k];
-    int64_t w_off = 0, k_off = -1;
-    enum tsl_status s = tsl_cpu_blob_add(cg, pk, (size_t)(per_group * g->G) * 4, &w_off);
-    if (s == TSL_STATUS_OK)
-        s = conv_koff(cg, n, g, &k_off);
-    free(w);
-    free(pk);
-    TSL_TRY(s);
-
-    struct tsl_cpu_gemm p = {.M = P, .N = g->Mg, .K = K, .alpha = 1.0f, .a_packed = true,
-                             .b_packed = true, .koff_off = -1, .ldc = P, .c_trans = true,
-                             .bias_rs = 0, .bias_cs = 1, .act = st->act, .batch = g->G,
-                             .a_bs = cdiv(P, mr) * mr * K, .b_bs = per_group,
-                             .c_bs = g->Mg * P, .bias_bs = g->Mg, .res_bs = g->Mg * P};
-    LLVMValueRef x, y, bias = NULL, res = NULL;
-    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
-    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
-    if (st->res) {
-        p.has_res = true;
-        TSL_TRY(tsl_cpu_ptr(cg, st->res, &res));
-    }
-    if (n->n_inputs > 2 && n->inputs[2]) {
-        p.has_bias = true;
-        TSL_TRY(tsl_cpu_ptr(cg, n->inputs[2], &bias));
-    }
-    LLVMValueRef wp = tsl_cpu_weight_ptr(cg, w_off);
-    struct tsl_cpu_loop lb;
-    LLVMValueRef b = tsl_cpu_loop_begin(cg, &lb, 0, g->N, 1, "img");
-    LLVMValueRef xi = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->C * g->H * g->W), ""));
-    LLVMValueRef yo = LLVMBuildNSWMul(cg->b, b, tsl_cpu_i64(cg, g->OC * P), "");
-    LLVMValueRef src = g->padded ? emit_pad_image(cg, g, xi) : xi;
-    LLVMValueRef a = tsl_cpu_scratch(cg, g->padded ? align64(g->C * g->PH * g->PW * 4) : 0);
-    emit_oc_pack(cg, g, k_off, src, a); /* then a barrier: the GEMM reads every tile */
-    tsl_cpu_gemm_emit(cg, &p, a, wp, tsl_cpu_gep(cg, y, yo), bias,
-                      p.has_res ? tsl_cpu_gep(cg, res, yo) : NULL);
-    tsl_cpu_loop_end(cg, &lb);
-    cg->n_conv_oc++;
     return TSL_STATUS_OK;
 }
 
@@ -705,9 +503,7 @@ static enum tsl_status conv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
         return emit_gemv_conv(cg, st, &g);
     if (g.depthwise && dw_flat_geo(cg, &g, &d))
         return emit_depthwise_flat(cg, st, &g, &d);
-    if (g.depthwise)
-        return emit_depthwise(cg, st, &g);
-    return conv_oc_pick(cg, st, &g) ? emit_oc_conv(cg, st, &g) : emit_gemm_conv(cg, st, &g);
+    return g.depthwise ? emit_depthwise(cg, st, &g) : emit_gemm_conv(cg, st, &g);
 }
 
 const struct tsl_cpu_lowering tsl_cpu_lower_conv = {conv_check, conv_emit, true, false, false};

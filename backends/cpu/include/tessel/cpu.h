@@ -112,8 +112,6 @@ struct tsl_cpu_module_info {
     uint32_t n_fused;     /* nodes fused into a producer's epilogue */
     int threads;          /* threads the module was compiled for */
     uint32_t n_parallel;  /* loops split over the threads (0 when threads is 1) */
-    uint32_t n_conv_oc;   /* convolutions lowered with the output channels on the vector
-                           * lanes (docs/cpu-backend.md, the GEMM micro-kernel) */
     int vector_width;     /* f32 lanes of the GEMM micro-kernel */
     int mr, nr;           /* micro-kernel register tile */
     const char *cpu;      /* target CPU name (owned by the module) */
