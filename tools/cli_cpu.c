@@ -192,11 +192,16 @@ void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
     double per = 1e3 / (double)runs, pct = total > 0 ? 100.0 / total : 0.0, cum = 0;
     fprintf(stderr, "profile: %u steps, %llu runs, %.3f ms/run in steps\n", n,
             (unsigned long long)runs, total * per);
-    fprintf(stderr, "%10s %6s %6s  %-24s %s\n", "ms/run", "%", "cum%", "ops", "node (kernel)");
+    fprintf(stderr, "%10s %6s %6s %8s  %-24s %s\n", "ms/run", "%", "cum%", "GFLOP/s", "ops",
+            "node (kernel)");
     for (uint32_t i = 0; i < n && (int)i < top; i++) {
         cum += order[i]->seconds;
-        fprintf(stderr, "%10.3f %6.1f %6.1f  %-24s %s (%s)\n", order[i]->seconds * per,
-                order[i]->seconds * pct, cum * pct, order[i]->ops, order[i]->node,
+        char gf[16] = "-"; /* 2 x multiply-adds per second, contractions only */
+        if (order[i]->flops > 0 && order[i]->seconds > 0)
+            snprintf(gf, sizeof gf, "%.1f",
+                     order[i]->flops * (double)runs / order[i]->seconds * 1e-9);
+        fprintf(stderr, "%10.3f %6.1f %6.1f %8s  %-24s %s (%s)\n", order[i]->seconds * per,
+                order[i]->seconds * pct, cum * pct, gf, order[i]->ops, order[i]->node,
                 order[i]->kernel);
     }
     fprintf(stderr, "%10s %6s %6s  %s\n", "ms/run", "%", "steps", "by ops");

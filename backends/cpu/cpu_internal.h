@@ -354,6 +354,17 @@ struct tsl_cpu_gemm {
                                * packing (a squeeze-excite Mul), or NULL */
     int64_t b_scale_div;
 };
+/* Where element (r, k) of a compile-time packed operand goes: K-block-major,
+ * i.e. K block kb (the blocks of the micro-kernel's K loop, at most 256)
+ * holds every panel's rows of that block, panel by panel, each klen x width
+ * (k-major): kb*kc*rows_pad + (r/width)*klen*width + (k%kc)*width + r%width.
+ * width: mr for A, nr for B; rows_pad: M or N rounded up to width.  A
+ * weight stream is then read in address order (one hardware prefetch
+ * stream) as the K blocks advance. */
+int64_t tsl_cpu_packed_index(int64_t K, int64_t r, int64_t k, int64_t width, int64_t rows_pad);
+/* The K block length kc of a GEMM with this K (the last block may be
+ * shorter: K - (ceil(K/kc) - 1) * kc). */
+int64_t tsl_cpu_gemm_kc(int64_t K);
 /* Pack a K x M (weights as A: element (m,k) = w[m*a_rs + k*a_cs]) into mr
  * panels scaled by `scale`; returns the blob offset. */
 enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M, int64_t K,

@@ -26,6 +26,7 @@
  * through C between K blocks (bitwise the same results).
  *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
+ * packing constant operands (gemm_pack.c),
  * M blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,40 +38,6 @@
 static int nr_of(const struct tsl_cpu_cg *cg)
 {
     return cg->tgt->vw * cg->tgt->nv;
-}
-
-enum tsl_status tsl_cpu_pack_a(struct tsl_cpu_cg *cg, const float *w, int64_t M, int64_t K,
-                               int64_t a_rs, int64_t a_cs, float scale, int64_t *off_out)
-{
-    int64_t mr = cg->tgt->mr, panels = (M + mr - 1) / mr, n;
-    if (!tsl_mul_i64(panels * mr, K, &n) || n > INT64_MAX / 4)
-        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name, "packed A too large");
-    float *p = calloc((size_t)(n ? n : 1), sizeof(float));
-    if (!p)
-        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "packing weights");
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t k = 0; k < K; k++)
-            p[(m / mr) * K * mr + k * mr + m % mr] = w[m * a_rs + k * a_cs] * scale;
-    enum tsl_status st = tsl_cpu_blob_add(cg, p, (size_t)n * sizeof(float), off_out);
-    free(p);
-    return st;
-}
-
-enum tsl_status tsl_cpu_pack_b(struct tsl_cpu_cg *cg, const float *w, int64_t K, int64_t N,
-                               int64_t b_rs, int64_t b_cs, float scale, int64_t *off_out)
-{
-    int64_t nr = nr_of(cg), panels = (N + nr - 1) / nr, n;
-    if (!tsl_mul_i64(panels * nr, K, &n) || n > INT64_MAX / 4)
-        return tsl_diag_error(cg->diag, TSL_STATUS_LIMIT, cg->g->name, "packed B too large");
-    float *p = calloc((size_t)(n ? n : 1), sizeof(float));
-    if (!p)
-        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "packing weights");
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t j = 0; j < N; j++)
-            p[(j / nr) * K * nr + k * nr + j % nr] = w[k * b_rs + j * b_cs] * scale;
-    enum tsl_status st = tsl_cpu_blob_add(cg, p, (size_t)n * sizeof(float), off_out);
-    free(p);
-    return st;
 }
 
 /* K blocking: K is cut into nkb = ceil(K / TSL_CPU_KC) balanced blocks of
@@ -87,6 +54,11 @@ static int64_t kc_of(int64_t K)
         return K;
     int64_t kc = (K + nkb - 1) / nkb;
     return (nkb - 1) * kc < K ? kc : TSL_CPU_KC; /* the last block is never empty */
+}
+
+int64_t tsl_cpu_gemm_kc(int64_t K)
+{
+    return kc_of(K);
 }
 
 /* Floats of one pre-packed panel: K x nr, then nr i64 column bases. */
@@ -647,13 +619,15 @@ static int64_t group_floats(const struct tsl_cpu_cg *cg, int64_t K, int64_t nc)
 /* Block k0 of B panel pi: packed weights, the shared pre-packed slot, or
  * the thread's scratch (which holds the group's current K block). */
 static LLVMValueRef b_block(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
-                           const struct gemm_item *it, LLVMValueRef pi, LLVMValueRef k0)
+                           const struct gemm_item *it, LLVMValueRef pi, LLVMValueRef k0,
+                           int64_t klen)
 {
     const int64_t nr = nr_of(cg);
     LLVMValueRef kofs = LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, nr), "");
     LLVMValueRef start;
-    if (p->b_packed) { /* panel pi starts pi*K*nr floats in, k-major */
-        start = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, p->K * nr), "");
+    if (p->b_packed) { /* K-block-major (tsl_cpu_packed_index): block k0, then panel pi */
+        start = LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, klen * nr), "");
+        kofs = LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, it->n_panels * nr), "");
         return tsl_cpu_gep(cg, it->b, LLVMBuildNSWAdd(cg->b, start, kofs, ""));
     }
     if (it->shared) { /* slot problem * n_panels + pi */
@@ -695,13 +669,13 @@ static void emit_pack_group(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     struct tsl_cpu_loop lp;
     LLVMValueRef pi = tsl_cpu_loop_begin_v(cg, &lp, it->p_lo, min_c(cg, it->p_hi, it->n_full), 1, "pp");
     emit_pack_b(cg, p, it->b, LLVMBuildNSWMul(cg->b, pi, tsl_cpu_i64(cg, nr), ""), (int)nr,
-                b_block(cg, p, it, pi, k0), k0, klen, bases);
+                b_block(cg, p, it, pi, k0, klen), k0, klen, bases);
     tsl_cpu_loop_end(cg, &lp);
     if (it->edge_cols) {
         LLVMBasicBlockRef done = if_edge_panel(cg, it);
         LLVMValueRef pe = tsl_cpu_i64(cg, it->n_full);
         emit_pack_b(cg, p, it->b, tsl_cpu_i64(cg, it->n_full * nr), it->edge_cols,
-                    b_block(cg, p, it, pe, k0), k0, klen, bases);
+                    b_block(cg, p, it, pe, k0, klen), k0, klen, bases);
         LLVMBuildBr(cg->b, done);
         LLVMPositionBuilderAtEnd(cg->b, done);
     }
@@ -714,10 +688,12 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                      int64_t klen, int kmode)
 {
     const int64_t mr = cg->tgt->mr, nr = nr_of(cg);
-    const int64_t a_step = p->a_packed ? p->K : p->a_rs; /* per row */
-    /* A's K block: packed panels are k-major (k * mr), in place a_cs per k */
+    const int64_t a_step = p->a_packed ? klen : p->a_rs; /* per row */
+    /* A's K block: packed panels are K-block-major (tsl_cpu_packed_index:
+     * block k0 is k0 * Mpad floats in, then its tiles of klen x mr), in
+     * place a_cs per k */
     LLVMValueRef at = tsl_cpu_gep(cg, it->a, LLVMBuildNSWAdd(cg->b,
-        LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? mr : p->a_cs), ""),
+        LLVMBuildNSWMul(cg->b, k0, tsl_cpu_i64(cg, p->a_packed ? it->n_tiles * mr : p->a_cs), ""),
         LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, a_step), ""), ""));
     LLVMValueRef mc = LLVMBuildNSWMul(cg->b, m0, tsl_cpu_i64(cg, p->ldc), "");
     LLVMValueRef ct = tsl_cpu_gep(cg, it->c, mc);
@@ -741,7 +717,7 @@ static void emit_row(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
         LLVMValueRef bn = bt;
         if (p->has_bias && p->bias_cs)
             bn = tsl_cpu_gep(cg, bt, LLVMBuildNSWMul(cg->b, n0, tsl_cpu_i64(cg, p->bias_cs), ""));
-        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0), tsl_cpu_gep(cg, ct, n0), bn,
+        LLVMValueRef args[7] = {at, b_block(cg, p, it, pi, k0, klen), tsl_cpu_gep(cg, ct, n0), bn,
                                 p->has_res ? tsl_cpu_gep(cg, rt, n0) : rt, NULL, NULL};
         call_uk(cg, p, get_ukernel(cg, p, rows, edge ? it->edge_cols : (int)nr, kmode), args, klen);
         if (!edge) {

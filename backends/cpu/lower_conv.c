@@ -239,7 +239,7 @@ static enum tsl_status emit_gemm_conv(struct tsl_cpu_cg *cg, const struct tsl_cp
     for (int64_t gi = 0; gi < g->G; gi++)
         for (int64_t m = 0; m < g->Mg; m++)
             for (int64_t k = 0; k < K; k++)
-                pk[gi * per_group + (m / mr) * K * mr + k * mr + m % mr] =
+                pk[gi * per_group + tsl_cpu_packed_index(K, m, k, mr, (g->Mg + mr - 1) / mr * mr)] =
                     w[(gi * g->Mg + m) * K + k];
     for (int64_t c = 0, k = 0; c < g->Cg; c++)
         for (int64_t y = 0; y < g->KH; y++)

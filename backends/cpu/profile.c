@@ -8,6 +8,10 @@
  * wall time / total ticks, so no counter frequency is assumed.  A module
  * compiled without profiling has no counter code and no array.
  *
+ * Each step also gets its floating-point operation count (2 x multiply-adds
+ * of its Conv/ConvTranspose/Gemm/MatMul, from the static shapes), so the
+ * CLI can print GFLOP/s per step.
+ *
  * Not here: deciding the steps (compile.c), printing (tools/). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,37 @@
 
 #include "cpu_module.h"
 #include "tessel/util.h"
+
+/* 2 x multiply-adds of one run of a contraction node (shapes are static in
+ * a compiled module); 0 for every other op. */
+static double step_flops(const struct tsl_node *n)
+{
+    if (n->n_inputs < 2 || !n->inputs[0] || !n->inputs[1] || n->n_outputs < 1)
+        return 0.0;
+    const struct tsl_shape *a = &n->inputs[0]->type.shape, *w = &n->inputs[1]->type.shape;
+    double out = (double)tsl_cpu_numel(n->outputs[0]), k = 1.0;
+    switch (n->op) { /* the four contractions, not a dispatch over every op */
+    case TSL_OP_CONV: /* out x (C/G x kernel taps): the weight's dims after the first */
+        for (int i = 1; i < w->rank; i++)
+            k *= (double)w->dims[i];
+        return 2.0 * out * k;
+    case TSL_OP_CONV_TRANSPOSE: /* every input element times OC/G x taps */
+        if (a->rank < 2 || a->dims[1] <= 0)
+            return 0.0;
+        return 2.0 * (double)tsl_cpu_numel(n->inputs[0]) *
+               ((double)tsl_cpu_numel(n->inputs[1]) / (double)a->dims[1]);
+    case TSL_OP_GEMM:
+        if (a->rank != 2)
+            return 0.0;
+        return 2.0 * out * (double)a->dims[n->attrs.gemm.transA ? 0 : 1];
+    case TSL_OP_MATMUL:
+        if (a->rank < 1)
+            return 0.0;
+        return 2.0 * out * (double)a->dims[a->rank - 1];
+    default:
+        return 0.0;
+    }
+}
 
 enum tsl_status tsl_cpu_profile_init(struct tsl_cpu_module *m, const struct tsl_cpu_step *steps,
                                      uint32_t n, struct tsl_diag *diag)
@@ -33,6 +68,7 @@ enum tsl_status tsl_cpu_profile_init(struct tsl_cpu_module *m, const struct tsl_
         m->prof[i].kernel = tsl_asprintf("%s_k%u_%s", m->prefix, i, tsl_op_name(s->node->op));
         m->prof[i].node = tsl_strdup(tsl_cpu_node_where(s->node, where, sizeof where));
         m->prof[i].ops = tsl_strdup(ops);
+        m->prof[i].flops = step_flops(s->node);
         if (!m->prof[i].kernel || !m->prof[i].node || !m->prof[i].ops)
             return tsl_diag_error(diag, TSL_STATUS_NOMEM, m->prefix, "profile");
     }

@@ -382,6 +382,17 @@ static void test_profile(void **state)
     assert_true(total > 0);
     assert_string_equal(steps[0].node, "stem");
     assert_string_equal(steps[0].ops, "Conv+Relu");
+    /* FLOPs: stem 3->16 3x3 at 16x16 = 2 * 16*16*16 * 27; fc 2 * 10 * 32;
+     * MaxPool has none */
+    assert_true(steps[0].flops == 2.0 * 16 * 16 * 16 * 27);
+    int seen = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!strcmp(steps[i].node, "fc"))
+            assert_true(steps[i].flops == 2.0 * 10 * 32), seen++;
+        if (!strcmp(steps[i].node, "pool"))
+            assert_true(steps[i].flops == 0.0), seen++;
+    }
+    assert_int_equal(seen, 2);
     /* same results with and without the timers */
     assert_int_equal(tsl_cpu_run(m, &in, 1, &a, &na, &d), TSL_STATUS_OK);
     assert_int_equal(tsl_cpu_run(plain, &in, 1, &b, &nb, &d), TSL_STATUS_OK);

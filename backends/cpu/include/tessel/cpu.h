@@ -149,6 +149,9 @@ struct tsl_cpu_step_profile {
     const char *node;   /* main node's name, or "<Op>#id" (owned by the module) */
     const char *ops;    /* the step's ops, "Conv+Add+Relu" (owned by the module) */
     double seconds;     /* total over `runs` runs */
+    double flops;       /* floating-point operations of one run of the step, 2 x the
+                         * multiply-adds of a Conv, ConvTranspose, Gemm or MatMul
+                         * (from the node's static shapes); 0 for other ops */
 };
 /* Per-step times of a module compiled with options.profile: the generated
  * entry reads the CPU's cycle counter (llvm.readcyclecounter) between steps
