@@ -11,9 +11,8 @@
 #        SPECS="opq 8,opq 16,..." (method target pairs; default: the full set)
 #        A third word "calib" ("opq 8 calib") adds --calib with the task's
 #        calibration batch, disjoint from the scored split (calib_sets.py:
-#        64 training-split digits; 48 lines in 8 DejaVu faces x 3 sizes
-#        from another vocabulary, seed 2468); such rows are method
-#        "opq+calib".
+#        64 training-split digits; 16 lines rendered from another
+#        vocabulary with seed 1234); such rows are method "opq+calib".
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
