@@ -24,10 +24,27 @@ DejaVu Sans) as OUT/NAME_calib.npy [N,3,48,320] and OUT/cls_calib.npy
 [N,3,48,192] (unrotated and rotated alternately; only for the default
 NAME "rec"), plus OUT/NAME_calib.npz (X, labels) so that a held-out
 validation set (another seed, font or size) can be scored like the test
-lines, and OUT/NAME_calib_cls.npz (X, y) the same lines as a cls set.  The sets used so far (docs/passes-opq.md): calibration seed 1234;
-val seed 777; val2 seed 4242 sizes 32,22; unseen1..3 seeds 9001..9003
-with DejaVu Serif, DejaVu Sans Mono and DejaVu Sans Bold.  Deterministic.
-Evaluation is in eval_models.py.
+lines, and OUT/NAME_calib_cls.npz (X, y) the same lines as a cls set.  F
+may be a comma-separated list of font files, used in turn line by line.
+These generated sets are scored sets (val, val2, unseen1..3 and later
+ones, docs/passes-opq.md): val seed 777; val2 seed 4242 sizes 32,22;
+unseen1..3 seeds 9001..9003 with DejaVu Serif, DejaVu Sans Mono and DejaVu
+Sans Bold.
+
+The harness's calibration batch (calib_sets.py) is 16 lines of that
+generator, seed 1234 (main_calib).  calib_sets.py --diverse writes
+instead the batch of main_calib_diverse: DIVERSE_N lines from a third
+vocabulary (DEPLOY_WORDS and number/time/code/price tokens), seed
+DIVERSE_SEED, cycling over DIVERSE_FONTS (the eight upright DejaVu text
+faces: Sans, Serif, Mono and Sans Condensed, each regular and bold) and
+DIVERSE_SIZES (3 sizes; 8 and 3 are coprime, so every 24 lines hold
+every font x size pair once; 48 lines = twice), 1..4 parts per line.
+48 rather than 24 or 96 lines, and 1..4 rather than 2..4 parts, were
+chosen on the validation sets vmix1/vmix2 only; the 16 Sans lines did
+better there still, so they stay the default (docs/passes-opq.md,
+"A diverse calibration set").  Its vocabulary shares no
+word with LINES or CALIB_WORDS.  Deterministic.  Evaluation is in
+eval_models.py.
 """
 import os
 import sys
@@ -88,23 +105,79 @@ def calib_line(rng, parts_lo=1, parts_hi=3):
     return " ".join(parts)
 
 
-def main_calib(out_dir, n, seed, sizes=CALIB_SIZES, font_file=FONT, parts=(1, 3), name="rec"):
+FONT_DIR = os.path.dirname(FONT)
+# The upright DejaVu text faces fonts-dejavu-core ships, regular and bold
+# (italic/oblique, ExtraLight and the condensed Serif faces are left out).
+DIVERSE_FONTS = [os.path.join(FONT_DIR, f) for f in (
+    "DejaVuSans.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansCondensed-Bold.ttf",
+    "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansCondensed.ttf")]
+DIVERSE_SIZES = [22, 28, 34]
+DIVERSE_N, DIVERSE_SEED, DIVERSE_PARTS = 48, 2468, (1, 4)
+# Third vocabulary: no word in common with LINES (the test lines) or
+# CALIB_WORDS (the generator of every validation / unseen set).
+DEPLOY_WORDS = [
+    "parcel", "clinic", "bakery", "route", "terminal", "floor", "office", "museum", "library",
+    "harbor", "depot", "lane", "bridge", "garden", "client", "refund", "weight", "dock",
+    "block", "note", "Date", "Ward", "Road", "Square", "Tax", "Net", "Ref", "Lot", "Bus",
+    "Car", "Shop", "Pier", "VISA", "CASH", "SOLD", "TRAIN", "WEST", "EAST",
+]
+
+
+def deploy_token(rng):
+    """One part of a diverse calibration line: a word (55%) or one of six
+    number-like formats (integer, decimal, time, code, price, percent)."""
+    if rng.random() < 0.55:
+        return DEPLOY_WORDS[int(rng.integers(len(DEPLOY_WORDS)))]
+    k = int(rng.integers(6))
+    if k == 0:
+        return str(int(rng.integers(0, 100000)))
+    if k == 1:
+        return f"{rng.random() * 1000:.2f}"
+    if k == 2:
+        return f"{int(rng.integers(24)):02d}:{int(rng.integers(60)):02d}"
+    if k == 3:
+        return "ABCDEFGHJKLMNPRSTUVWXYZ"[int(rng.integers(23))] + f"-{int(rng.integers(1000))}"
+    if k == 4:
+        return f"${rng.random() * 200:.2f}"
+    return f"{int(rng.integers(1, 100))}%"
+
+
+def write_calib(out_dir, name, texts, fonts, sizes, write_npy_cls):
+    """Renders texts[i] with fonts[i % len] at sizes[i % len] and writes the
+    NAME_calib.{npy,npz} / NAME_calib_cls.npz files (and cls_calib.npy when
+    write_npy_cls) described in the module comment."""
     os.makedirs(out_dir, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    rec, cls, labels = [], [], []
-    for i in range(n):
-        text = calib_line(rng, parts[0], parts[1])
-        img = render(text, sizes[i % len(sizes)], font_file)
-        labels.append(text)
+    rec, cls = [], []
+    for i, text in enumerate(texts):
+        img = render(text, sizes[i % len(sizes)], fonts[i % len(fonts)])
         rec.append(norm_pad(img, W_REC))
         cls.append(norm_pad(img.rotate(180) if i % 2 else img, W_CLS))
+    n = len(texts)
     np.save(os.path.join(out_dir, name + "_calib.npy"), np.stack(rec))
-    if name == "rec":
+    if write_npy_cls:
         np.save(os.path.join(out_dir, "cls_calib.npy"), np.stack(cls))
     np.savez(os.path.join(out_dir, name + "_calib.npz"), X=np.stack(rec),
-             labels=np.array(labels))
+             labels=np.array(texts))
     np.savez(os.path.join(out_dir, name + "_calib_cls.npz"), X=np.stack(cls),
              y=np.arange(n) % 2)
+
+
+def main_calib_diverse(out_dir, n=DIVERSE_N, seed=DIVERSE_SEED, name="rec"):
+    """The harness's calibration batch (rec and cls): see the module comment."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(deploy_token(rng)
+                      for _ in range(int(rng.integers(DIVERSE_PARTS[0], DIVERSE_PARTS[1] + 1))))
+             for _ in range(n)]
+    write_calib(out_dir, name, texts, DIVERSE_FONTS, DIVERSE_SIZES, name == "rec")
+
+
+def main_calib(out_dir, n, seed, sizes=CALIB_SIZES, font_file=FONT, parts=(1, 3), name="rec"):
+    """A line set from the CALIB_WORDS generator (validation / unseen sets;
+    the calibration batch before DIVERSE_*).  font_file: one path or a list."""
+    fonts = font_file if isinstance(font_file, list) else [font_file]
+    rng = np.random.default_rng(seed)
+    texts = [calib_line(rng, parts[0], parts[1]) for _ in range(n)]
+    write_calib(out_dir, name, texts, fonts, sizes, name == "rec")
 
 
 def main(out_dir):
@@ -130,7 +203,7 @@ if __name__ == "__main__":
         return args[args.index(flag) + 1] if flag in args else default
     if "--calib" in args:
         main_calib(out, int(args[args.index("--calib") + 1]), int(opt("--seed", "1234")),
-                   [int(v) for v in opt("--sizes", "28,24").split(",")], opt("--font", FONT),
+                   [int(v) for v in opt("--sizes", "28,24").split(",")], opt("--font", FONT).split(","),
                    tuple(int(v) for v in opt("--parts", "1,3").split(",")), opt("--name", "rec"))
     else:
         main(out)
