@@ -149,7 +149,11 @@ static enum tsl_status pool_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
     struct pool_geo g;
     struct mp_geo d;
     TSL_TRY(pool_geo(cg, st, &g));
-    st->thread_scratch_bytes = mp_flat_geo(cg, st, &g, &d) ? (d.fill + d.ext) * 4 : 0;
+    /* the flat result only for rows narrower than a vector */
+    if (mp_flat_geo(cg, st, &g, &d))
+        st->thread_scratch_bytes = (d.fill + (g.OW >= cg->tgt->vw ? 0 : d.ext)) * 4;
+    else
+        st->thread_scratch_bytes = 0;
     return TSL_STATUS_OK;
 }
 
@@ -179,6 +183,11 @@ static int64_t ceil_div_pos(int64_t a, int64_t b) /* ceil(a / b), b > 0, any a *
     return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
 
+static int64_t floor_div(int64_t a, int64_t b) /* floor(a / b), b > 0, any a */
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 /* Fill the phase planes of one input plane xc: -inf everywhere (padding
  * and the rows/columns past the input that ceil_mode windows reach; the
  * reference skips those taps, and -inf never wins its step), then the
@@ -196,6 +205,13 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
     LLVMSetAlignment(LLVMBuildStore(cg->b, ninf, mp_vptr(cg, ph, f)), 4);
     tsl_cpu_loop_end(cg, &lf);
     int64_t rows = d->plane / d->QW;
+    /* a strided phase row is gathered from sw vectors of its source row:
+     * one wide load, one shuffle taking lanes 0, sw, 2*sw, ... */
+    LLVMTypeRef wide = LLVMVectorType(cg->t_f32, (unsigned)(g->sw * vw));
+    LLVMValueRef idx[64];
+    for (int64_t l = 0; l < vw; l++)
+        idx[l] = LLVMConstInt(cg->t_i32, (unsigned long long)(l * g->sw), 0);
+    LLVMValueRef pick = LLVMConstVector(idx, (unsigned)vw);
     for (int64_t a = 0; a < g->sh; a++)
         for (int64_t b = 0; b < g->sw; b++) {
             int64_t ilo = ceil_div_pos(g->pt - a, g->sh), ihi = ceil_div_pos(g->H + g->pt - a, g->sh);
@@ -216,20 +232,81 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
                 tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
                                     tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
             } else {
-                LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jhi, 1, "phj");
-                tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
-                              drow, j);
-                tsl_cpu_loop_end(cg, &lj);
+                /* vectors (strides up to 4) while the sw*vw source floats
+                 * stay inside the row, then the scalar rest */
+                int64_t jv = g->sw > 4 ? jlo : floor_div(g->W + g->pl - b - g->sw * vw, g->sw) + vw;
+                jv = jv > jhi ? jhi : jv;
+                jv = jv > jlo ? jlo + (jv - jlo) / vw * vw : jlo;
+                if (jv > jlo) {
+                    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jv, vw, "phv");
+                    LLVMValueRef src = LLVMBuildBitCast(cg->b,
+                        tsl_cpu_gep(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
+                        LLVMPointerType(wide, 0), "");
+                    LLVMValueRef w = LLVMBuildLoad2(cg->b, wide, src, "");
+                    LLVMSetAlignment(w, 4);
+                    LLVMValueRef v = LLVMBuildShuffleVector(cg->b, w, LLVMGetUndef(wide), pick, "");
+                    LLVMSetAlignment(LLVMBuildStore(cg->b, v, mp_vptr(cg, drow, j)), 4);
+                    tsl_cpu_loop_end(cg, &lj);
+                }
+                if (jv < jhi) {
+                    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jv, jhi, 1, "phj");
+                    tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
+                                  drow, j);
+                    tsl_cpu_loop_end(cg, &lj);
+                }
             }
             tsl_cpu_loop_end(cg, &li);
         }
 }
 
+/* The taps' vectors at flat index q folded in tap order.  The fast fold
+ * is select(v > acc, v, acc) alone (one max instruction: the first maximal
+ * tap wins, as in the reference, while no NaN is involved); unordered
+ * compares of tap pairs flag a NaN in any lane, and only then is the
+ * vector folded again with the full rule (max_takes). */
+static LLVMValueRef mp_taps(struct tsl_cpu_cg *cg, const LLVMValueRef *tap_p, int64_t T,
+                            LLVMValueRef q)
+{
+    LLVMValueRef v[1024] = {NULL};
+    for (int64_t t = 0; t < T; t++) {
+        v[t] = LLVMBuildLoad2(cg->b, cg->t_vec, mp_vptr(cg, tap_p[t], q), "");
+        LLVMSetAlignment(v[t], 4);
+    }
+    if (T == 1)
+        return v[0];
+    /* the first tap against the initial -inf is the tap itself */
+    LLVMValueRef acc = v[0], nan = NULL;
+    for (int64_t t = 1; t < T; t++)
+        acc = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v[t], acc, ""), v[t], acc, "");
+    for (int64_t t = 0; t < T; t += 2) {
+        LLVMValueRef u = LLVMBuildFCmp(cg->b, LLVMRealUNO, v[t], v[t + 1 < T ? t + 1 : t], "");
+        nan = nan ? LLVMBuildOr(cg->b, nan, u, "") : u;
+    }
+    LLVMTypeRef bits = LLVMIntTypeInContext(cg->ctx, (unsigned)cg->tgt->vw);
+    LLVMValueRef any = LLVMBuildICmp(cg->b, LLVMIntNE, LLVMBuildBitCast(cg->b, nan, bits, ""),
+                                     LLVMConstNull(bits), "");
+    LLVMValueRef res = tsl_cpu_entry_alloca(cg, cg->t_vec, "mpacc");
+    LLVMBuildStore(cg->b, acc, res);
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "mpnan");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "");
+    LLVMBuildCondBr(cg->b, any, slow, done);
+    LLVMPositionBuilderAtEnd(cg->b, slow);
+    acc = v[0];
+    for (int64_t t = 1; t < T; t++)
+        acc = LLVMBuildSelect(cg->b, max_takes(cg, v[t], acc), v[t], acc, "");
+    LLVMBuildStore(cg->b, acc, res);
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, done);
+    return LLVMBuildLoad2(cg->b, cg->t_vec, res, "");
+}
+
 /* MaxPool over phase planes: per plane (one region over all planes, each
  * thread in its own scratch), fill the phases, compute the flat OH x QW
  * result with explicit vectors (taps unrolled in the reference's order,
- * fcmp + select per tap), then copy the OW valid columns of every row out
- * through the fused epilogue. */
+ * fcmp + select per tap).  Rows of at least vw outputs are computed
+ * vector by vector straight into the output through the fused epilogue;
+ * narrower planes go through the flat OH x QW result, whose OW valid
+ * columns of every row are then copied out. */
 static enum tsl_status emit_maxpool_flat(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
                                          const struct pool_geo *g, const struct mp_geo *d)
 {
@@ -255,15 +332,26 @@ static enum tsl_status emit_maxpool_flat(struct tsl_cpu_cg *cg, const struct tsl
             tap_p[t] = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, off));
         }
     struct tsl_cpu_loop lq, lh, lw;
-    LLVMValueRef q = tsl_cpu_loop_begin(cg, &lq, 0, d->ext, vw, "q");
-    LLVMValueRef acc = NULL;
-    for (int64_t t = 0; t < T; t++) {
-        LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->t_vec, mp_vptr(cg, tap_p[t], q), "");
-        LLVMSetAlignment(v, 4);
-        /* the first tap against the initial -inf is the tap itself */
-        acc = acc ? LLVMBuildSelect(cg->b, max_takes(cg, v, acc), v, acc, "") : v;
+    if (g->OW >= vw) {
+        /* rows of whole vectors straight into the output; a partial last
+         * vector is recomputed as the row's last vw columns */
+        int64_t nb = (g->OW + vw - 1) / vw;
+        LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
+        LLVMValueRef kb = tsl_cpu_loop_begin(cg, &lw, 0, nb, 1, "owb");
+        LLVMValueRef ow = LLVMBuildNSWMul(cg->b, kb, tsl_cpu_i64(cg, vw), "");
+        LLVMValueRef last = tsl_cpu_i64(cg, g->OW - vw);
+        ow = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, ow, last, ""), last, ow, "");
+        LLVMValueRef q = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""), ow, "");
+        LLVMValueRef acc = mp_taps(cg, tap_p, T, q);
+        LLVMValueRef yo = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""), ow, "");
+        LLVMSetAlignment(LLVMBuildStore(cg->b, tsl_cpu_apply_act(cg, &st->act, acc), mp_vptr(cg, yc, yo)), 4);
+        tsl_cpu_loop_end(cg, &lw);
+        tsl_cpu_loop_end(cg, &lh);
+        tsl_cpu_par_close(cg, &par);
+        return TSL_STATUS_OK;
     }
-    LLVMSetAlignment(LLVMBuildStore(cg->b, acc, mp_vptr(cg, ext, q)), 4);
+    LLVMValueRef q = tsl_cpu_loop_begin(cg, &lq, 0, d->ext, vw, "q");
+    LLVMSetAlignment(LLVMBuildStore(cg->b, mp_taps(cg, tap_p, T, q), mp_vptr(cg, ext, q)), 4);
     tsl_cpu_loop_end(cg, &lq);
     LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
     LLVMValueRef erow = tsl_cpu_gep(cg, ext, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""));
