@@ -188,10 +188,25 @@ static int64_t floor_div(int64_t a, int64_t b) /* floor(a / b), b > 0, any a */
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* Fill the phase planes of one input plane xc: -inf everywhere (padding
- * and the rows/columns past the input that ceil_mode windows reach; the
- * reference skips those taps, and -inf never wins its step), then the
- * input elements of every phase. */
+/* n floats of -inf at p: whole vectors, then scalars. */
+static void fill_ninf(struct tsl_cpu_cg *cg, LLVMValueRef ninf, LLVMValueRef p, int64_t n)
+{
+    const int64_t vw = cg->tgt->vw, nv = n / vw * vw;
+    struct tsl_cpu_loop lf;
+    if (nv > 0) {
+        LLVMValueRef f = tsl_cpu_loop_begin(cg, &lf, 0, nv, vw, "fill");
+        LLVMSetAlignment(LLVMBuildStore(cg->b, ninf, mp_vptr(cg, p, f)), 4);
+        tsl_cpu_loop_end(cg, &lf);
+    }
+    for (int64_t k = nv; k < n; k++)
+        tsl_cpu_store(cg, tsl_cpu_f32c(cg, -INFINITY), p, tsl_cpu_i64(cg, k));
+}
+
+/* Fill the first rows x QW floats of every phase plane from one input
+ * plane xc: the input elements, and -inf around them (padding and the
+ * rows/columns past the input that ceil_mode windows reach; the reference
+ * skips those taps, and -inf never wins its step).  The rest of a phase
+ * plane is only read by lanes of the flat result that are not copied out. */
 static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
                            const struct mp_geo *d, LLVMValueRef xc, LLVMValueRef ph)
 {
@@ -200,10 +215,6 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
     for (int64_t l = 0; l < vw; l++)
         lanes[l] = tsl_cpu_f32c(cg, -INFINITY);
     LLVMValueRef ninf = LLVMConstVector(lanes, (unsigned)vw);
-    struct tsl_cpu_loop lf;
-    LLVMValueRef f = tsl_cpu_loop_begin(cg, &lf, 0, d->fill, vw, "fill");
-    LLVMSetAlignment(LLVMBuildStore(cg->b, ninf, mp_vptr(cg, ph, f)), 4);
-    tsl_cpu_loop_end(cg, &lf);
     int64_t rows = d->plane / d->QW;
     /* a strided phase row is gathered from sw vectors of its source row:
      * one wide load, one shuffle taking lanes 0, sw, 2*sw, ... */
@@ -218,9 +229,13 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
             int64_t jlo = ceil_div_pos(g->pl - b, g->sw), jhi = ceil_div_pos(g->W + g->pl - b, g->sw);
             ilo = ilo < 0 ? 0 : ilo, jlo = jlo < 0 ? 0 : jlo;
             ihi = ihi > rows ? rows : ihi, jhi = jhi > d->QW ? d->QW : jhi;
-            if (ilo >= ihi || jlo >= jhi)
-                continue;
             LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
+            if (ilo >= ihi || jlo >= jhi) {
+                fill_ninf(cg, ninf, q, rows * d->QW);
+                continue;
+            }
+            fill_ninf(cg, ninf, q, ilo * d->QW);
+            fill_ninf(cg, ninf, tsl_cpu_gep(cg, q, tsl_cpu_i64(cg, ihi * d->QW)), (rows - ihi) * d->QW);
             struct tsl_cpu_loop li, lj;
             LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
             /* source row a + sh*i - pt, column b + sw*j - pl */
@@ -228,6 +243,8 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
                 LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, g->sh * g->W), ""),
                 tsl_cpu_i64(cg, (a - g->pt) * g->W + b - g->pl), ""));
             LLVMValueRef drow = tsl_cpu_gep(cg, q, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, d->QW), ""));
+            fill_ninf(cg, ninf, drow, jlo);
+            fill_ninf(cg, ninf, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jhi)), d->QW - jhi);
             if (g->sw == 1) {
                 tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
                                     tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
