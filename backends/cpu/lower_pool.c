@@ -130,9 +130,11 @@ static bool mp_flat_geo(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step *
                         const struct pool_geo *g, struct mp_geo *d)
 {
     int64_t vw = cg->tgt->vw;
-    if (st->node->op != TSL_OP_MAX_POOL || g->D != 1 || g->KD != 1 || g->sh * g->sw > 16 ||
-        g->OH <= 0 || g->OW <= 0 || g->OH > ((int64_t)1 << 20) || g->OW > ((int64_t)1 << 20))
-        return false;
+    if (st->node->op != TSL_OP_MAX_POOL || g->D != 1 || g->KD != 1 || g->sh > 16 || g->sw > 16 ||
+        g->sh * g->sw > 16 ||
+        g->OH <= 0 || g->OW <= 0 || g->OH > ((int64_t)1 << 20) || g->OW > ((int64_t)1 << 20) ||
+        g->dh > ((int64_t)1 << 20) || g->dw > ((int64_t)1 << 20))
+        return false; /* the bounds keep the offsets below in range */
     d->nph = g->sh * g->sw;
     d->QW = g->OW + ((g->KW - 1) * g->dw) / g->sw;
     int64_t max_off = (((g->KH - 1) * g->dh) / g->sh) * d->QW + ((g->KW - 1) * g->dw) / g->sw;
