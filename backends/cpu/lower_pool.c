@@ -3,10 +3,14 @@
  * size, ceil_mode included, comes from shape inference), GlobalAveragePool /
  * GlobalMaxPool, and Softmax / LogSoftmax along one axis (max-subtracted).
  *
- * Window taps are unrolled with a validity mask instead of branches; the
- * count of AveragePool follows count_include_pad.  Straightforward loops:
- * these ops are memory-bound next to convolutions.  Pooling planes are
- * split over threads (par.c); Softmax runs on the caller. */
+ * f32 MaxPool in 1-D or 2-D with at most 16 stride phases runs the
+ * phase-split kernel (the depthwise convolution's layout, lower_conv.c):
+ * the -inf padded plane split by stride phase so every tap is one
+ * contiguous vector read, taps folded with the reference's NaN rule.
+ * The other cases (AveragePool, 3-D) unroll window taps with a validity
+ * mask instead of branches; the count of AveragePool follows
+ * count_include_pad.  Pooling planes are split over threads (par.c);
+ * Softmax runs on the caller.  MaxPool's Indices output is not lowered. */
 #include <math.h>
 #include <string.h>
 
@@ -107,10 +111,52 @@ static enum tsl_status pool_geo(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     return TSL_STATUS_OK;
 }
 
+/* The phase-split MaxPool kernel (emit_maxpool_flat), the depthwise
+ * convolution's layout (lower_conv.c): the -inf padded plane P is split
+ * into sh x sw phase planes Q[a][b][i][j] = P[a + sh*i][b + sw*j] of width
+ * QW = OW + ((KW-1)*dw)/sw, so output (oh, ow) at flat index q = oh*QW + ow
+ * reads tap (ky, kx) at Q[(ky*dh)%sh][(kx*dw)%sw][q + ((ky*dh)/sh)*QW +
+ * (kx*dw)/sw]: every tap is a contiguous run over q.  plane: floats per
+ * phase (the flat range rounded up to the vector width plus the largest tap
+ * offset); fill: the phases' floats rounded up to the vector width (the
+ * -inf fill is whole vectors); ext: the flat result, OH x QW rounded up. */
+struct mp_geo {
+    int64_t QW, plane, fill, ext, nph;
+};
+
+/* False when the kernel does not apply (not MaxPool, 3-D, more than 16
+ * phases or a very large plane): the tap loop handles those. */
+static bool mp_flat_geo(const struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                        const struct pool_geo *g, struct mp_geo *d)
+{
+    int64_t vw = cg->tgt->vw;
+    if (st->node->op != TSL_OP_MAX_POOL || g->D != 1 || g->KD != 1 || g->sh > 16 || g->sw > 16 ||
+        g->sh * g->sw > 16 ||
+        g->OH <= 0 || g->OW <= 0 || g->OH > ((int64_t)1 << 20) || g->OW > ((int64_t)1 << 20) ||
+        g->dh > ((int64_t)1 << 20) || g->dw > ((int64_t)1 << 20))
+        return false; /* the bounds keep the offsets below in range */
+    d->nph = g->sh * g->sw;
+    d->QW = g->OW + ((g->KW - 1) * g->dw) / g->sw;
+    int64_t max_off = (((g->KH - 1) * g->dh) / g->sh) * d->QW + ((g->KW - 1) * g->dw) / g->sw;
+    if (d->QW > ((int64_t)1 << 22) || max_off > ((int64_t)1 << 26))
+        return false;
+    d->ext = (g->OH * d->QW + vw - 1) / vw * vw;
+    d->plane = d->ext + max_off;
+    d->fill = (d->nph * d->plane + vw - 1) / vw * vw;
+    return d->fill + d->ext < ((int64_t)1 << 26);
+}
+
 static enum tsl_status pool_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st)
 {
     struct pool_geo g;
-    return pool_geo(cg, st, &g);
+    struct mp_geo d;
+    TSL_TRY(pool_geo(cg, st, &g));
+    /* the flat result only for rows narrower than a vector */
+    if (mp_flat_geo(cg, st, &g, &d))
+        st->thread_scratch_bytes = (d.fill + (g.OW >= cg->tgt->vw ? 0 : d.ext)) * 4;
+    else
+        st->thread_scratch_bytes = 0;
+    return TSL_STATUS_OK;
 }
 
 /* lo <= v < hi on i64 */
@@ -120,10 +166,230 @@ static LLVMValueRef in_range(struct tsl_cpu_cg *cg, LLVMValueRef v, int64_t lo, 
                         LLVMBuildICmp(cg->b, LLVMIntSLT, v, tsl_cpu_i64(cg, hi), ""), "");
 }
 
+/* The reference's MaxPool step, acc = v if v > acc or v is NaN: the
+ * result is the last NaN in tap order, else the first maximal tap (the
+ * sign of a zero maximum included).  Scalars or vectors. */
+static LLVMValueRef max_takes(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef acc)
+{
+    return LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v, acc, ""),
+                       LLVMBuildFCmp(cg->b, LLVMRealUNO, v, v, ""), "");
+}
+
+static LLVMValueRef mp_vptr(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef idx)
+{
+    return LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx), LLVMPointerType(cg->t_vec, 0), "");
+}
+
+static int64_t ceil_div_pos(int64_t a, int64_t b) /* ceil(a / b), b > 0, any a */
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) /* floor(a / b), b > 0, any a */
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* n floats of -inf at p: whole vectors, then scalars. */
+static void fill_ninf(struct tsl_cpu_cg *cg, LLVMValueRef ninf, LLVMValueRef p, int64_t n)
+{
+    const int64_t vw = cg->tgt->vw, nv = n / vw * vw;
+    struct tsl_cpu_loop lf;
+    if (nv > 0) {
+        LLVMValueRef f = tsl_cpu_loop_begin(cg, &lf, 0, nv, vw, "fill");
+        LLVMSetAlignment(LLVMBuildStore(cg->b, ninf, mp_vptr(cg, p, f)), 4);
+        tsl_cpu_loop_end(cg, &lf);
+    }
+    for (int64_t k = nv; k < n; k++)
+        tsl_cpu_store(cg, tsl_cpu_f32c(cg, -INFINITY), p, tsl_cpu_i64(cg, k));
+}
+
+/* Fill the first rows x QW floats of every phase plane from one input
+ * plane xc: the input elements, and -inf around them (padding and the
+ * rows/columns past the input that ceil_mode windows reach; the reference
+ * skips those taps, and -inf never wins its step).  The rest of a phase
+ * plane is only read by lanes of the flat result that are not copied out. */
+static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
+                           const struct mp_geo *d, LLVMValueRef xc, LLVMValueRef ph)
+{
+    const int64_t vw = cg->tgt->vw;
+    LLVMValueRef lanes[64];
+    for (int64_t l = 0; l < vw; l++)
+        lanes[l] = tsl_cpu_f32c(cg, -INFINITY);
+    LLVMValueRef ninf = LLVMConstVector(lanes, (unsigned)vw);
+    int64_t rows = d->plane / d->QW;
+    /* a strided phase row is gathered from sw vectors of its source row:
+     * one wide load, one shuffle taking lanes 0, sw, 2*sw, ... */
+    LLVMTypeRef wide = LLVMVectorType(cg->t_f32, (unsigned)(g->sw * vw));
+    LLVMValueRef idx[64];
+    for (int64_t l = 0; l < vw; l++)
+        idx[l] = LLVMConstInt(cg->t_i32, (unsigned long long)(l * g->sw), 0);
+    LLVMValueRef pick = LLVMConstVector(idx, (unsigned)vw);
+    for (int64_t a = 0; a < g->sh; a++)
+        for (int64_t b = 0; b < g->sw; b++) {
+            int64_t ilo = ceil_div_pos(g->pt - a, g->sh), ihi = ceil_div_pos(g->H + g->pt - a, g->sh);
+            int64_t jlo = ceil_div_pos(g->pl - b, g->sw), jhi = ceil_div_pos(g->W + g->pl - b, g->sw);
+            ilo = ilo < 0 ? 0 : ilo, jlo = jlo < 0 ? 0 : jlo;
+            ihi = ihi > rows ? rows : ihi, jhi = jhi > d->QW ? d->QW : jhi;
+            LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
+            if (ilo >= ihi || jlo >= jhi) {
+                fill_ninf(cg, ninf, q, rows * d->QW);
+                continue;
+            }
+            fill_ninf(cg, ninf, q, ilo * d->QW);
+            fill_ninf(cg, ninf, tsl_cpu_gep(cg, q, tsl_cpu_i64(cg, ihi * d->QW)), (rows - ihi) * d->QW);
+            struct tsl_cpu_loop li, lj;
+            LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
+            /* source row a + sh*i - pt, column b + sw*j - pl */
+            LLVMValueRef srow = tsl_cpu_gep(cg, xc, LLVMBuildNSWAdd(cg->b,
+                LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, g->sh * g->W), ""),
+                tsl_cpu_i64(cg, (a - g->pt) * g->W + b - g->pl), ""));
+            LLVMValueRef drow = tsl_cpu_gep(cg, q, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, d->QW), ""));
+            fill_ninf(cg, ninf, drow, jlo);
+            fill_ninf(cg, ninf, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jhi)), d->QW - jhi);
+            if (g->sw == 1) {
+                tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
+                                    tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
+            } else {
+                /* vectors (strides up to 4) while the sw*vw source floats
+                 * stay inside the row, then the scalar rest */
+                int64_t jv = g->sw > 4 ? jlo : floor_div(g->W + g->pl - b - g->sw * vw, g->sw) + vw;
+                jv = jv > jhi ? jhi : jv;
+                jv = jv > jlo ? jlo + (jv - jlo) / vw * vw : jlo;
+                if (jv > jlo) {
+                    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jv, vw, "phv");
+                    LLVMValueRef src = LLVMBuildBitCast(cg->b,
+                        tsl_cpu_gep(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
+                        LLVMPointerType(wide, 0), "");
+                    LLVMValueRef w = LLVMBuildLoad2(cg->b, wide, src, "");
+                    LLVMSetAlignment(w, 4);
+                    LLVMValueRef v = LLVMBuildShuffleVector(cg->b, w, LLVMGetUndef(wide), pick, "");
+                    LLVMSetAlignment(LLVMBuildStore(cg->b, v, mp_vptr(cg, drow, j)), 4);
+                    tsl_cpu_loop_end(cg, &lj);
+                }
+                if (jv < jhi) {
+                    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jv, jhi, 1, "phj");
+                    tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
+                                  drow, j);
+                    tsl_cpu_loop_end(cg, &lj);
+                }
+            }
+            tsl_cpu_loop_end(cg, &li);
+        }
+}
+
+/* The taps' vectors at flat index q folded in tap order.  The fast fold
+ * is select(v > acc, v, acc) alone (one max instruction: the first maximal
+ * tap wins, as in the reference, while no NaN is involved); unordered
+ * compares of tap pairs flag a NaN in any lane, and only then is the
+ * vector folded again with the full rule (max_takes). */
+static LLVMValueRef mp_taps(struct tsl_cpu_cg *cg, const LLVMValueRef *tap_p, int64_t T,
+                            LLVMValueRef q)
+{
+    LLVMValueRef v[1024] = {NULL};
+    for (int64_t t = 0; t < T; t++) {
+        v[t] = LLVMBuildLoad2(cg->b, cg->t_vec, mp_vptr(cg, tap_p[t], q), "");
+        LLVMSetAlignment(v[t], 4);
+    }
+    if (T == 1)
+        return v[0];
+    /* the first tap against the initial -inf is the tap itself */
+    LLVMValueRef acc = v[0], nan = NULL;
+    for (int64_t t = 1; t < T; t++)
+        acc = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v[t], acc, ""), v[t], acc, "");
+    for (int64_t t = 0; t < T; t += 2) {
+        LLVMValueRef u = LLVMBuildFCmp(cg->b, LLVMRealUNO, v[t], v[t + 1 < T ? t + 1 : t], "");
+        nan = nan ? LLVMBuildOr(cg->b, nan, u, "") : u;
+    }
+    LLVMTypeRef bits = LLVMIntTypeInContext(cg->ctx, (unsigned)cg->tgt->vw);
+    LLVMValueRef any = LLVMBuildICmp(cg->b, LLVMIntNE, LLVMBuildBitCast(cg->b, nan, bits, ""),
+                                     LLVMConstNull(bits), "");
+    LLVMValueRef res = tsl_cpu_entry_alloca(cg, cg->t_vec, "mpacc");
+    LLVMBuildStore(cg->b, acc, res);
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "mpnan");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "");
+    LLVMBuildCondBr(cg->b, any, slow, done);
+    LLVMPositionBuilderAtEnd(cg->b, slow);
+    acc = v[0];
+    for (int64_t t = 1; t < T; t++)
+        acc = LLVMBuildSelect(cg->b, max_takes(cg, v[t], acc), v[t], acc, "");
+    LLVMBuildStore(cg->b, acc, res);
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, done);
+    return LLVMBuildLoad2(cg->b, cg->t_vec, res, "");
+}
+
+/* MaxPool over phase planes: per plane (one region over all planes, each
+ * thread in its own scratch), fill the phases, compute the flat OH x QW
+ * result with explicit vectors (taps unrolled in the reference's order,
+ * fcmp + select per tap).  Rows of at least vw outputs are computed
+ * vector by vector straight into the output through the fused epilogue;
+ * narrower planes go through the flat OH x QW result, whose OW valid
+ * columns of every row are then copied out. */
+static enum tsl_status emit_maxpool_flat(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st,
+                                         const struct pool_geo *g, const struct mp_geo *d)
+{
+    const struct tsl_node *n = st->node;
+    const int64_t vw = cg->tgt->vw, T = g->KH * g->KW;
+    struct tsl_cpu_par par;
+    tsl_cpu_par_open(cg, &par, g->NC, (double)(g->NC * g->OH * g->OW * T) / 2.0, NULL, 0);
+    LLVMValueRef x, y;
+    TSL_TRY(tsl_cpu_ptr(cg, n->inputs[0], &x));
+    TSL_TRY(tsl_cpu_ptr(cg, st->out, &y));
+    LLVMValueRef p = tsl_cpu_par_loop(cg, &par);
+    LLVMValueRef xc = tsl_cpu_gep(cg, x, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g->H * g->W), ""));
+    LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g->OH * g->OW), ""));
+    LLVMValueRef ph = tsl_cpu_thread_scratch(cg, 0);
+    LLVMValueRef ext = tsl_cpu_thread_scratch(cg, d->fill * 4);
+    emit_mp_phases(cg, g, d, xc, ph);
+    LLVMValueRef tap_p[1024];
+    for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
+        for (int64_t kx = 0; kx < g->KW; kx++, t++) {
+            int64_t oy = ky * g->dh, ox = kx * g->dw;
+            int64_t phase = (oy % g->sh) * g->sw + ox % g->sw;
+            int64_t off = phase * d->plane + (oy / g->sh) * d->QW + ox / g->sw;
+            tap_p[t] = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, off));
+        }
+    struct tsl_cpu_loop lq, lh, lw;
+    if (g->OW >= vw) {
+        /* rows of whole vectors straight into the output; a partial last
+         * vector is recomputed as the row's last vw columns */
+        int64_t nb = (g->OW + vw - 1) / vw;
+        LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
+        LLVMValueRef kb = tsl_cpu_loop_begin(cg, &lw, 0, nb, 1, "owb");
+        LLVMValueRef ow = LLVMBuildNSWMul(cg->b, kb, tsl_cpu_i64(cg, vw), "");
+        LLVMValueRef last = tsl_cpu_i64(cg, g->OW - vw);
+        ow = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, ow, last, ""), last, ow, "");
+        LLVMValueRef q = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""), ow, "");
+        LLVMValueRef acc = mp_taps(cg, tap_p, T, q);
+        LLVMValueRef yo = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""), ow, "");
+        LLVMSetAlignment(LLVMBuildStore(cg->b, tsl_cpu_apply_act(cg, &st->act, acc), mp_vptr(cg, yc, yo)), 4);
+        tsl_cpu_loop_end(cg, &lw);
+        tsl_cpu_loop_end(cg, &lh);
+        tsl_cpu_par_close(cg, &par);
+        return TSL_STATUS_OK;
+    }
+    LLVMValueRef q = tsl_cpu_loop_begin(cg, &lq, 0, d->ext, vw, "q");
+    LLVMSetAlignment(LLVMBuildStore(cg->b, mp_taps(cg, tap_p, T, q), mp_vptr(cg, ext, q)), 4);
+    tsl_cpu_loop_end(cg, &lq);
+    LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
+    LLVMValueRef erow = tsl_cpu_gep(cg, ext, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""));
+    LLVMValueRef orow = tsl_cpu_gep(cg, yc, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""));
+    LLVMValueRef ow = tsl_cpu_loop_begin(cg, &lw, 0, g->OW, 1, "ow");
+    tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, tsl_cpu_load(cg, erow, ow)), orow, ow);
+    tsl_cpu_loop_end(cg, &lw);
+    tsl_cpu_loop_end(cg, &lh);
+    tsl_cpu_par_close(cg, &par);
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     struct pool_geo g;
     TSL_TRY(pool_geo(cg, st, &g));
+    struct mp_geo d;
+    if (mp_flat_geo(cg, st, &g, &d))
+        return emit_maxpool_flat(cg, st, &g, &d);
     const struct tsl_node *n = st->node;
     bool is_max = n->op == TSL_OP_MAX_POOL;
     bool incl = n->attrs.pool.count_include_pad != 0;
@@ -159,8 +425,8 @@ static enum tsl_status pool_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_ste
                 idx = LLVMBuildSelect(cg->b, ok, idx, tsl_cpu_i64(cg, 0), "");
                 LLVMValueRef v = tsl_cpu_load(cg, xp, idx);
                 if (is_max) {
-                    LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, v, acc, "");
-                    acc = LLVMBuildSelect(cg->b, LLVMBuildAnd(cg->b, ok, gt, ""), v, acc, "");
+                    acc = LLVMBuildSelect(cg->b, LLVMBuildAnd(cg->b, ok, max_takes(cg, v, acc), ""),
+                                          v, acc, "");
                 } else {
                     acc = LLVMBuildFAdd(cg->b, acc, LLVMBuildSelect(cg->b, ok, v, tsl_cpu_f32c(cg, 0.0), ""), "");
                     LLVMValueRef counted = incl ? LLVMBuildAnd(cg->b, in_range(cg, ih, -g.pt, g.H + g.pb),
