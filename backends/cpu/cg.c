@@ -488,3 +488,24 @@ LLVMValueRef tsl_cpu_entry_alloca(struct tsl_cpu_cg *cg, LLVMTypeRef ty, const c
     LLVMPositionBuilderAtEnd(cg->b, cur);
     return a;
 }
+
+int64_t tsl_cpu_floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) /* ceil(a / b), b > 0, any a */
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+struct tsl_cpu_phase tsl_cpu_phase_range(int64_t H, int64_t W, int64_t pt, int64_t pl,
+                                         int64_t sh, int64_t sw, int64_t a, int64_t b,
+                                         int64_t rows, int64_t qw)
+{
+    struct tsl_cpu_phase r = {ceil_div(pt - a, sh), ceil_div(H + pt - a, sh),
+                              ceil_div(pl - b, sw), ceil_div(W + pl - b, sw)};
+    r.ilo = r.ilo < 0 ? 0 : r.ilo, r.jlo = r.jlo < 0 ? 0 : r.jlo;
+    r.ihi = r.ihi > rows ? rows : r.ihi, r.jhi = r.jhi > qw ? qw : r.jhi;
+    return r;
+}

@@ -221,6 +221,22 @@ LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off);
 /* float* to weights + off. */
 LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off);
 
+/* floor(a / b) for b > 0 and any a. */
+int64_t tsl_cpu_floor_div(int64_t a, int64_t b);
+
+/* Stride phase (a, b) of a plane of H x W input pixels read with strides
+ * (sh, sw) and top/left padding (pt, pl), laid out as `rows` rows of `qw`
+ * columns (depthwise conv, MaxPool): phase row i, column j holds input pixel
+ * (a + sh*i - pt, b + sw*j - pl).  The rows [ilo, ihi) and columns
+ * [jlo, jhi) of the phase that hold input pixels (empty when ilo >= ihi or
+ * jlo >= jhi); the rest is padding. */
+struct tsl_cpu_phase {
+    int64_t ilo, ihi, jlo, jhi;
+};
+struct tsl_cpu_phase tsl_cpu_phase_range(int64_t H, int64_t W, int64_t pt, int64_t pl,
+                                         int64_t sh, int64_t sw, int64_t a, int64_t b,
+                                         int64_t rows, int64_t qw);
+
 LLVMValueRef tsl_cpu_i64(struct tsl_cpu_cg *cg, int64_t v);
 LLVMValueRef tsl_cpu_f32c(struct tsl_cpu_cg *cg, double v);
 /* &p[idx] for a float* p and an i64 idx. */

@@ -387,11 +387,6 @@ static enum tsl_status emit_depthwise(struct tsl_cpu_cg *cg, const struct tsl_cp
     return TSL_STATUS_OK;
 }
 
-static int64_t ceil_div_pos(int64_t a, int64_t b) /* ceil(a / b), b > 0, any a */
-{
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
-}
-
 static LLVMValueRef dw_splat(struct tsl_cpu_cg *cg, LLVMValueRef s)
 {
     LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(cg->t_vec), s,
@@ -414,10 +409,9 @@ static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
     int64_t rows = d->plane / d->QW;
     for (int64_t a = 0; a < g->sh; a++)
         for (int64_t b = 0; b < g->sw; b++) {
-            int64_t ilo = ceil_div_pos(g->pt - a, g->sh), ihi = ceil_div_pos(g->H + g->pt - a, g->sh);
-            int64_t jlo = ceil_div_pos(g->pl - b, g->sw), jhi = ceil_div_pos(g->W + g->pl - b, g->sw);
-            ilo = ilo < 0 ? 0 : ilo, jlo = jlo < 0 ? 0 : jlo;
-            ihi = ihi > rows ? rows : ihi, jhi = jhi > d->QW ? d->QW : jhi;
+            struct tsl_cpu_phase pr =
+                tsl_cpu_phase_range(g->H, g->W, g->pt, g->pl, g->sh, g->sw, a, b, rows, d->QW);
+            int64_t ilo = pr.ilo, ihi = pr.ihi, jlo = pr.jlo, jhi = pr.jhi;
             if (ilo >= ihi || jlo >= jhi)
                 continue;
             LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));

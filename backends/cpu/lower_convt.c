@@ -126,18 +126,12 @@ static LLVMValueRef add(struct tsl_cpu_cg *cg, LLVMValueRef a, LLVMValueRef b)
     return LLVMBuildNSWAdd(cg->b, a, b, "");
 }
 
-/* floor(a / b) for b > 0 */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 /* Input range [lo, hi) of dim d whose tap k lands inside the output. */
 static void tap_range(const struct ct_geo *g, int d, int64_t k, int64_t *lo, int64_t *hi)
 {
     int64_t base = k * g->d[d] - g->pb[d]; /* o = i * s + base */
-    *lo = -floor_div(base, g->s[d]);       /* ceil(-base / s) */
-    *hi = -floor_div(base - g->out[d], g->s[d]);
+    *lo = -tsl_cpu_floor_div(base, g->s[d]);       /* ceil(-base / s) */
+    *hi = -tsl_cpu_floor_div(base - g->out[d], g->s[d]);
     if (*lo < 0)
         *lo = 0;
     if (*hi > g->in[d])

@@ -180,16 +180,6 @@ static LLVMValueRef mp_vptr(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef 
     return LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx), LLVMPointerType(cg->t_vec, 0), "");
 }
 
-static int64_t ceil_div_pos(int64_t a, int64_t b) /* ceil(a / b), b > 0, any a */
-{
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
-}
-
-static int64_t floor_div(int64_t a, int64_t b) /* floor(a / b), b > 0, any a */
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 /* n floats of -inf at p: whole vectors, then scalars. */
 static void fill_ninf(struct tsl_cpu_cg *cg, LLVMValueRef ninf, LLVMValueRef p, int64_t n)
 {
@@ -227,10 +217,9 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
     LLVMValueRef pick = LLVMConstVector(idx, (unsigned)vw);
     for (int64_t a = 0; a < g->sh; a++)
         for (int64_t b = 0; b < g->sw; b++) {
-            int64_t ilo = ceil_div_pos(g->pt - a, g->sh), ihi = ceil_div_pos(g->H + g->pt - a, g->sh);
-            int64_t jlo = ceil_div_pos(g->pl - b, g->sw), jhi = ceil_div_pos(g->W + g->pl - b, g->sw);
-            ilo = ilo < 0 ? 0 : ilo, jlo = jlo < 0 ? 0 : jlo;
-            ihi = ihi > rows ? rows : ihi, jhi = jhi > d->QW ? d->QW : jhi;
+            struct tsl_cpu_phase pr =
+                tsl_cpu_phase_range(g->H, g->W, g->pt, g->pl, g->sh, g->sw, a, b, rows, d->QW);
+            int64_t ilo = pr.ilo, ihi = pr.ihi, jlo = pr.jlo, jhi = pr.jhi;
             LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
             if (ilo >= ihi || jlo >= jhi) {
                 fill_ninf(cg, ninf, q, rows * d->QW);
@@ -253,7 +242,7 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
             } else {
                 /* vectors (strides up to 4) while the sw*vw source floats
                  * stay inside the row, then the scalar rest */
-                int64_t jv = g->sw > 4 ? jlo : floor_div(g->W + g->pl - b - g->sw * vw, g->sw) + vw;
+                int64_t jv = g->sw > 4 ? jlo : tsl_cpu_floor_div(g->W + g->pl - b - g->sw * vw, g->sw) + vw;
                 jv = jv > jhi ? jhi : jv;
                 jv = jv > jlo ? jlo + (jv - jlo) / vw * vw : jlo;
                 if (jv > jlo) {
