@@ -283,8 +283,8 @@ static LLVMValueRef act_op(struct tsl_cpu_cg *cg, const struct tsl_cpu_act_op *o
 {
     LLVMValueRef z = splat_like(cg, x, 0.0f), args[2];
     switch (op->kind) {
-    case TSL_CPU_ACT_RELU: /* x > 0 ? x : 0 keeps NaN behaviour of max(x, 0) as the reference */
-        return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, x, z, ""), x, z, "");
+    case TSL_CPU_ACT_RELU: /* x < 0 ? 0 : x, as the reference: NaN and -0 pass through */
+        return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, x, z, ""), z, x, "");
     case TSL_CPU_ACT_CLIP:
         return clip_value(cg, x, op->a, op->b);
     case TSL_CPU_ACT_HARD_SIGMOID: {
