@@ -88,6 +88,67 @@ static LLVMValueRef mul_add(struct tsl_cpu_cg *cg, LLVMValueRef a, int64_t k, LL
     return LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, a, tsl_cpu_i64(cg, k), ""), b, "");
 }
 
+void tsl_cpu_conv3_open_channel(struct tsl_cpu_cg *cg, const struct tsl_cpu_conv3 *g,
+                                struct tsl_cpu_conv3_nest *t)
+{
+    t->n = tsl_cpu_loop_begin(cg, &t->ln, 0, g->N, 1, "n");
+    t->oc = tsl_cpu_loop_begin(cg, &t->lo, 0, g->OC, 1, "oc");
+    t->grp = LLVMBuildSDiv(cg->b, t->oc, tsl_cpu_i64(cg, g->Mg), "");
+}
+
+void tsl_cpu_conv3_open_output(struct tsl_cpu_cg *cg, const struct tsl_cpu_conv3 *g,
+                               struct tsl_cpu_conv3_nest *t)
+{
+    for (int i = 0; i < 3; i++)
+        t->o[i] = tsl_cpu_loop_begin(cg, &t->lp[i], 0, g->out[i], 1, "o");
+    t->oi = mul_add(cg, t->n, g->OC, t->oc);
+    for (int i = 0; i < 3; i++)
+        t->oi = mul_add(cg, t->oi, g->out[i], t->o[i]);
+}
+
+void tsl_cpu_conv3_open_taps(struct tsl_cpu_cg *cg, const struct tsl_cpu_conv3 *g,
+                             struct tsl_cpu_conv3_nest *t)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef i0 = tsl_cpu_i64(cg, 0);
+    t->c = tsl_cpu_loop_begin(cg, &t->lc, 0, g->Cg, 1, "c");
+    for (int i = 0; i < 3; i++)
+        t->k[i] = tsl_cpu_loop_begin(cg, &t->lk[i], 0, g->k[i], 1, "k");
+    /* x[n][grp*Cg + c][pos], pos = o*s - pb + k*d, masked outside the image */
+    LLVMValueRef xi = mul_add(cg, t->n, g->C, mul_add(cg, t->grp, g->Cg, t->c));
+    LLVMValueRef valid = LLVMConstInt(cg->t_i1, 1, 0);
+    for (int i = 0; i < 3; i++) {
+        LLVMValueRef pos = LLVMBuildSub(b, mul_add(cg, t->o[i], g->s[i], i0),
+                                        tsl_cpu_i64(cg, g->pb[i]), "");
+        pos = mul_add(cg, t->k[i], g->d[i], pos);
+        LLVMValueRef ok = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, pos, i0, ""),
+                                       LLVMBuildICmp(b, LLVMIntSLT, pos,
+                                                     tsl_cpu_i64(cg, g->in[i]), ""), "");
+        valid = LLVMBuildAnd(b, valid, ok, "");
+        xi = mul_add(cg, xi, g->in[i], pos);
+    }
+    t->valid = valid;
+    t->xi = LLVMBuildSelect(b, valid, xi, i0, "");
+    t->wi = mul_add(cg, t->oc, g->Cg, t->c);
+    for (int i = 0; i < 3; i++)
+        t->wi = mul_add(cg, t->wi, g->k[i], t->k[i]);
+}
+
+void tsl_cpu_conv3_close_taps(struct tsl_cpu_cg *cg, struct tsl_cpu_conv3_nest *t)
+{
+    for (int i = 2; i >= 0; i--)
+        tsl_cpu_loop_end(cg, &t->lk[i]);
+    tsl_cpu_loop_end(cg, &t->lc);
+}
+
+void tsl_cpu_conv3_close_outputs(struct tsl_cpu_cg *cg, struct tsl_cpu_conv3_nest *t)
+{
+    for (int i = 2; i >= 0; i--)
+        tsl_cpu_loop_end(cg, &t->lp[i]);
+    tsl_cpu_loop_end(cg, &t->lo);
+    tsl_cpu_loop_end(cg, &t->ln);
+}
+
 static enum tsl_status crt_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
@@ -105,53 +166,22 @@ static enum tsl_status crt_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step
     if (st->res)
         TSL_TRY(tsl_cpu_ptr(cg, st->res, &pr));
     LLVMValueRef acc = tsl_cpu_entry_alloca(cg, cg->t_f32, "acc");
-    LLVMValueRef zero = tsl_cpu_f32c(cg, 0.0), i0 = tsl_cpu_i64(cg, 0);
-    struct tsl_cpu_loop ln, lo, lp[3], lc, lk[3];
-    LLVMValueRef vn = tsl_cpu_loop_begin(cg, &ln, 0, g.N, 1, "n");
-    LLVMValueRef voc = tsl_cpu_loop_begin(cg, &lo, 0, g.OC, 1, "oc");
-    LLVMValueRef grp = LLVMBuildSDiv(b, voc, tsl_cpu_i64(cg, g.Mg), "");
-    LLVMValueRef vo[3], vk[3];
-    for (int i = 0; i < 3; i++)
-        vo[i] = tsl_cpu_loop_begin(cg, &lp[i], 0, g.out[i], 1, "o");
-    LLVMBuildStore(b, pb ? tsl_cpu_load(cg, pb, voc) : zero, acc);
-    LLVMValueRef vc = tsl_cpu_loop_begin(cg, &lc, 0, g.Cg, 1, "c");
-    for (int i = 0; i < 3; i++)
-        vk[i] = tsl_cpu_loop_begin(cg, &lk[i], 0, g.k[i], 1, "k");
-    /* x[n][grp*Cg + c][pos], pos = o*s - pb + k*d, masked outside the image */
-    LLVMValueRef xi = mul_add(cg, vn, g.C, mul_add(cg, grp, g.Cg, vc));
-    LLVMValueRef valid = LLVMConstInt(cg->t_i1, 1, 0);
-    for (int i = 0; i < 3; i++) {
-        LLVMValueRef pos = LLVMBuildSub(b, mul_add(cg, vo[i], g.s[i], i0),
-                                        tsl_cpu_i64(cg, g.pb[i]), "");
-        pos = mul_add(cg, vk[i], g.d[i], pos);
-        LLVMValueRef ok = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, pos, i0, ""),
-                                       LLVMBuildICmp(b, LLVMIntSLT, pos,
-                                                     tsl_cpu_i64(cg, g.in[i]), ""), "");
-        valid = LLVMBuildAnd(b, valid, ok, "");
-        xi = mul_add(cg, xi, g.in[i], pos);
-    }
-    xi = LLVMBuildSelect(b, valid, xi, i0, "");
-    LLVMValueRef wi = mul_add(cg, voc, g.Cg, vc);
-    for (int i = 0; i < 3; i++)
-        wi = mul_add(cg, wi, g.k[i], vk[i]);
-    LLVMValueRef prod = LLVMBuildFMul(b, tsl_cpu_load(cg, px, xi), tsl_cpu_load(cg, pw, wi), "");
+    LLVMValueRef zero = tsl_cpu_f32c(cg, 0.0);
+    struct tsl_cpu_conv3_nest t;
+    tsl_cpu_conv3_open_channel(cg, &g, &t);
+    tsl_cpu_conv3_open_output(cg, &g, &t);
+    LLVMBuildStore(b, pb ? tsl_cpu_load(cg, pb, t.oc) : zero, acc);
+    tsl_cpu_conv3_open_taps(cg, &g, &t);
+    LLVMValueRef prod = LLVMBuildFMul(b, tsl_cpu_load(cg, px, t.xi), tsl_cpu_load(cg, pw, t.wi), "");
     LLVMValueRef a = LLVMBuildLoad2(b, cg->t_f32, acc, "");
-    LLVMBuildStore(b, LLVMBuildFAdd(b, a, LLVMBuildSelect(b, valid, prod, zero, ""), ""), acc);
-    for (int i = 2; i >= 0; i--)
-        tsl_cpu_loop_end(cg, &lk[i]);
-    tsl_cpu_loop_end(cg, &lc);
-    LLVMValueRef oi = mul_add(cg, vn, g.OC, voc);
-    for (int i = 0; i < 3; i++)
-        oi = mul_add(cg, oi, g.out[i], vo[i]);
+    LLVMBuildStore(b, LLVMBuildFAdd(b, a, LLVMBuildSelect(b, t.valid, prod, zero, ""), ""), acc);
+    tsl_cpu_conv3_close_taps(cg, &t);
     LLVMValueRef y = LLVMBuildLoad2(b, cg->t_f32, acc, "");
     if (pr)
-        y = LLVMBuildFAdd(b, y, tsl_cpu_load(cg, pr, oi), "");
+        y = LLVMBuildFAdd(b, y, tsl_cpu_load(cg, pr, t.oi), "");
     y = tsl_cpu_apply_act(cg, &st->act, y);
-    tsl_cpu_store(cg, y, po, oi);
-    for (int i = 2; i >= 0; i--)
-        tsl_cpu_loop_end(cg, &lp[i]);
-    tsl_cpu_loop_end(cg, &lo);
-    tsl_cpu_loop_end(cg, &ln);
+    tsl_cpu_store(cg, y, po, t.oi);
+    tsl_cpu_conv3_close_outputs(cg, &t);
     return TSL_STATUS_OK;
 }
 

@@ -30,6 +30,25 @@ enum tsl_status tsl_cpu_conv3_geo(struct tsl_cpu_cg *cg, const struct tsl_node *
                                   const struct tsl_value *x, const struct tsl_value *w,
                                   struct tsl_cpu_conv3 *g);
 
+/* The loop nest of the direct convolutions: image n, output channel oc
+ * (grp its group), output position o[3] (oi its flat output index), then
+ * input channel c of the group and taps k[3]; xi/wi are the flat data and
+ * weight indices of the tap, valid is false for a tap in the padding (xi is
+ * then 0, a safe index).  Open and close the levels in order; the caller
+ * emits its per-channel, per-output and per-tap code between them. */
+struct tsl_cpu_conv3_nest {
+    struct tsl_cpu_loop ln, lo, lp[3], lc, lk[3];
+    LLVMValueRef n, oc, grp, o[3], oi, c, k[3], xi, wi, valid;
+};
+void tsl_cpu_conv3_open_channel(struct tsl_cpu_cg *cg, const struct tsl_cpu_conv3 *g,
+                                struct tsl_cpu_conv3_nest *t);
+void tsl_cpu_conv3_open_output(struct tsl_cpu_cg *cg, const struct tsl_cpu_conv3 *g,
+                               struct tsl_cpu_conv3_nest *t);
+void tsl_cpu_conv3_open_taps(struct tsl_cpu_cg *cg, const struct tsl_cpu_conv3 *g,
+                             struct tsl_cpu_conv3_nest *t);
+void tsl_cpu_conv3_close_taps(struct tsl_cpu_cg *cg, struct tsl_cpu_conv3_nest *t);
+void tsl_cpu_conv3_close_outputs(struct tsl_cpu_cg *cg, struct tsl_cpu_conv3_nest *t);
+
 /* Typed lowerings (lower_typed.c, lower_index.c): any dtype with an element
  * type below; arith/typed dispatch f32 and constant cases to the lowerings
  * above. */

@@ -220,11 +220,6 @@ static enum tsl_status qconv_check(struct tsl_cpu_cg *cg, struct tsl_cpu_step *s
     return TSL_STATUS_OK;
 }
 
-static LLVMValueRef mul_add(struct tsl_cpu_cg *cg, LLVMValueRef a, int64_t k, LLVMValueRef b)
-{
-    return LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, a, tsl_cpu_i64(cg, k), ""), b, "");
-}
-
 static enum tsl_status qconv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_step *st)
 {
     const struct tsl_node *n = st->node;
@@ -245,53 +240,23 @@ static enum tsl_status qconv_emit(struct tsl_cpu_cg *cg, const struct tsl_cpu_st
     LLVMValueRef zx = load_i32(cg, p[2], xdt, i0);
     LLVMValueRef zy = LLVMBuildIntCast2(bd, load_i32(cg, p[7], ydt, i0), cg->t_i64, 1, "");
     LLVMValueRef acc = tsl_cpu_entry_alloca(cg, cg->t_i32, "acc");
-    struct tsl_cpu_loop ln, lo, lp[3], lc, lk[3];
-    LLVMValueRef vn = tsl_cpu_loop_begin(cg, &ln, 0, g.N, 1, "n");
-    LLVMValueRef voc = tsl_cpu_loop_begin(cg, &lo, 0, g.OC, 1, "oc");
-    LLVMValueRef grp = LLVMBuildSDiv(bd, voc, tsl_cpu_i64(cg, g.Mg), "");
-    LLVMValueRef cw = per_ch ? voc : i0;
+    struct tsl_cpu_conv3_nest t;
+    tsl_cpu_conv3_open_channel(cg, &g, &t);
+    LLVMValueRef cw = per_ch ? t.oc : i0;
     LLVMValueRef zw = load_i32(cg, p[5], wdt, cw);
     LLVMValueRef mult = LLVMBuildFDiv(bd, LLVMBuildFMul(bd, sx, load_f32(cg, p[4], cw), ""), sy, "");
-    LLVMValueRef vo[3], vk[3];
-    for (int i = 0; i < 3; i++)
-        vo[i] = tsl_cpu_loop_begin(cg, &lp[i], 0, g.out[i], 1, "o");
-    LLVMBuildStore(bd, bias ? load_i32(cg, p[8], TSL_DTYPE_I32, voc) : zero32, acc);
-    LLVMValueRef vc = tsl_cpu_loop_begin(cg, &lc, 0, g.Cg, 1, "c");
-    for (int i = 0; i < 3; i++)
-        vk[i] = tsl_cpu_loop_begin(cg, &lk[i], 0, g.k[i], 1, "k");
-    LLVMValueRef xi = mul_add(cg, vn, g.C, mul_add(cg, grp, g.Cg, vc));
-    LLVMValueRef valid = LLVMConstInt(cg->t_i1, 1, 0);
-    for (int i = 0; i < 3; i++) {
-        LLVMValueRef pos = LLVMBuildSub(bd, mul_add(cg, vo[i], g.s[i], i0),
-                                        tsl_cpu_i64(cg, g.pb[i]), "");
-        pos = mul_add(cg, vk[i], g.d[i], pos);
-        LLVMValueRef ok = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntSGE, pos, i0, ""),
-                                       LLVMBuildICmp(bd, LLVMIntSLT, pos,
-                                                     tsl_cpu_i64(cg, g.in[i]), ""), "");
-        valid = LLVMBuildAnd(bd, valid, ok, "");
-        xi = mul_add(cg, xi, g.in[i], pos);
-    }
-    xi = LLVMBuildSelect(bd, valid, xi, i0, "");
-    LLVMValueRef wi = mul_add(cg, voc, g.Cg, vc);
-    for (int i = 0; i < 3; i++)
-        wi = mul_add(cg, wi, g.k[i], vk[i]);
-    LLVMValueRef dx = LLVMBuildSub(bd, load_i32(cg, p[0], xdt, xi), zx, "");
-    LLVMValueRef dw = LLVMBuildSub(bd, load_i32(cg, p[3], wdt, wi), zw, "");
-    LLVMValueRef prod = LLVMBuildSelect(bd, valid, LLVMBuildMul(bd, dx, dw, ""), zero32, "");
+    tsl_cpu_conv3_open_output(cg, &g, &t);
+    LLVMBuildStore(bd, bias ? load_i32(cg, p[8], TSL_DTYPE_I32, t.oc) : zero32, acc);
+    tsl_cpu_conv3_open_taps(cg, &g, &t);
+    LLVMValueRef dx = LLVMBuildSub(bd, load_i32(cg, p[0], xdt, t.xi), zx, "");
+    LLVMValueRef dw = LLVMBuildSub(bd, load_i32(cg, p[3], wdt, t.wi), zw, "");
+    LLVMValueRef prod = LLVMBuildSelect(bd, t.valid, LLVMBuildMul(bd, dx, dw, ""), zero32, "");
     LLVMBuildStore(bd, LLVMBuildAdd(bd, LLVMBuildLoad2(bd, cg->t_i32, acc, ""), prod, ""), acc);
-    for (int i = 2; i >= 0; i--)
-        tsl_cpu_loop_end(cg, &lk[i]);
-    tsl_cpu_loop_end(cg, &lc);
-    LLVMValueRef oi = mul_add(cg, vn, g.OC, voc);
-    for (int i = 0; i < 3; i++)
-        oi = mul_add(cg, oi, g.out[i], vo[i]);
+    tsl_cpu_conv3_close_taps(cg, &t);
     LLVMValueRef q = requant(cg, LLVMBuildLoad2(bd, cg->t_i32, acc, ""), mult, zy, ydt);
     LLVMValueRef yq = LLVMBuildBitCast(bd, yp, cg->t_pi8, "");
-    tsl_cpu_typed_store(cg, q, LLVMBuildInBoundsGEP2(bd, cg->t_i8, yq, &oi, 1, ""));
-    for (int i = 2; i >= 0; i--)
-        tsl_cpu_loop_end(cg, &lp[i]);
-    tsl_cpu_loop_end(cg, &lo);
-    tsl_cpu_loop_end(cg, &ln);
+    tsl_cpu_typed_store(cg, q, LLVMBuildInBoundsGEP2(bd, cg->t_i8, yq, &t.oi, 1, ""));
+    tsl_cpu_conv3_close_outputs(cg, &t);
     return TSL_STATUS_OK;
 }
 
