@@ -20,15 +20,7 @@
  * SROA), initialised at the current point. */
 static LLVMValueRef slot(struct tsl_cpu_cg *cg, LLVMValueRef init)
 {
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(cg->b, first);
-    else
-        LLVMPositionBuilderAtEnd(cg->b, entry);
-    LLVMValueRef a = LLVMBuildAlloca(cg->b, cg->t_f32, "acc");
-    LLVMPositionBuilderAtEnd(cg->b, cur);
+    LLVMValueRef a = tsl_cpu_entry_alloca(cg, cg->t_f32, "acc");
     LLVMBuildStore(cg->b, init, a);
     return a;
 }
