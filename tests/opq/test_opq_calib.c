@@ -31,6 +31,8 @@
 #include "tessel/reference.h"
 #include "tessel/verify.h"
 
+#include "opq_graph.h"
+
 static double lcg_uniform(uint64_t *s)
 {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
@@ -58,16 +60,6 @@ static struct tsl_value *add_weight(struct tsl_graph *g, const char *name, int32
     assert_int_equal(tsl_graph_add_dense_constant(g, name, &t, w, &v), TSL_STATUS_OK);
     free(w);
     return v;
-}
-
-static struct tsl_value *add_node(struct tsl_graph *g, enum tsl_op op, const char *name,
-                                  uint32_t n_in, struct tsl_value **ins, struct tsl_node **out)
-{
-    struct tsl_node *n;
-    assert_int_equal(tsl_graph_add_node(g, op, name, n_in, ins, 1, &n, NULL), TSL_STATUS_OK);
-    if (out)
-        *out = n;
-    return n->outputs[0];
 }
 
 /* x[4,64,4,4] -> Conv a (64x64 1x1, input column 0 scaled by col0) -> Relu

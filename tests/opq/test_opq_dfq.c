@@ -25,6 +25,8 @@
 #include "tessel/ir.h"
 #include "tessel/passes.h"
 
+#include "opq_graph.h"
+
 static struct tsl_value *add_const(struct tsl_graph *g, const char *name, int32_t rank,
                                    const int64_t *dims, const float *vals)
 {
@@ -32,16 +34,6 @@ static struct tsl_value *add_const(struct tsl_graph *g, const char *name, int32_
     struct tsl_value *v;
     assert_int_equal(tsl_graph_add_dense_constant(g, name, &t, vals, &v), TSL_STATUS_OK);
     return v;
-}
-
-static struct tsl_value *add_node(struct tsl_graph *g, enum tsl_op op, const char *name,
-                                  uint32_t n_in, struct tsl_value **ins, struct tsl_node **out)
-{
-    struct tsl_node *n;
-    assert_int_equal(tsl_graph_add_node(g, op, name, n_in, ins, 1, &n, NULL), TSL_STATUS_OK);
-    if (out)
-        *out = n;
-    return n->outputs[0];
 }
 
 static const float w_a[3 * 2] = {0.8f, -0.5f, 0.3f, 0.4f, -1.2f, 0.7f};
