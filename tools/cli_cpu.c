@@ -122,10 +122,10 @@ void tsl_cli_cpu_print_stats(const struct tsl_cpu_module *m, FILE *f)
     struct tsl_cpu_module_info in;
     tsl_cpu_module_info(m, &in);
     fprintf(f, "stats: arena_bytes=%lld (%.2f MiB, %lld without reuse) weight_bytes=%lld "
-           "kernels=%u fused=%u threads=%d parallel_loops=%u\n",
+           "kernels=%u step_functions=%u fused=%u threads=%d parallel_loops=%u\n",
            (long long)in.arena_bytes, (double)in.arena_bytes / (1024.0 * 1024.0),
            (long long)in.arena_naive_bytes, (long long)in.weight_bytes, in.n_kernels,
-           in.n_fused, in.threads, in.n_parallel);
+           in.n_step_functions, in.n_fused, in.threads, in.n_parallel);
 }
 
 void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f)

@@ -116,21 +116,20 @@ LLVMValueRef tsl_cpu_f32c(struct tsl_cpu_cg *cg, double v)
     return LLVMConstReal(cg->t_f32, v);
 }
 
-static LLVMValueRef byte_ptr_to_f32(struct tsl_cpu_cg *cg, LLVMValueRef base, int64_t off)
+/* float* to weights/arena + off (step-relative inside a step, reloc.c) */
+static LLVMValueRef byte_ptr_to_f32(struct tsl_cpu_cg *cg, bool weights, int64_t off)
 {
-    LLVMValueRef idx = tsl_cpu_i64(cg, off);
-    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->t_i8, base, &idx, 1, "");
-    return LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
+    return LLVMBuildBitCast(cg->b, tsl_cpu_reloc_ptr(cg, weights, off), cg->t_pf32, "");
 }
 
 LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off)
 {
-    return byte_ptr_to_f32(cg, cg->p_weights, off);
+    return byte_ptr_to_f32(cg, true, off);
 }
 
 LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off)
 {
-    return byte_ptr_to_f32(cg, cg->p_arena, cg->step->scratch_off + off);
+    return byte_ptr_to_f32(cg, false, cg->step->scratch_off + off);
 }
 
 LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off)
@@ -138,9 +137,9 @@ LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off)
     const struct tsl_cpu_step *st = cg->step;
     int64_t shared = (st->scratch_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
     int64_t per = (st->thread_scratch_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
-    LLVMValueRef idx = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, cg->p_tid, tsl_cpu_i64(cg, per), ""),
-                                       tsl_cpu_i64(cg, st->scratch_off + shared + off), "");
-    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->t_i8, cg->p_arena, &idx, 1, "");
+    LLVMValueRef base = tsl_cpu_reloc_ptr(cg, false, st->scratch_off + shared + off);
+    LLVMValueRef idx = LLVMBuildNSWMul(cg->b, cg->p_tid, tsl_cpu_i64(cg, per), "");
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->t_i8, base, &idx, 1, "");
     return LLVMBuildBitCast(cg->b, p, cg->t_pf32, "");
 }
 
@@ -173,8 +172,8 @@ enum tsl_status tsl_cpu_ptr(struct tsl_cpu_cg *cg, const struct tsl_value *v, LL
         l->off = off;
     }
     switch (l->kind) {
-    case TSL_LOC_WEIGHT: *out = byte_ptr_to_f32(cg, cg->p_weights, l->off); break;
-    case TSL_LOC_ARENA: *out = byte_ptr_to_f32(cg, cg->p_arena, l->off); break;
+    case TSL_LOC_WEIGHT: *out = byte_ptr_to_f32(cg, true, l->off); break;
+    case TSL_LOC_ARENA: *out = byte_ptr_to_f32(cg, false, l->off); break;
     case TSL_LOC_INPUT: *out = slot_ptr(cg, cg->p_inputs, l->index); break;
     case TSL_LOC_OUTPUT: *out = slot_ptr(cg, cg->p_outputs, l->index); break;
     default:

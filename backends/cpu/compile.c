@@ -252,6 +252,10 @@ static void init_types(struct tsl_cpu_cg *cg)
     /* (weights, arena, inputs, outputs, pool) */
     LLVMTypeRef params[5] = {cg->t_pi8, cg->t_pi8, cg->t_ppi8, cg->t_ppi8, cg->t_pi8};
     cg->t_step = LLVMFunctionType(cg->t_void, params, 5, 0);
+    /* a step: the same, then its offset table (reloc.c) */
+    LLVMTypeRef kparams[6] = {cg->t_pi8, cg->t_pi8, cg->t_ppi8, cg->t_ppi8, cg->t_pi8,
+                              LLVMPointerType(cg->t_i64, 0)};
+    cg->t_kern = LLVMFunctionType(cg->t_void, kparams, 6, 0);
     LLVMTypeRef tparams[4] = {cg->t_pi8, cg->t_i64, cg->t_i64, cg->t_i64};
     cg->t_task = LLVMFunctionType(cg->t_void, tparams, 4, 0);
 }
@@ -264,9 +268,16 @@ static void bind_params(struct tsl_cpu_cg *cg, LLVMValueRef fn)
     cg->p_inputs = LLVMGetParam(fn, 2);
     cg->p_outputs = LLVMGetParam(fn, 3);
     cg->p_pool = LLVMGetParam(fn, 4);
+    cg->p_offs = LLVMCountParams(fn) > 5 ? LLVMGetParam(fn, 5) : NULL;
     cg->p_tid = tsl_cpu_i64(cg, 0);
     cg->in_task = false;
+    cg->n_rptrs = cg->rptr_start = 0;
+    /* the entry block holds allocas and the table's pointers (reloc.c);
+     * the code starts in the next block */
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, fn, "body");
+    LLVMBuildBr(cg->b, body);
+    LLVMPositionBuilderAtEnd(cg->b, body);
 }
 
 /* Constant inputs of step s's nodes (main node and fused ones): add `d` to
@@ -290,7 +301,7 @@ static void count_const_uses(const struct tsl_cpu_step *s, uint32_t *left, int d
 /* prof_off >= 0: profiling counters at that arena offset (profile.c).
  * release: free each constant's payload after the last step reading it. */
 static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *steps, uint32_t n,
-                                  int64_t prof_off, bool release)
+                                  int64_t prof_off, bool release, uint32_t *n_fns)
 {
     uint32_t *left = NULL;
     if (release) {
@@ -300,44 +311,65 @@ static enum tsl_status emit_steps(struct tsl_cpu_cg *cg, struct tsl_cpu_step *st
         for (uint32_t i = 0; i < n; i++)
             count_const_uses(&steps[i], left, 1, false);
     }
-    LLVMValueRef *fns = calloc(n + 1, sizeof *fns);
-    if (!fns)
-        return tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "codegen");
-    for (uint32_t i = 0; i < n; i++) {
+    /* fns[i]: the function step i calls (maybe another step's), tabs[i] its table */
+    LLVMValueRef *fns = calloc(2 * (size_t)n + 1, sizeof *fns), *tabs = fns ? fns + n : NULL;
+    struct tsl_cpu_dedup *dd = tsl_cpu_dedup_new();
+    enum tsl_status st = TSL_STATUS_OK;
+    if (!fns || !dd)
+        st = tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "codegen");
+    *n_fns = 0;
+    for (uint32_t i = 0; st == TSL_STATUS_OK && i < n; i++) {
         char name[128];
         snprintf(name, sizeof name, "%s_k%u_%s", cg->prefix, i, tsl_op_name(steps[i].node->op));
-        fns[i] = LLVMAddFunction(cg->mod, name, cg->t_step);
-        LLVMSetLinkage(fns[i], LLVMInternalLinkage);
+        LLVMValueRef before = LLVMGetLastFunction(cg->mod);
+        LLVMValueRef fn = LLVMAddFunction(cg->mod, name, cg->t_kern);
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
         /* one call per run: inlining every step into the entry only makes
          * one huge function that O3 optimizes in superlinear time */
-        LLVMAddAttributeAtIndex(fns[i], LLVMAttributeFunctionIndex,
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(cg->ctx,
                                                         LLVMGetEnumAttributeKindForName("noinline", 8),
                                                         0));
-        bind_params(cg, fns[i]);
+        bind_params(cg, fn);
         cg->step = &steps[i];
-        enum tsl_status st = tsl_cpu_lowering_for(steps[i].node->op)->emit(cg, &steps[i]);
-        if (st != TSL_STATUS_OK) {
-            free(fns);
-            free(left);
-            return st;
-        }
+        cg->n_relocs = 0;
+        st = tsl_cpu_lowering_for(steps[i].node->op)->emit(cg, &steps[i]);
+        if (st != TSL_STATUS_OK)
+            break;
         LLVMBuildRetVoid(cg->b);
+        if (cg->reloc_nomem)
+            break;
+        fns[i] = tsl_cpu_dedup_step(cg, dd, fn, before);
+        tabs[i] = tsl_cpu_reloc_table(cg, i);
+        if (!fns[i] || !tabs[i]) {
+            cg->reloc_nomem = true;
+            break;
+        }
+        if (fns[i] == fn)
+            ++*n_fns;
         if (left)
             count_const_uses(&steps[i], left, -1, true);
     }
+    if (st == TSL_STATUS_OK && cg->reloc_nomem)
+        st = tsl_diag_error(cg->diag, TSL_STATUS_NOMEM, cg->g->name, "codegen");
     free(left);
+    tsl_cpu_dedup_free(dd);
     cg->step = NULL;
+    if (st != TSL_STATUS_OK) {
+        free(fns);
+        return st;
+    }
     char name[96];
     snprintf(name, sizeof name, "%s_run", cg->prefix);
     LLVMValueRef entry = LLVMAddFunction(cg->mod, name, cg->t_step);
     bind_params(cg, entry);
-    LLVMValueRef args[5] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs,
-                            cg->p_pool};
+    LLVMValueRef args[6] = {cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs,
+                            cg->p_pool, NULL};
     if (prof_off >= 0)
         tsl_cpu_profile_emit_tick(cg, prof_off, 0);
     for (uint32_t i = 0; i < n; i++) {
-        LLVMBuildCall2(cg->b, cg->t_step, fns[i], args, 5, "");
+        args[5] = tabs[i];
+        LLVMBuildCall2(cg->b, cg->t_kern, fns[i], args, 6, "");
         if (prof_off >= 0)
             tsl_cpu_profile_emit_tick(cg, prof_off, i + 1);
     }
@@ -537,7 +569,7 @@ static enum tsl_status compile_graph(const struct tsl_graph *g, const struct tsl
     }
     double t1 = tsl_cpu_seconds();
     m->plan_s = t1 - t0;
-    st = emit_steps(&cg, steps, n_steps, m->prof_off, release);
+    st = emit_steps(&cg, steps, n_steps, m->prof_off, release, &m->n_step_fns);
     m->n_parallel = cg.n_par;
     /* the module owns the blob from here on (not an LLVM constant: see
      * cpu_module.h) */
@@ -563,6 +595,8 @@ done:
     free(cg.blob_raw);
     free(cg.locs);
     free(cg.uks);
+    free(cg.relocs);
+    free(cg.rptrs);
     free(steps);
     if (st != TSL_STATUS_OK) {
         tsl_cpu_module_destroy(m);
@@ -591,6 +625,7 @@ void tsl_cpu_module_info(const struct tsl_cpu_module *m, struct tsl_cpu_module_i
     out->arena_bytes = m->arena_bytes;
     out->arena_naive_bytes = m->arena_naive_bytes;
     out->n_kernels = m->n_kernels;
+    out->n_step_functions = m->n_step_fns;
     out->n_fused = m->n_fused;
     out->threads = m->threads;
     out->n_parallel = m->n_parallel;

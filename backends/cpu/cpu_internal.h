@@ -140,6 +140,18 @@ struct tsl_cpu_cg {
      * p_tid the i64 thread index (constant 0 outside tasks) */
     LLVMValueRef fn, p_weights, p_arena, p_inputs, p_outputs, p_pool, p_tid;
     bool in_task;
+    /* step-relative addressing (reloc.c): inside a step, p_offs is the i64
+     * table of the step's weight/arena offsets (NULL elsewhere, e.g. in the
+     * entry, where offsets stay constants); relocs are the current step's
+     * table entries, rptrs the pointers already built in the current
+     * function's entry block (from rptr_start on) */
+    LLVMValueRef p_offs;
+    LLVMTypeRef t_kern; /* step function: t_step's parameters, then i64 *offs */
+    struct tsl_cpu_reloc *relocs;
+    uint32_t n_relocs, cap_relocs;
+    struct tsl_cpu_rptr *rptrs;
+    uint32_t n_rptrs, cap_rptrs, rptr_start;
+    bool reloc_nomem; /* an allocation of relocs/rptrs failed (reported after the step) */
     const struct tsl_cpu_step *step;
     uint32_t uniq; /* counter for internal symbol names */
 
@@ -221,6 +233,39 @@ LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off);
 /* float* to weights + off. */
 LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off);
 
+/* ---- step-relative addressing and step sharing (reloc.c) ---------------- */
+
+/* One entry of a step's offset table: a byte offset from the weights
+ * (weights = true) or from the arena. */
+struct tsl_cpu_reloc {
+    bool weights;
+    int64_t off;
+};
+/* A pointer built in a function's entry block for table entry `slot`. */
+struct tsl_cpu_rptr {
+    uint32_t slot;
+    LLVMValueRef ptr; /* i8* */
+};
+/* i8* base + off.  Inside a step (cg->p_offs set) off becomes an entry of
+ * the step's table, loaded once in the function's entry block, so the IR
+ * of the step does not depend on where its values live; elsewhere a
+ * constant GEP. */
+LLVMValueRef tsl_cpu_reloc_ptr(struct tsl_cpu_cg *cg, bool weights, int64_t off);
+/* Steps whose functions print the same IR share one function. */
+struct tsl_cpu_dedup;
+struct tsl_cpu_dedup *tsl_cpu_dedup_new(void);
+void tsl_cpu_dedup_free(struct tsl_cpu_dedup *d);
+/* Called after step function fn (and its parallel task functions, the
+ * functions defined after `before` other than micro-kernels) is complete:
+ * when an earlier step's functions are the same IR, deletes fn and its
+ * tasks and returns the earlier function, else remembers fn and returns it.
+ * NULL on allocation failure. */
+LLVMValueRef tsl_cpu_dedup_step(struct tsl_cpu_cg *cg, struct tsl_cpu_dedup *d, LLVMValueRef fn,
+                                LLVMValueRef before);
+/* The current step's offset table as an internal constant i64 array (a
+ * null i64* when the table is empty). */
+LLVMValueRef tsl_cpu_reloc_table(struct tsl_cpu_cg *cg, uint32_t step);
+
 /* floor(a / b) for b > 0 and any a. */
 int64_t tsl_cpu_floor_div(int64_t a, int64_t b);
 
@@ -298,9 +343,10 @@ struct tsl_cpu_par {
     int n_vals;
     LLVMValueRef vals[TSL_CPU_PAR_VALS];
     struct tsl_cpu_loop loop;
-    LLVMValueRef task, frame, saved[7];
+    LLVMValueRef task, frame, saved[8];
     LLVMBasicBlockRef saved_bb;
     bool saved_in_task;
+    uint32_t saved_n_rptrs, saved_rptr_start;
 };
 void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_items,
                       double work_ns, const LLVMValueRef *vals, int n_vals);

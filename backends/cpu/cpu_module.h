@@ -45,6 +45,7 @@ struct tsl_cpu_module {
     uint32_t n_inputs, n_outputs;
     struct tsl_cpu_io *inputs, *outputs;
     uint32_t n_kernels, n_fused, n_parallel;
+    uint32_t n_step_fns; /* distinct step functions (steps with the same IR share one) */
     double plan_s, codegen_s, opt_s, jit_s; /* phase times (tsl_cpu_module_info) */
 
     /* per-step profiling (options.profile; prof is NULL otherwise) */

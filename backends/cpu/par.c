@@ -10,9 +10,9 @@
  * (runtime/tsl_pool.c: contiguous chunks of items taken by threads
  * 0 .. threads-1, so the per-thread scratch exists; returns when all are
  * done, so consecutive regions are separated by a barrier).
- * Inside the task, cg's step arguments are rebound to the frame's copies and
- * cg->p_tid to the thread index, so tsl_cpu_ptr and tsl_cpu_thread_scratch
- * work unchanged.  Small regions stay an ordinary loop on the caller.
+ * Inside the task, cg's step arguments (the step's offset table included)
+ * are rebound to the frame's copies and cg->p_tid to the thread index, so
+ * tsl_cpu_ptr and tsl_cpu_thread_scratch work unchanged.  Small regions stay an ordinary loop on the caller.
  *
  * Not here: the pool itself (runtime/), what a lowering splits (lower_*.c,
  * gemm_kernel.c). */
@@ -21,7 +21,7 @@
 
 #include "cpu_internal.h"
 
-enum { SLOT_W, SLOT_A, SLOT_IN, SLOT_OUT, SLOT_VALS };
+enum { SLOT_W, SLOT_A, SLOT_IN, SLOT_OUT, SLOT_OFFS, SLOT_VALS };
 
 /* Pointer or integer value as an i8* frame slot, and back. */
 static LLVMValueRef to_slot(struct tsl_cpu_cg *cg, LLVMValueRef v)
@@ -68,7 +68,8 @@ void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_
     LLVMTypeRef fty = LLVMArrayType(cg->t_pi8, (unsigned)(SLOT_VALS + par->n_vals));
     par->frame = tsl_cpu_entry_alloca(cg, fty, "frame");
     LLVMValueRef outer[SLOT_VALS + TSL_CPU_PAR_VALS] = {
-        cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs};
+        cg->p_weights, cg->p_arena, cg->p_inputs, cg->p_outputs,
+        cg->p_offs ? cg->p_offs : LLVMConstNull(LLVMPointerType(cg->t_i64, 0))};
     for (int i = 0; i < par->n_vals; i++)
         outer[SLOT_VALS + i] = vals[i];
     LLVMValueRef zero = LLVMConstInt(cg->t_i32, 0, 0);
@@ -84,7 +85,9 @@ void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_
     LLVMSetLinkage(par->task, LLVMInternalLinkage);
     par->saved[0] = cg->fn, par->saved[1] = cg->p_weights, par->saved[2] = cg->p_arena;
     par->saved[3] = cg->p_inputs, par->saved[4] = cg->p_outputs, par->saved[5] = cg->p_pool;
-    par->saved[6] = cg->p_tid;
+    par->saved[6] = cg->p_tid, par->saved[7] = cg->p_offs;
+    par->saved_n_rptrs = cg->n_rptrs, par->saved_rptr_start = cg->rptr_start;
+    cg->rptr_start = cg->n_rptrs; /* the task builds its own pointers */
     par->saved_bb = LLVMGetInsertBlock(cg->b);
     par->saved_in_task = cg->in_task;
     cg->fn = par->task;
@@ -105,9 +108,15 @@ void tsl_cpu_par_open(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par, int64_t n_
     cg->p_inputs = in_task[SLOT_IN];
     cg->p_outputs = in_task[SLOT_OUT];
     cg->p_pool = NULL;
+    cg->p_offs = par->saved[7] ? in_task[SLOT_OFFS] : NULL;
     cg->p_tid = LLVMGetParam(par->task, 3);
     for (int i = 0; i < par->n_vals; i++)
         par->vals[i] = in_task[SLOT_VALS + i];
+    /* the entry block keeps the frame loads and the table's pointers
+     * (tsl_cpu_reloc_ptr); the region's code starts in the next block */
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, par->task, "body");
+    LLVMBuildBr(cg->b, body);
+    LLVMPositionBuilderAtEnd(cg->b, body);
 }
 
 LLVMValueRef tsl_cpu_par_loop(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par)
@@ -126,7 +135,8 @@ void tsl_cpu_par_close(struct tsl_cpu_cg *cg, struct tsl_cpu_par *par)
     LLVMBuildRetVoid(cg->b);
     cg->fn = par->saved[0], cg->p_weights = par->saved[1], cg->p_arena = par->saved[2];
     cg->p_inputs = par->saved[3], cg->p_outputs = par->saved[4], cg->p_pool = par->saved[5];
-    cg->p_tid = par->saved[6];
+    cg->p_tid = par->saved[6], cg->p_offs = par->saved[7];
+    cg->n_rptrs = par->saved_n_rptrs, cg->rptr_start = par->saved_rptr_start;
     cg->in_task = par->saved_in_task;
     LLVMPositionBuilderAtEnd(cg->b, par->saved_bb);
     LLVMTypeRef fty;

@@ -125,7 +125,9 @@ struct tsl_cpu_module_info {
     int64_t weight_bytes; /* packed weight blob */
     int64_t arena_bytes;  /* activation arena (liveness-planned, incl. scratch) */
     int64_t arena_naive_bytes; /* sum of all buffers without reuse */
-    uint32_t n_kernels;   /* generated step functions */
+    uint32_t n_kernels;   /* steps (one call each) */
+    uint32_t n_step_functions; /* distinct step functions: steps whose IR is the same
+                                * (apart from their value offsets) share one */
     uint32_t n_fused;     /* nodes fused into a producer's epilogue */
     int threads;          /* threads the module was compiled for */
     uint32_t n_parallel;  /* loops split over the threads (0 when threads is 1) */
