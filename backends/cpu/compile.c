@@ -151,7 +151,9 @@ static enum tsl_status check_step_outputs(struct tsl_cpu_cg *cg, const struct ts
             continue;
         if (!low->any_dtype && v->type.dtype != TSL_DTYPE_F32)
             return tsl_cpu_require_f32(cg, nd, v);
-        if (!storable(v))
+        struct tsl_shape mx;
+        int ax;
+        if (!storable(v) && !tsl_cpu_dynamic_bound(v, &mx, &ax))
             return tsl_cpu_unsupported(cg, nd, "output '%s' (%s) has no static shape or size",
                                        v->name, tsl_dtype_name(v->type.dtype));
     }
@@ -432,7 +434,8 @@ enum tsl_status tsl_cpu_optimize(struct tsl_cpu_module *m, struct tsl_diag *diag
     return TSL_STATUS_OK;
 }
 
-static enum tsl_status copy_io(struct tsl_cpu_io **out, struct tsl_value *const *vals, uint32_t n)
+static enum tsl_status copy_io(struct tsl_cpu_io **out, struct tsl_value *const *vals, uint32_t n,
+                               bool outputs)
 {
     *out = calloc(n + 1, sizeof **out);
     if (!*out)
@@ -441,6 +444,9 @@ static enum tsl_status copy_io(struct tsl_cpu_io **out, struct tsl_value *const 
         (*out)[i].name = tsl_strdup(vals[i]->name);
         (*out)[i].dtype = vals[i]->type.dtype;
         (*out)[i].shape = vals[i]->type.shape;
+        (*out)[i].dyn_axis = -1;
+        if (outputs && !tsl_cpu_dynamic_bound(vals[i], &(*out)[i].shape, &(*out)[i].dyn_axis))
+            (*out)[i].dyn_axis = -1;
         if (!(*out)[i].name)
             return TSL_STATUS_NOMEM;
     }
@@ -494,6 +500,22 @@ static enum tsl_status check_graph(const struct tsl_graph *g, const struct tsl_c
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) {
         const struct tsl_value *v = g->outputs[i];
+        struct tsl_shape mx;
+        int ax;
+        if (tsl_cpu_dynamic_bound(v, &mx, &ax)) {
+            /* written once, in place, by its step (lower_select.c) */
+            bool twice = v->n_uses > 0;
+            for (uint32_t j = 0; j < g->n_outputs && !twice; j++)
+                twice = j != i && g->outputs[j] == v;
+            for (uint32_t j = 0; j < g->n_inputs && !twice; j++)
+                twice = g->inputs[j] == v;
+            if (twice)
+                return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, v->name,
+                                      "cpu backend: an output whose size depends on the data "
+                                      "(%s) must be a graph output used by no other node and "
+                                      "listed once", tsl_op_name(v->producer->op));
+            continue;
+        }
         if (!tsl_shape_is_static(&v->type.shape) || !storable(v))
             return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, v->name,
                                   "cpu backend: output must have a static shape and a "
@@ -558,6 +580,18 @@ static enum tsl_status compile_graph(const struct tsl_graph *g, const struct tsl
     st = tsl_cpu_plan(&cg, steps, n_steps, &m->arena_bytes, &m->arena_naive_bytes);
     if (st != TSL_STATUS_OK)
         goto done;
+    /* one i64 per output for the sizes of data-dependent outputs */
+    m->dims_off = cg.dims_off = -1;
+    for (uint32_t i = 0; i < g->n_outputs && m->dims_off < 0; i++) {
+        struct tsl_shape mx;
+        int ax;
+        if (tsl_cpu_dynamic_bound(g->outputs[i], &mx, &ax)) {
+            m->dims_off = cg.dims_off =
+                (m->arena_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+            m->arena_bytes = m->dims_off + (8 * (int64_t)g->n_outputs + TSL_CPU_ALIGN - 1) /
+                                               TSL_CPU_ALIGN * TSL_CPU_ALIGN;
+        }
+    }
     m->prof_off = -1;
     if (opts->profile) { /* n_steps + 1 counters after everything else */
         m->prof_off = (m->arena_bytes + TSL_CPU_ALIGN - 1) / TSL_CPU_ALIGN * TSL_CPU_ALIGN;
@@ -582,8 +616,8 @@ static enum tsl_status compile_graph(const struct tsl_graph *g, const struct tsl
     if (st == TSL_STATUS_OK)
         st = tsl_cpu_optimize(m, diag);
     m->opt_s = tsl_cpu_seconds() - t2;
-    if (st == TSL_STATUS_OK && (copy_io(&m->inputs, g->inputs, g->n_inputs) != TSL_STATUS_OK ||
-                                copy_io(&m->outputs, g->outputs, g->n_outputs) != TSL_STATUS_OK))
+    if (st == TSL_STATUS_OK && (copy_io(&m->inputs, g->inputs, g->n_inputs, false) != TSL_STATUS_OK ||
+                                copy_io(&m->outputs, g->outputs, g->n_outputs, true) != TSL_STATUS_OK))
         st = tsl_diag_error(diag, TSL_STATUS_NOMEM, g->name, "cpu module");
     m->n_inputs = g->n_inputs;
     m->n_outputs = g->n_outputs;

@@ -146,6 +146,8 @@ struct tsl_cpu_cg {
      * table entries, rptrs the pointers already built in the current
      * function's entry block (from rptr_start on) */
     LLVMValueRef p_offs;
+    int64_t dims_off; /* arena offset of the outputs' data-dependent sizes (one i64 per
+                       * graph output), or -1 (lower_select.c) */
     LLVMTypeRef t_kern; /* step function: t_step's parameters, then i64 *offs */
     struct tsl_cpu_reloc *relocs;
     uint32_t n_relocs, cap_relocs;
@@ -232,6 +234,12 @@ LLVMValueRef tsl_cpu_scratch(struct tsl_cpu_cg *cg, int64_t off);
 LLVMValueRef tsl_cpu_thread_scratch(struct tsl_cpu_cg *cg, int64_t off);
 /* float* to weights + off. */
 LLVMValueRef tsl_cpu_weight_ptr(struct tsl_cpu_cg *cg, int64_t off);
+
+/* A graph output whose size depends on the data (NonZero,
+ * NonMaxSuppression with static inputs; lower_select.c): true, with the
+ * largest shape it can have in *max and the data-dependent axis in *axis.
+ * False for any other value. */
+bool tsl_cpu_dynamic_bound(const struct tsl_value *v, struct tsl_shape *max, int *axis);
 
 /* ---- step-relative addressing and step sharing (reloc.c) ---------------- */
 

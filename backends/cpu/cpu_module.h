@@ -20,6 +20,9 @@ struct tsl_cpu_io {
     struct tsl_shape shape;
     void *frozen; /* inputs: the bytes the module was specialized to, or NULL */
     int64_t frozen_bytes;
+    int dyn_axis; /* outputs: the axis whose size the run decides (shape holds its
+                   * upper bound; the run writes the size to the arena at
+                   * dims_off + 8 * index), or -1 */
 };
 
 typedef void (*tsl_cpu_entry_fn)(const void *weights, void *arena, void *const *inputs,
@@ -47,6 +50,8 @@ struct tsl_cpu_module {
     uint32_t n_kernels, n_fused, n_parallel;
     uint32_t n_step_fns; /* distinct step functions (steps with the same IR share one) */
     double plan_s, codegen_s, opt_s, jit_s; /* phase times (tsl_cpu_module_info) */
+    int64_t dims_off; /* arena offset of one i64 per output (sizes of data-dependent
+                       * axes), or -1 when no output is data-dependent */
 
     /* per-step profiling (options.profile; prof is NULL otherwise) */
     int64_t prof_off;                  /* arena offset of n_kernels + 1 u64 counters */

@@ -9,10 +9,11 @@
  * The artifact needs nothing from tessel at run time: the weights are the
  * constant <name>_weights inside it (added here, to a clone of the module,
  * from the module's blob: the optimized module itself holds no weights), the caller provides the arena, and the
- * thread pool is runtime/tsl_pool.c (embedded in tessel as text) compiled by
- * the system `cc` under the model's prefix and linked into the .so, or
- * merged into the .o (`cc -r`).  .ll and .s output do not contain the pool:
- * compile runtime/tsl_pool.c with -DTSL_RT_PREFIX=<name> next to them. */
+ * thread pool and the data-dependent selections are runtime/tsl_pool.c and
+ * runtime/tsl_select.c (embedded in tessel as text) compiled by the system
+ * `cc` under the model's prefix and linked into the .so, or merged into the
+ * .o (`cc -r`).  .ll and .s output do not contain them: compile both with
+ * -DTSL_RT_PREFIX=<name> next to them. */
 #include <ctype.h>
 #include <errno.h>
 #include <spawn.h>
@@ -26,8 +27,8 @@
 #include "tessel/util.h"
 
 extern char **environ;
-extern const char tsl_rt_pool_source[];
-extern const unsigned long tsl_rt_pool_source_len;
+extern const char tsl_rt_pool_source[], tsl_rt_select_source[];
+extern const unsigned long tsl_rt_pool_source_len, tsl_rt_select_source_len;
 
 static void c_string(FILE *f, const char *s)
 {
@@ -65,6 +66,14 @@ static void io_block(FILE *f, const char *up, const char *lo, const char *kind,
             fprintf(f, "%s%lldLL", d ? ", " : "", (long long)io[i].shape.dims[d]);
         fprintf(f, "%s}\n#define %s_%s_%u_DTYPE \"%s\"\n", io[i].shape.rank ? "" : "1LL", up,
                 kind, i, tsl_dtype_name(io[i].dtype));
+        if (strcmp(kind, "OUTPUT") == 0) {
+            if (io[i].dyn_axis >= 0)
+                fprintf(f, "/* data-dependent size: the dims above are the largest; after a run,\n"
+                           " * axis %d has %s_output_dim(arena, %u) entries (the first ones of\n"
+                           " * the buffer, in the layout of that shape) */\n",
+                        io[i].dyn_axis, lo, i);
+            fprintf(f, "#define %s_%s_%u_DYN_AXIS %d\n", up, kind, i, io[i].dyn_axis);
+        }
     }
     fprintf(f, "static const char *const %s_%s_names[%u] = {", lo,
             strcmp(kind, "INPUT") == 0 ? "input" : "output", n ? n : 1);
@@ -148,6 +157,14 @@ enum tsl_status tsl_cpu_emit_header(const struct tsl_cpu_module *m, const char *
             (long long)m->weight_bytes, lo, (long long)m->arena_bytes, lo, m->threads);
     io_block(f, up, lo, "INPUT", m->inputs, m->n_inputs);
     io_block(f, up, lo, "OUTPUT", m->outputs, m->n_outputs);
+    if (m->dims_off >= 0)
+        fprintf(f,
+                "/* Size of the data-dependent axis of output i (its _DYN_AXIS >= 0)\n"
+                " * after a run, read from the arena the run used. */\n"
+                "#define %s_DIMS_OFFSET %lldLL\n"
+                "static inline long long %s_output_dim(const void *arena, int i)\n"
+                "{\n    return ((const long long *)((const char *)arena + %s_DIMS_OFFSET))[i];\n}\n",
+                up, (long long)m->dims_off, lo, up);
     fprintf(f,
             "\nextern const unsigned char %s_weights[];\n"
             "/* The thread pool (compiled into the artifact): threads in total, the\n"
@@ -246,16 +263,18 @@ static enum tsl_status run_cc(char *const *argv, const char *what, struct tsl_di
     return TSL_STATUS_OK;
 }
 
-/* Write the embedded runtime/tsl_pool.c to `src` and compile it to `obj`
- * under the module's prefix. */
+/* Write the embedded runtime/tsl_pool.c and runtime/tsl_select.c to `src`
+ * and compile them to `obj` under the module's prefix. */
 static enum tsl_status build_runtime(const struct tsl_cpu_module *m, const char *src,
                                      const char *obj, struct tsl_diag *diag)
 {
     FILE *f = fopen(src, "w");
     if (!f)
         return tsl_diag_error(diag, TSL_STATUS_IO, src, "cannot open: %s", strerror(errno));
+    /* one translation unit: the pool, then the selections (same macros) */
     size_t n = fwrite(tsl_rt_pool_source, 1, (size_t)tsl_rt_pool_source_len, f);
-    if (fclose(f) != 0 || n != (size_t)tsl_rt_pool_source_len) {
+    n += fwrite(tsl_rt_select_source, 1, (size_t)tsl_rt_select_source_len, f);
+    if (fclose(f) != 0 || n != (size_t)(tsl_rt_pool_source_len + tsl_rt_select_source_len)) {
         remove(src);
         return tsl_diag_error(diag, TSL_STATUS_IO, src, "write failed");
     }

@@ -4,11 +4,13 @@
  * resolves libm/libc symbols from the process, looks up <name>_run, and
  * allocates the activation arena.  The module holds no weights: each run
  * passes the module's packed blob (one copy in memory) to <name>_run.
- * <name>_parallel resolves to tessel's tsl_rt_parallel; with threads > 1
+ * <name>_parallel, _nonzero and _nms resolve to tessel's tsl_rt_* functions
+ * (runtime/); with threads > 1
  * the module's pool (threads - 1 workers) is created here, once, and lives
  * until tsl_cpu_module_destroy.  Each run checks the
- * inputs against the compiled signature, allocates the outputs and calls the
- * entry function.
+ * inputs against the compiled signature, allocates the outputs (a
+ * data-dependent output at its largest size), calls the entry function and
+ * sets the data-dependent outputs' actual sizes.
  *
  * Not here: code generation (compile.c), files (emit.c). */
 #include <stdio.h>
@@ -19,20 +21,28 @@
 #include "cpu_module.h"
 #include "tessel/util.h"
 
-/* Define <name>_parallel as tessel's own tsl_rt_parallel
- * (runtime/tsl_pool.c) in the JIT's main dylib. */
+/* Define <name>_parallel, <name>_nonzero and <name>_nms as tessel's own
+ * tsl_rt_* functions (runtime/tsl_pool.c, runtime/tsl_select.c) in the
+ * JIT's main dylib. */
 static enum tsl_status define_symbols(struct tsl_cpu_module *m, LLVMOrcLLJITRef jit,
                                       struct tsl_diag *diag)
 {
-    char pname[96];
-    snprintf(pname, sizeof pname, "%s_parallel", m->prefix);
-    LLVMJITCSymbolMapPair pair;
-    pair.Name = LLVMOrcLLJITMangleAndIntern(jit, pname);
-    pair.Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_parallel;
-    pair.Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
-                                  LLVMJITSymbolGenericFlagsCallable;
-    pair.Sym.Flags.TargetFlags = 0;
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(&pair, 1);
+    static const char *const names[3] = {"parallel", "nonzero", "nms"};
+    const LLVMOrcExecutorAddress addrs[3] = {
+        (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_parallel,
+        (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_nonzero,
+        (LLVMOrcExecutorAddress)(uintptr_t)tsl_rt_nms};
+    LLVMJITCSymbolMapPair pairs[3];
+    for (int i = 0; i < 3; i++) {
+        char name[112];
+        snprintf(name, sizeof name, "%s_%s", m->prefix, names[i]);
+        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, name);
+        pairs[i].Sym.Address = addrs[i];
+        pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
+                                          LLVMJITSymbolGenericFlagsCallable;
+        pairs[i].Sym.Flags.TargetFlags = 0;
+    }
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, 3);
     LLVMErrorRef err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
     if (err)
         return tsl_cpu_llvm_error(diag, err, m->prefix, "defining the JIT's symbols failed");
@@ -159,6 +169,11 @@ enum tsl_status tsl_cpu_run(struct tsl_cpu_module *m, const struct tsl_tensor *i
     } else {
         m->entry(m->weights, m->arena, in, outp, m->pool);
     }
+    /* data-dependent outputs: the run wrote the size of their axis */
+    for (uint32_t i = 0; i < m->n_outputs; i++)
+        if (m->outputs[i].dyn_axis >= 0)
+            memcpy(&outs[i].shape.dims[m->outputs[i].dyn_axis],
+                   (const char *)m->arena + m->dims_off + 8 * (int64_t)i, sizeof(int64_t));
     free(in);
     free(outp);
     *outputs_out = outs;

@@ -16,6 +16,8 @@ extern const struct tsl_cpu_lowering tsl_cpu_lower_gather_table, tsl_cpu_lower_r
 /* Conv: constant weight and 1-D/2-D to tsl_cpu_lower_conv, else a direct
  * convolution (lower_conv_rt.c). */
 extern const struct tsl_cpu_lowering tsl_cpu_lower_conv_any, tsl_cpu_lower_qlinear_conv;
+/* Data-dependent output sizes (lower_select.c). */
+extern const struct tsl_cpu_lowering tsl_cpu_lower_non_zero, tsl_cpu_lower_nms;
 
 /* Convolution geometry with the spatial dims right-aligned to 3 (missing
  * ones size 1, pads the begin pads after auto_pad), shared by the direct

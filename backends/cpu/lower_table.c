@@ -77,6 +77,9 @@ static const struct tsl_cpu_lowering *const table[TSL_OP_COUNT] = {
     [TSL_OP_QLINEAR_MATMUL] = &tsl_cpu_lower_qlinear_matmul, /* lower_qlinear.c */
     [TSL_OP_QLINEAR_CONV] = &tsl_cpu_lower_qlinear_conv,     /* lower_qlinear.c */
     [TSL_OP_CONV_TRANSPOSE] = &tsl_cpu_lower_conv_transpose, /* lower_convt.c */
+    /* data-dependent output size, through runtime/tsl_select.c (lower_select.c) */
+    [TSL_OP_NON_ZERO] = &tsl_cpu_lower_non_zero,
+    [TSL_OP_NON_MAX_SUPPRESSION] = &tsl_cpu_lower_nms,
 };
 
 const struct tsl_cpu_lowering *tsl_cpu_lowering_for(enum tsl_op op)

@@ -127,11 +127,14 @@ static void test_concat_in_place(void **state)
 static void test_unsupported_op_names_node(void **state)
 {
     (void)state;
+    /* NonZero's size depends on the data: its output may not feed a node */
     struct tsl_graph *g = h_graph();
     struct tsl_value *x = h_input(g, "x", 2, D(2, 3));
     struct tsl_node *n = h_node(g, TSL_OP_NON_ZERO, "my_nonzero", 1, &x);
-    tsl_graph_add_output(g, n->outputs[0]);
     n->outputs[0]->type = tsl_type_make(TSL_DTYPE_I64, 2, D(2, 6)); /* as if bound */
+    struct tsl_node *a = h_node(g, TSL_OP_ABS, "abs", 1, &n->outputs[0]);
+    a->outputs[0]->type = tsl_type_make(TSL_DTYPE_I64, 2, D(2, 6));
+    tsl_graph_add_output(g, a->outputs[0]);
     struct tsl_diag d;
     tsl_diag_init(&d);
     struct tsl_cpu_module *m = NULL;
@@ -141,9 +144,9 @@ static void test_unsupported_op_names_node(void **state)
     assert_non_null(err);
     assert_string_equal(err->where, "my_nonzero");
     assert_non_null(strstr(err->message, "NonZero"));
-    assert_false(tsl_cpu_has_lowering(TSL_OP_NON_ZERO));
-    assert_true(tsl_cpu_has_lowering(TSL_OP_ARG_MAX));
-    assert_true(tsl_cpu_has_lowering(TSL_OP_CONV));
+    /* every op of the IR has a lowering */
+    for (int op = 0; op < TSL_OP_COUNT; op++)
+        assert_true(tsl_cpu_has_lowering((enum tsl_op)op));
     tsl_diag_fini(&d);
     tsl_graph_destroy(g);
 }
