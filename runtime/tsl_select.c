@@ -11,7 +11,12 @@
  * gets its work space from the caller), never print and never fail.  The
  * semantics are ONNX's, with the reference interpreter's choices where ONNX
  * leaves one: scores compared in double, ties and NaN ordered like the
- * reference's TopK (descending, NaN first, then by index). */
+ * reference's TopK (descending, NaN first, then by index).  It is written
+ * apart from the reference's kernels on purpose: the reference interpreter
+ * is the oracle the generated code is tested against, so the two must not
+ * share the code under test.  The prefix macros repeat tsl_pool.c's because
+ * tessel compiles the files separately; artifacts compile them as one
+ * translation unit, where the identical redefinitions are allowed. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
