@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""diff_model.py - differential test of tessel's reference backend against ONNX Runtime.
+"""diff_model.py - differential test of a tessel backend against ONNX Runtime.
 
 For one model it writes a seeded random input (uniform [-1, 1), float32, numpy
 RandomState(seed)) of a fixed shape to WORK/in/<input>.npy, runs
 
-    TESSEL run MODEL -i NAME=FILE ... -o WORK/tessel
+    TESSEL run MODEL -i NAME=FILE ... -o WORK/tessel [--backend cpu --threads N]
     node tests/ort/ort_run.js MODEL WORK/ort --input NAME=FILE ...
 
 and compares every ORT output with tessel's (same dtype and shape; relative L2
@@ -21,8 +21,10 @@ TESSEL_OWW_MODELS=<that folder>/node_modules/openwakeword-js/models); --model ru
 bound to 1; integer inputs get values in [0, 4)).
 
 Usage:
-  diff_model.py --tessel TESSEL --root SRC --work DIR CASE
+  diff_model.py --tessel TESSEL --root SRC --work DIR [--backend ref|cpu] [--threads N] CASE
   diff_model.py --tessel TESSEL --root SRC --work DIR --model FILE.onnx [--shape NAME=D0,D1..]...
+(--backend: the reference interpreter, the default, or the LLVM cpu backend
+with --threads N threads; the same threshold for both.)
   diff_model.py --list
 Exit status: 0 every output matches, 1 a mismatch or a failed run, 2 usage, 77 skipped.
 """
@@ -185,6 +187,8 @@ def main():
     ap.add_argument("--expose", action="append", default=[], metavar="VALUE",
                     help="with --model: also compare this intermediate value (repeatable)")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--backend", choices=("ref", "cpu"), default="ref")
+    ap.add_argument("--threads", type=int, default=1, help="cpu backend threads")
     ap.add_argument("--rel-l2", type=float, default=1e-4)
     ap.add_argument("--list", action="store_true", help="print the case names and exit")
     a = ap.parse_args()
@@ -240,13 +244,16 @@ def main():
     if opts.get("expose"):
         model = expose_outputs(model, opts["expose"], os.path.join(work, "model.onnx"))
     t_cmd = [a.tessel, "run", model, "-o", os.path.join(work, "tessel")]
+    if a.backend == "cpu":
+        t_cmd += ["--backend", "cpu", "--threads", str(a.threads)]
     o_cmd = ["node", os.path.join(root, "tests", "ort", "ort_run.js"), model,
              os.path.join(work, "ort")]
     for name, path in files:
         t_cmd += ["-i", f"{name}={path}"]
         o_cmd += ["--input", f"{name}={path}"]
     shapes_txt = " ".join(f"{n}={'x'.join(map(str, s))}" for n, _, s in specs)
-    print(f"{label}: {model} {shapes_txt} seed={a.seed}")
+    print(f"{label}: {model} {shapes_txt} seed={a.seed} backend={a.backend}"
+          + (f" threads={a.threads}" if a.backend == "cpu" else ""))
     t_ort = run(o_cmd, f"{label} (ort)")
     if t_ort is None:
         return 1
