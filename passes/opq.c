@@ -87,11 +87,10 @@ static const enum dfq_weighting dfq_weighting = DFQ_W_SECOND;
  * least dfq_gptq_min_var of E[x^2]: a globally pooled input
  * (squeeze-excite) has variance 0, H is then rank one and the
  * compensation drives the weights far off the grid (rec 8x CER 91%).
- * dfq_gptq_corr adds the propagated cross-channel correlation to H
- * (measured worse: docs/passes-opq.md, "Data-free GPTQ"). */
+ * docs/passes-opq.md, "Data-free GPTQ", has the measurements, including
+ * a propagated cross-channel correlation in H (worse; removed). */
 static const bool dfq_gptq = true;
 static const double dfq_gptq_min_var = 0.01;
-static const bool dfq_gptq_corr = false;
 
 /* Largest weight tensor the pass accepts (elements). */
 #define OPQ_MAX_NUMEL ((int64_t)1 << 34)
@@ -311,7 +310,7 @@ static enum tsl_status cov_data_free(struct tsl_cweights *ws, struct opq_item *i
         int64_t bytes = cw->in_dim * cw->in_dim * (int64_t)sizeof(double);
         if (used + bytes > TSL_OPQ_COV_BUDGET)
             break;
-        if (tsl_opq_dfq_cov(dfq, i, dfq_gptq_corr, &items[i].cov_own) != TSL_STATUS_OK)
+        if (tsl_opq_dfq_cov(dfq, i, &items[i].cov_own) != TSL_STATUS_OK)
             return tsl_diag_error(diag, TSL_STATUS_NOMEM, "opq", "out of memory");
         items[i].cov = items[i].cov_own;
         used += bytes;

@@ -18,7 +18,6 @@
 
 #include "opq_calib.h"
 #include "opq_dfq.h"
-#include "opq_dfq_cov.h"
 #include "tessel/util.h"
 
 /* The fixed quadrature: GRID_K equally spaced points xi_k on
@@ -58,18 +57,9 @@ struct est {
     uint32_t left; /* uses not yet propagated; freed at 0 */
 };
 
-/* Correlation matrix of the Gaussian roots z_c of one root value (C x C,
- * row-major, diagonal 1), shared by every estimate with that src; NULL:
- * independent roots.  Freed when the last estimate of the root is. */
-struct root {
-    double *R;
-    uint32_t refs;
-};
-
 struct prop {
     const struct tsl_graph *g;
     struct est *e; /* indexed by value id */
-    struct root *r; /* indexed by the root's value id */
     uint32_t n;
     double xi[GRID_K], wt[GRID_K];
     struct tsl_diag *diag;
@@ -113,42 +103,6 @@ static void gaussian(const struct prop *p, double *q, int64_t C, const double *m
         for (int k = 0; k < GRID_K; k++)
             q[c * GRID_K + k] = m[c] + sd * p->xi[k];
     }
-}
-
-/* Largest channel count for which cross-channel correlations are carried
- * (C^2 doubles per live root; GPTQ handles at most this many inputs). */
-#define CORR_MAX_C TSL_OPQ_GPTQ_MAX_IN
-
-/* Channel covariance of estimate e at one position into S (C x C): the
- * variances on the diagonal; off it, to first order in the root
- * correlation R (Hermite / Stein), Cov(f_a(z_a), f_b(z_b)) = R_ab h_a h_b
- * with h_c = E[f_c(z) z] (z standardized); 0 when the roots are
- * independent (no R). */
-static bool est_cov(const struct prop *p, const struct est *e, double *S)
-{
-    int64_t C = e->C;
-    const double *R = p->r[e->src].R;
-    double *h = malloc((size_t)C * sizeof *h);
-    if (!h)
-        return false;
-    for (int64_t c = 0; c < C; c++) {
-        const double *q = e->q + c * GRID_K;
-        double s = 0;
-        for (int k = 0; k < GRID_K; k++)
-            s += p->wt[k] * q[k] * p->xi[k];
-        h[c] = s;
-    }
-    for (int64_t a = 0; a < C; a++)
-        for (int64_t b = 0; b < C; b++) {
-            if (a == b) {
-                double m, v;
-                moments(p, e, a, &m, &v);
-                S[a * C + b] = v;
-            } else
-                S[a * C + b] = R ? R[a * C + b] * h[a] * h[b] : 0.0;
-        }
-    free(h);
-    return true;
 }
 
 static const struct est *est_of(const struct prop *p, const struct tsl_value *v)
@@ -243,8 +197,7 @@ static double corr_sum(double sum_sq, double sum, double rho)
 /* Output moments of a Conv node from its input estimate a, or from the
  * model input (a == NULL: zero mean, input_var); writes q (n_out * GRID_K). */
 static enum tsl_status conv_est(const struct prop *p, const struct tsl_node *n,
-                                const struct est *a, int64_t C_in, double *q, int64_t n_out,
-                                double **R_out)
+                                const struct est *a, int64_t C_in, double *q, int64_t n_out)
 {
     const struct tsl_value *w = n->inputs[1], *b = n->n_inputs > 2 ? n->inputs[2] : NULL;
     const struct tsl_shape *ws = &w->type.shape;
@@ -293,29 +246,6 @@ static enum tsl_status conv_est(const struct prop *p, const struct tsl_node *n,
     }
     if (st == TSL_STATUS_OK)
         gaussian(p, q, n_out, m, v);
-    if (st == TSL_STATUS_OK && C_in <= CORR_MAX_C && n_out <= CORR_MAX_C) {
-        /* the output roots' correlation: the input channel covariance
-         * mapped through the weights (opq_dfq_cov.c) */
-        double *Sx = malloc((size_t)(C_in * C_in) * sizeof *Sx);
-        double *Sy = malloc((size_t)(n_out * n_out) * sizeof *Sy);
-        double *tmp = malloc((size_t)(ipg * opg) * sizeof *tmp);
-        bool ok = Sx && Sy && tmp;
-        if (ok && a)
-            ok = est_cov(p, a, Sx);
-        else if (ok)
-            for (int64_t i = 0; i < C_in * C_in; i++)
-                Sx[i] = i % (C_in + 1) == 0 ? input_var : 0.0;
-        if (ok) {
-            tsl_opq_conv_cov(W, n_out, ipg, taps, group, Sx, tap_correlation, Sy, tmp);
-            tsl_opq_cov_to_corr(Sy, n_out);
-            *R_out = Sy;
-            Sy = NULL;
-        } else
-            st = TSL_STATUS_NOMEM;
-        free(Sx);
-        free(Sy);
-        free(tmp);
-    }
     free(W);
     free(bv);
     free(m);
@@ -325,47 +255,11 @@ static enum tsl_status conv_est(const struct prop *p, const struct tsl_node *n,
     return st;
 }
 
-/* Correlation of the new root of an elementwise op on two independent
- * estimates x = e0, y = e1 (variances v of the result): Cov(x ± y) =
- * Cov(x) + Cov(y); Cov(x y) = E[x_a] E[x_b] Cov(y) + E[y_a] E[y_b] Cov(x)
- * + Cov(x) Cov(y) elementwise (off the diagonal).  NOMEM only. */
-static enum tsl_status joint_corr(const struct prop *p, enum tsl_op op, const struct est *e0,
-                                  const struct est *e1, const double *v, double **R_out)
-{
-    int64_t C = e0->C;
-    double *S0 = malloc((size_t)(C * C) * sizeof *S0);
-    double *S1 = malloc((size_t)(C * C) * sizeof *S1);
-    double *m0 = malloc((size_t)C * sizeof *m0), *m1 = malloc((size_t)C * sizeof *m1);
-    bool ok = S0 && S1 && m0 && m1 && est_cov(p, e0, S0) && est_cov(p, e1, S1);
-    for (int64_t c = 0; ok && c < C; c++) {
-        double v0, v1;
-        moments(p, e0, c, &m0[c], &v0);
-        moments(p, e1, c, &m1[c], &v1);
-    }
-    for (int64_t a = 0; ok && a < C; a++)
-        for (int64_t b = 0; b < C; b++) {
-            double *y = &S0[a * C + b], x0 = *y, x1 = S1[a * C + b];
-            *y = a == b                ? v[a]
-                 : op == TSL_OP_MUL ? m0[a] * m0[b] * x1 + m1[a] * m1[b] * x0 + x0 * x1
-                                    : x0 + x1;
-        }
-    if (ok) {
-        tsl_opq_cov_to_corr(S0, C);
-        *R_out = S0;
-        S0 = NULL;
-    }
-    free(S0);
-    free(S1);
-    free(m0);
-    free(m1);
-    return ok ? TSL_STATUS_OK : TSL_STATUS_NOMEM;
-}
-
 /* Add/Sub/Mul/Div: an estimate with a constant, two estimates of the same
  * root (sample by sample), or two of different roots (independent: the
  * moments combine, and the result is a new Gaussian root). */
 static enum tsl_status binary_est(const struct prop *p, const struct tsl_node *n, double *q,
-                                  int64_t C, uint32_t *src, double **R_out)
+                                  int64_t C, uint32_t *src)
 {
     if (n->n_inputs != 2)
         return TSL_STATUS_UNSUPPORTED;
@@ -415,8 +309,6 @@ static enum tsl_status binary_est(const struct prop *p, const struct tsl_node *n
     if (ok && joint) {
         gaussian(p, q, C, m, v);
         *src = n->outputs[0]->id;
-        if (C <= CORR_MAX_C && (st = joint_corr(p, n->op, e[0], e[1], v, R_out)) != TSL_STATUS_OK)
-            ok = false;
     } else if (ok)
         *src = e[0] ? e[0]->src : e[1]->src;
     free(m);
@@ -441,7 +333,7 @@ static int64_t pool_size(const struct tsl_node *n)
 /* Estimate of node n's output 0 into q (C * GRID_K doubles, allocated) and
  * its root into *src; UNSUPPORTED when there is none. */
 static enum tsl_status node_est(const struct prop *p, const struct tsl_node *n, double *q,
-                                int64_t C, uint32_t *src, double **R_out)
+                                int64_t C, uint32_t *src)
 {
     const struct tsl_value *x = n->n_inputs ? n->inputs[0] : NULL;
     const struct est *a = est_of(p, x);
@@ -451,12 +343,12 @@ static enum tsl_status node_est(const struct prop *p, const struct tsl_node *n, 
     case TSL_OP_CONV:
         if (n->n_inputs < 2 || !x || (!a && !x->is_input))
             return TSL_STATUS_UNSUPPORTED;
-        return conv_est(p, n, a, a ? a->C : channels(x), q, C, R_out);
+        return conv_est(p, n, a, a ? a->C : channels(x), q, C);
     case TSL_OP_ADD:
     case TSL_OP_SUB:
     case TSL_OP_MUL:
     case TSL_OP_DIV:
-        return binary_est(p, n, q, C, src, R_out);
+        return binary_est(p, n, q, C, src);
     default:
         break;
     }
@@ -500,17 +392,6 @@ static enum tsl_status node_est(const struct prop *p, const struct tsl_node *n, 
         gaussian(p, q, C, m, v);
         free(m);
         free(v);
-        /* a window mean scales every covariance alike: the new roots keep
-         * the channels' correlation (global: no spread, no correlation) */
-        if (ks && C <= CORR_MAX_C) {
-            double *S = malloc((size_t)(C * C) * sizeof *S);
-            if (!S || !est_cov(p, a, S)) {
-                free(S);
-                return TSL_STATUS_NOMEM;
-            }
-            tsl_opq_cov_to_corr(S, C);
-            *R_out = S;
-        }
         return TSL_STATUS_OK;
     }
     case TSL_OP_RELU:
@@ -563,7 +444,7 @@ static uint32_t layer_of(const struct tsl_cweights *ws, const struct tsl_node *n
 
 /* Record the input moments of Conv layer k from estimate a. */
 static enum tsl_status record(const struct prop *p, const struct est *a, uint32_t k,
-                              const struct tsl_cweight *cw, struct tsl_opq_dfq *out)
+                              struct tsl_opq_dfq *out)
 {
     if (!(out->mean[k] = malloc((size_t)a->C * sizeof **out->mean)) ||
         !(out->var[k] = malloc((size_t)a->C * sizeof **out->var)))
@@ -571,26 +452,7 @@ static enum tsl_status record(const struct prop *p, const struct est *a, uint32_
     for (int64_t c = 0; c < a->C; c++)
         moments(p, a, c, &out->mean[k][c], &out->var[k][c]);
     out->n_x[k] = a->C;
-    /* the channel correlation, for GPTQ: [out, in] layers only */
-    if (p->r[a->src].R && a->C <= CORR_MAX_C && tsl_opq_gptq_fits(cw)) {
-        double *S = malloc((size_t)(a->C * a->C) * sizeof *S);
-        if (!S || !est_cov(p, a, S)) {
-            free(S);
-            return TSL_STATUS_NOMEM;
-        }
-        tsl_opq_cov_to_corr(S, a->C);
-        out->corr[k] = S;
-    }
     return TSL_STATUS_OK;
-}
-
-/* Drop one estimate's reference to its root's correlation. */
-static void root_release(struct prop *p, uint32_t src)
-{
-    if (p->r[src].refs && --p->r[src].refs == 0) {
-        free(p->r[src].R);
-        p->r[src].R = NULL;
-    }
 }
 
 /* One node: its estimate, the moments of a layer it is, and the release of
@@ -603,7 +465,7 @@ static enum tsl_status visit(struct prop *p, const struct tsl_node *n,
         const struct est *a = est_of(p, n->inputs[0]);
         uint32_t k = layer_of(ws, n);
         if (a && k < ws->n)
-            st = record(p, a, k, &ws->w[k], out);
+            st = record(p, a, k, out);
     }
     const struct tsl_value *y = n->n_outputs ? n->outputs[0] : NULL;
     int64_t C = y ? channels(y) : 0;
@@ -613,19 +475,12 @@ static enum tsl_status visit(struct prop *p, const struct tsl_node *n,
         if (!tsl_mul_i64(C, GRID_K, &nq) || !(q = malloc((size_t)nq * sizeof *q)))
             return TSL_STATUS_NOMEM;
         uint32_t src = y->id;
-        double *R = NULL; /* the correlation of a new root (src == y->id) */
-        enum tsl_status s = node_est(p, n, q, C, &src, &R);
+        enum tsl_status s = node_est(p, n, q, C, &src);
         if (s == TSL_STATUS_OK && y->n_uses > 0) {
             p->e[y->id] = (struct est){.C = C, .q = q, .src = src, .left = y->n_uses};
             q = NULL;
-            if (src == y->id) {
-                p->r[src].R = R;
-                R = NULL;
-            }
-            p->r[src].refs++;
         } else if (s != TSL_STATUS_UNSUPPORTED)
             st = s;
-        free(R);
         free(q);
     }
     for (uint32_t i = 0; i < n->n_inputs; i++) {
@@ -634,7 +489,6 @@ static enum tsl_status visit(struct prop *p, const struct tsl_node *n,
         if (e && --e->left == 0) {
             free(e->q);
             e->q = NULL;
-            root_release(p, e->src);
         }
     }
     return st;
@@ -647,23 +501,17 @@ enum tsl_status tsl_opq_dfq_estimate(const struct tsl_graph *g, const struct tsl
     struct prop p = {.g = g, .n = g->next_value_id, .diag = diag};
     grid_init(&p);
     p.e = calloc(p.n ? p.n : 1, sizeof *p.e);
-    p.r = calloc(p.n ? p.n : 1, sizeof *p.r);
     out->n = ws->n;
     out->mean = calloc(ws->n ? ws->n : 1, sizeof *out->mean);
     out->var = calloc(ws->n ? ws->n : 1, sizeof *out->var);
     out->n_x = calloc(ws->n ? ws->n : 1, sizeof *out->n_x);
-    out->corr = calloc(ws->n ? ws->n : 1, sizeof *out->corr);
-    enum tsl_status st = p.e && p.r && out->mean && out->var && out->n_x && out->corr
-                             ? TSL_STATUS_OK
-                             : TSL_STATUS_NOMEM;
+    enum tsl_status st =
+        p.e && out->mean && out->var && out->n_x ? TSL_STATUS_OK : TSL_STATUS_NOMEM;
     for (const struct tsl_node *n = g->first; n && st == TSL_STATUS_OK; n = n->next)
         st = visit(&p, n, ws, out);
     for (uint32_t i = 0; p.e && i < p.n; i++)
         free(p.e[i].q);
-    for (uint32_t i = 0; p.r && i < p.n; i++)
-        free(p.r[i].R);
     free(p.e);
-    free(p.r);
     if (st != TSL_STATUS_OK) {
         tsl_opq_dfq_fini(out);
         if (st == TSL_STATUS_NOMEM)
@@ -678,16 +526,12 @@ void tsl_opq_dfq_fini(struct tsl_opq_dfq *d)
         free(d->mean[k]);
         if (d->var)
             free(d->var[k]);
-        if (d->corr)
-            free(d->corr[k]);
     }
     free(d->mean);
     free(d->var);
     free(d->n_x);
-    free(d->corr);
     d->mean = NULL;
     d->var = NULL;
-    d->corr = NULL;
     d->n_x = NULL;
     d->n = 0;
 }
@@ -740,8 +584,7 @@ enum tsl_status tsl_opq_dfq_correct(struct tsl_graph *g, const struct tsl_cweigh
     return TSL_STATUS_OK;
 }
 
-enum tsl_status tsl_opq_dfq_cov(const struct tsl_opq_dfq *d, uint32_t k, bool with_corr,
-                                double **out)
+enum tsl_status tsl_opq_dfq_cov(const struct tsl_opq_dfq *d, uint32_t k, double **out)
 {
     *out = NULL;
     if (k >= d->n || !d->mean[k])
@@ -752,11 +595,10 @@ enum tsl_status tsl_opq_dfq_cov(const struct tsl_opq_dfq *d, uint32_t k, bool wi
     double *H = malloc((size_t)(nn ? nn : 1) * sizeof *H);
     if (!H)
         return TSL_STATUS_NOMEM;
-    const double *m = d->mean[k], *v = d->var[k], *R = with_corr ? d->corr[k] : NULL;
+    const double *m = d->mean[k], *v = d->var[k];
     for (int64_t a = 0; a < C; a++)
         for (int64_t b = 0; b < C; b++)
-            H[a * C + b] = m[a] * m[b] +
-                           (a == b ? v[a] : R ? R[a * C + b] * sqrt(v[a] * v[b]) : 0.0);
+            H[a * C + b] = m[a] * m[b] + (a == b ? v[a] : 0.0);
     *out = H;
     return TSL_STATUS_OK;
 }
