@@ -437,8 +437,9 @@ static void test_gptq_mean_term_keeps_row_mean_error(void **state)
 }
 
 /* x[1,16,4,4] -> Conv p (16x16 1x1, bias 1) -> [GlobalAveragePool] ->
- * HardSwish -> Conv b (8x16 1x1); opq at 5x without keep-first-last.
- * Returns how many of b's decoded weights are not the nearest code. */
+ * HardSwish -> Conv b (8x16 1x1); opq at 5x without keep-first-last (b
+ * gets at most 5 bits, where data-free GPTQ applies).  Returns how many of
+ * b's decoded weights are not the nearest code. */
 static int not_nearest_of_b(bool pooled)
 {
     struct tsl_graph *g;
@@ -481,6 +482,7 @@ static int not_nearest_of_b(bool pooled)
     assert_non_null(vb);
     const struct tsl_const *k = vb->constant;
     assert_int_equal(k->encoding, TSL_ENC_CODEBOOK);
+    assert_true(k->index_bits <= 5);
     float *dec = NULL;
     assert_int_equal(tsl_const_decode(vb, (void **)&dec, &diag), TSL_STATUS_OK);
     int off = 0;
