@@ -20,8 +20,9 @@
  * correct every layer's bias in sequence.  Without --calib, the input
  * means and variances of Conv layers are instead estimated from the
  * graph's constants (opq_dfq.c): each weight's error is weighted by the
- * estimated E[x_c^2] of its input channel, and each such layer's bias
- * absorbs its mean output error.
+ * estimated E[x_c^2] of its input channel, [out, in] layers at few bits
+ * are GPTQ-rounded against the estimated diag(Var[x]) + E[x]E[x]^T, and
+ * each such layer's bias absorbs its mean output error.
  * The math lives in opq_math.c, opq_calib.c, opq_gptq.c and opq_dfq.c;
  * this file is the graph side only. */
 #include <math.h>
