@@ -20,8 +20,9 @@
  * correct every layer's bias in sequence.  Without --calib, the input
  * means and variances of Conv layers are instead estimated from the
  * graph's constants (opq_dfq.c): each weight's error is weighted by the
- * estimated E[x_c^2] of its input channel, and each such layer's bias
- * absorbs its mean output error.
+ * estimated E[x_c^2] of its input channel, [out, in] layers at few bits
+ * are GPTQ-rounded against the estimated diag(Var[x]) + E[x]E[x]^T, and
+ * each such layer's bias absorbs its mean output error.
  * The math lives in opq_math.c, opq_calib.c, opq_gptq.c and opq_dfq.c;
  * this file is the graph side only. */
 #include <math.h>
@@ -79,6 +80,23 @@ static const bool dfq_bias_correction = true;
 enum dfq_weighting { DFQ_W_NONE, DFQ_W_SECOND, DFQ_W_VAR };
 static const enum dfq_weighting dfq_weighting = DFQ_W_SECOND;
 
+/* Data-free GPTQ (no --calib): [out, in] layers with an input estimate are
+ * rounded with error compensation (opq_gptq.c) against the estimated
+ * H = diag(Var[x]) + E[x] E[x]^T (tsl_opq_dfq_cov), like --calib does with
+ * the measured E[x x^T]: the rounding keeps each row's mean error
+ * (W - What) E[x] small.  Only where the estimated variance carries at
+ * least dfq_gptq_min_var of E[x^2]: a globally pooled input
+ * (squeeze-excite) has variance 0, H is then rank one and the
+ * compensation drives the weights far off the grid (rec 8x CER 91%).
+ * And only for layers allocated at most dfq_gptq_max_bits: at more bits
+ * the rounding error is small against the error of the estimated E[x],
+ * and compensating it cost rec 4x 0.3 points on two line sets.
+ * docs/passes-opq.md, "Data-free GPTQ", has the measurements, including
+ * a propagated cross-channel correlation in H (worse; removed). */
+static const bool dfq_gptq = true;
+static const double dfq_gptq_min_var = 0.01;
+static const int dfq_gptq_max_bits = 5;
+
 /* Largest weight tensor the pass accepts (elements). */
 #define OPQ_MAX_NUMEL ((int64_t)1 << 34)
 
@@ -86,7 +104,9 @@ struct opq_item {
     struct tsl_cweight *cw; /* in the caller's tsl_cweights */
     float *w;               /* decoded weights, pruned entries 0 (owned) */
     float *xw;              /* --calib: per-weight importance, else NULL (owned) */
-    const double *cov;      /* --calib: E[x x^T] of the input for GPTQ rounding, or NULL */
+    const double *cov;      /* E[x x^T] of the input for GPTQ rounding, or NULL (--calib:
+                               the measured one; data-free: cov_own) */
+    double *cov_own;        /* data-free: tsl_opq_dfq_cov's estimate, or NULL (owned) */
     bool bias_correct;      /* --calib: correct this layer's bias afterwards */
     struct tsl_opq_layer L;
 };
@@ -96,6 +116,7 @@ static void items_free(struct opq_item *items, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         free(items[i].w);
         free(items[i].xw);
+        free(items[i].cov_own);
         tsl_opq_layer_fini(&items[i].L);
     }
     free(items);
@@ -274,6 +295,34 @@ static enum tsl_status weigh_data_free(struct tsl_cweights *ws, struct opq_item 
     return TSL_STATUS_OK;
 }
 
+/* Data-free GPTQ second moments of every [out, in] layer with an input
+ * estimate (dfq_gptq), within the same memory budget as --calib's. */
+static enum tsl_status cov_data_free(struct tsl_cweights *ws, struct opq_item *items,
+                                     const struct tsl_opq_dfq *dfq, struct tsl_diag *diag)
+{
+    int64_t used = 0;
+    for (uint32_t i = 0; i < ws->n && i < dfq->n; i++) {
+        const struct tsl_cweight *cw = &ws->w[i];
+        if (!dfq->mean[i] || !tsl_opq_gptq_fits(cw) || dfq->n_x[i] != cw->in_dim)
+            continue;
+        double sv = 0, s2 = 0;
+        for (int64_t j = 0; j < cw->in_dim; j++) {
+            sv += dfq->var[i][j];
+            s2 += dfq->var[i][j] + dfq->mean[i][j] * dfq->mean[i][j];
+        }
+        if (!(sv >= dfq_gptq_min_var * s2))
+            continue;
+        int64_t bytes = cw->in_dim * cw->in_dim * (int64_t)sizeof(double);
+        if (used + bytes > TSL_OPQ_COV_BUDGET)
+            break;
+        if (tsl_opq_dfq_cov(dfq, i, &items[i].cov_own) != TSL_STATUS_OK)
+            return tsl_diag_error(diag, TSL_STATUS_NOMEM, "opq", "out of memory");
+        items[i].cov = items[i].cov_own;
+        used += bytes;
+    }
+    return TSL_STATUS_OK;
+}
+
 /* Bias correction of every layer that calibrate() marked (sequential, one
  * run of the quantized model; opq_calib.c). */
 static enum tsl_status correct_biases(struct tsl_graph *g, const struct tsl_cweights *ws,
@@ -333,7 +382,8 @@ static enum tsl_status apply(struct tsl_graph *g, struct opq_item *items, uint32
         struct opq_item *it = &items[i];
         int64_t zeros = 0;
         float *g_w = NULL;
-        if (it->cov) { /* --calib: error-compensating rounding */
+        if (it->cov && !(it->cov_own && it->L.B > dfq_gptq_max_bits)) {
+            /* error-compensating rounding */
             if (!(g_w = malloc((size_t)it->L.n * sizeof *g_w)) ||
                 tsl_opq_gptq(it->cw, &it->L, it->cov, g_w) != TSL_STATUS_OK) {
                 free(g_w);
@@ -393,6 +443,8 @@ enum tsl_status tsl_pass_opq(struct tsl_graph *g, struct tsl_pass_context *ctx)
         st = tsl_opq_dfq_estimate(g, &ws, &dfq, ctx->diag);
     if (st == TSL_STATUS_OK && dfq.n)
         st = weigh_data_free(&ws, items, &dfq, dfq_weighting, ctx->diag);
+    if (st == TSL_STATUS_OK && dfq.n && dfq_gptq)
+        st = cov_data_free(&ws, items, &dfq, ctx->diag);
     struct tsl_opq_layer *layers = calloc(n, sizeof *layers);
     int64_t orig = 0;
     for (uint32_t i = 0; i < n && st == TSL_STATUS_OK; i++) {

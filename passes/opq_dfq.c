@@ -583,3 +583,22 @@ enum tsl_status tsl_opq_dfq_correct(struct tsl_graph *g, const struct tsl_cweigh
     }
     return TSL_STATUS_OK;
 }
+
+enum tsl_status tsl_opq_dfq_cov(const struct tsl_opq_dfq *d, uint32_t k, double **out)
+{
+    *out = NULL;
+    if (k >= d->n || !d->mean[k])
+        return TSL_STATUS_OK;
+    int64_t C = d->n_x[k], nn;
+    if (!tsl_mul_i64(C, C, &nn))
+        return TSL_STATUS_NOMEM;
+    double *H = malloc((size_t)(nn ? nn : 1) * sizeof *H);
+    if (!H)
+        return TSL_STATUS_NOMEM;
+    const double *m = d->mean[k], *v = d->var[k];
+    for (int64_t a = 0; a < C; a++)
+        for (int64_t b = 0; b < C; b++)
+            H[a * C + b] = m[a] * m[b] + (a == b ? v[a] : 0.0);
+    *out = H;
+    return TSL_STATUS_OK;
+}

@@ -80,4 +80,15 @@ enum tsl_status tsl_opq_dfq_correct(struct tsl_graph *g, const struct tsl_cweigh
                                     const struct tsl_opq_dfq *d, const float *const *w_orig,
                                     uint32_t *n_corrected, struct tsl_diag *diag);
 
+/* Data-free second-moment matrix of the input of layer k for GPTQ rounding
+ * (opq_gptq.c): H = diag(Var[x]) + E[x] E[x]^T from the estimate of k
+ * (n_x[k] x n_x[k] doubles, row-major, malloc'ed into *out; the caller
+ * frees it).  The input channels are taken as independent, so the only
+ * off-diagonal term is the mean's: error-compensating rounding against it
+ * keeps each output row's mean error sum_j (W - What)_oj E[x_j] small
+ * while it rounds.  *out is NULL when k has no estimate.  The caller
+ * checks that the layer is an [out, in] matrix over those channels
+ * (tsl_opq_gptq_fits).  NOMEM only. */
+enum tsl_status tsl_opq_dfq_cov(const struct tsl_opq_dfq *d, uint32_t k, double **out);
+
 #endif

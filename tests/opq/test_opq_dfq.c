@@ -9,7 +9,12 @@
  * integrated numerically; a product of two different Conv outputs follows
  * the independence rule; a layer whose estimated input is exactly zero
  * (Relu of a negative pooled value) is not starved to 1 bit by the
- * importance weighting.  The pass-level behaviour (bias correction, no
+ * importance weighting.  Data-free GPTQ: the H of tsl_opq_dfq_cov is
+ * diag(Var) + E[x]E[x]^T of the estimate (and absent for a layer reading the
+ * model input); GPTQ against such an H keeps every row's mean error
+ * (W - What) E[x] well below plain rounding's; in the pass, a layer
+ * reading a feature map is GPTQ-rounded and one reading a globally pooled
+ * value (variance 0) is rounded to nearest.  The pass-level behaviour (bias correction, no
  * input read) is in test_opq_calib.c and test_opq.c. */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +27,8 @@
 #include <cmocka.h>
 
 #include "../../passes/opq_dfq.h"
+#include "../../passes/opq_gptq.h"
+#include "../../passes/opq_math.h"
 #include "tessel/ir.h"
 #include "tessel/passes.h"
 
@@ -348,6 +355,162 @@ static void test_zero_input_estimate_keeps_layer_unweighted(void **state)
     tsl_graph_destroy(g);
 }
 
+static void test_dfq_cov_closed_form(void **state)
+{
+    (void)state;
+    struct tsl_graph *g = make_chain(TSL_OP_HARD_SWISH, 4);
+    struct tsl_cweights ws;
+    struct tsl_opq_dfq d;
+    estimate(g, &ws, &d);
+    uint32_t ka = layer(&ws, "wa"), kb = layer(&ws, "wb");
+    double *H = (double *)1;
+    assert_int_equal(tsl_opq_dfq_cov(&d, ka, &H), TSL_STATUS_OK);
+    assert_null(H); /* a reads the model input: no estimate */
+    assert_int_equal(tsl_opq_dfq_cov(&d, kb, &H), TSL_STATUS_OK);
+    assert_non_null(H);
+    assert_int_equal(d.n_x[kb], 3);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            double want = d.mean[kb][a] * d.mean[kb][b] + (a == b ? d.var[kb][a] : 0.0);
+            assert_true(H[a * 3 + b] == want);
+        }
+    assert_true(d.var[kb][0] > 0 && d.mean[kb][0] != 0);
+    free(H);
+    tsl_opq_dfq_fini(&d);
+    tsl_cw_fini(&ws);
+    tsl_graph_destroy(g);
+}
+
+/* Deterministic pseudo-random weights in [-1, 1). */
+static float lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) & 0xffffff) / (float)0x800000 - 1.0f;
+}
+
+static void test_gptq_mean_term_keeps_row_mean_error(void **state)
+{
+    (void)state;
+    /* [O, I] = [6, 32] at 3 bits; H = diag(v) + mu mu^T with a mean that
+     * dominates (as in PP-OCR's mean-dominated inputs): GPTQ must cut the
+     * per-row mean error sum_j (W - Q)_oj mu_j well below nearest
+     * rounding's, and every value it returns must be on the layer's grid. */
+    enum { O = 6, I = 32 };
+    float w[O * I], q[O * I];
+    double H[I * I], mu[I], v[I];
+    uint32_t seed = 12345;
+    for (int i = 0; i < O * I; i++)
+        w[i] = 0.3f * lcg(&seed);
+    for (int j = 0; j < I; j++) {
+        mu[j] = 0.2 + 0.05 * (j % 7);
+        v[j] = 0.01 * (1 + j % 3);
+    }
+    for (int a = 0; a < I; a++)
+        for (int b = 0; b < I; b++)
+            H[a * I + b] = mu[a] * mu[b] + (a == b ? v[a] : 0.0);
+    struct tsl_opq_layer L = {.w = w, .n = O * I, .n_ch = O, .inner = I, .min_B = 1};
+    assert_true(tsl_opq_layer_prepare(&L));
+    L.prune_thr = 0;
+    tsl_opq_tables(&L);
+    L.B = 3;
+    struct tsl_cweight cw = {.numel = O * I, .n_ch = O, .inner = I, .in_dim = I, .in_stride = 1};
+    assert_int_equal(tsl_opq_gptq(&cw, &L, H, q), TSL_STATUS_OK);
+    double clip = L.clip[3], e_rtn = 0, e_gptq = 0;
+    for (int o = 0; o < O; o++) {
+        double s = L.scale[o], m_rtn = 0, m_gptq = 0;
+        for (int j = 0; j < I; j++) {
+            double x = w[o * I + j] / s;
+            double r = s * tsl_opq_code_value(tsl_opq_quantize(x, 3, clip, false), 3, clip, false);
+            double g = q[o * I + j];
+            double on_grid =
+                s * tsl_opq_code_value(tsl_opq_quantize(g / s, 3, clip, false), 3, clip, false);
+            assert_true(fabs(g - on_grid) <= 1e-6 * s);
+            m_rtn += (w[o * I + j] - r) * mu[j];
+            m_gptq += (w[o * I + j] - g) * mu[j];
+        }
+        e_rtn += fabs(m_rtn);
+        e_gptq += fabs(m_gptq);
+    }
+    print_message("sum |row mean error|: nearest %g, gptq %g\n", e_rtn, e_gptq);
+    assert_true(e_gptq < 0.25 * e_rtn);
+    tsl_opq_layer_fini(&L);
+}
+
+/* x[1,16,4,4] -> Conv p (16x16 1x1, bias 1) -> [GlobalAveragePool] ->
+ * HardSwish -> Conv b (8x16 1x1); opq at 5x without keep-first-last (b
+ * gets at most 5 bits, where data-free GPTQ applies).  Returns how many of
+ * b's decoded weights are not the nearest code. */
+static int not_nearest_of_b(bool pooled)
+{
+    struct tsl_graph *g;
+    assert_int_equal(tsl_graph_create("gate", &g), TSL_STATUS_OK);
+    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 16, 4, 4});
+    struct tsl_value *x, *h;
+    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    float wp[256], bp[16], wb[128];
+    uint32_t seed = 777;
+    for (int i = 0; i < 256; i++)
+        wp[i] = 0.25f * lcg(&seed);
+    for (int i = 0; i < 16; i++)
+        bp[i] = 1.0f;
+    for (int i = 0; i < 128; i++)
+        wb[i] = 0.5f * lcg(&seed);
+    struct tsl_value *cwp = add_const(g, "wp", 4, (int64_t[]){16, 16, 1, 1}, wp);
+    struct tsl_value *cbp = add_const(g, "bp", 1, (int64_t[]){16}, bp);
+    struct tsl_value *cwb = add_const(g, "wb", 4, (int64_t[]){8, 16, 1, 1}, wb);
+    h = add_node(g, TSL_OP_CONV, "p", 3, (struct tsl_value *[]){x, cwp, cbp}, NULL);
+    if (pooled)
+        h = add_node(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &h, NULL);
+    h = add_node(g, TSL_OP_HARD_SWISH, "hs", 1, &h, NULL);
+    h = add_node(g, TSL_OP_CONV, "b", 2, (struct tsl_value *[]){h, cwb}, NULL);
+    assert_int_equal(tsl_graph_add_output(g, h), TSL_STATUS_OK);
+    struct tsl_diag diag;
+    tsl_diag_init(&diag);
+    struct tsl_pass_context c;
+    tsl_pass_context_init(&c, &diag);
+    c.compress.opq_rate = 5.0;
+    c.compress.keep_first_last = false;
+    enum tsl_pass_id id;
+    assert_true(tsl_pass_from_name("infer-shapes", &id));
+    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+    assert_true(tsl_pass_from_name("opq", &id));
+    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+    const struct tsl_value *vb = NULL;
+    for (const struct tsl_node *n = g->first; n; n = n->next)
+        if (!strcmp(n->name, "b"))
+            vb = n->inputs[1];
+    assert_non_null(vb);
+    const struct tsl_const *k = vb->constant;
+    assert_int_equal(k->encoding, TSL_ENC_CODEBOOK);
+    assert_true(k->index_bits <= 5);
+    float *dec = NULL;
+    assert_int_equal(tsl_const_decode(vb, (void **)&dec, &diag), TSL_STATUS_OK);
+    int off = 0;
+    for (int i = 0; i < 128; i++) {
+        if (k->mask && !((k->mask[i / 8] >> (i % 8)) & 1))
+            continue; /* pruned */
+        double s = k->channel_scale[i / 16], xn = wb[i] / s, best = INFINITY;
+        for (uint32_t m = 0; m < k->n_codes; m++)
+            best = fmin(best, fabs(xn - k->codebook[m]));
+        if (fabs(xn - dec[i] / s) > best + 1e-6)
+            off++;
+    }
+    free(dec);
+    tsl_pass_context_fini(&c);
+    tsl_diag_fini(&diag);
+    tsl_graph_destroy(g);
+    return off;
+}
+
+static void test_dfq_gptq_only_on_feature_map_inputs(void **state)
+{
+    (void)state;
+    int fm = not_nearest_of_b(false), pooled = not_nearest_of_b(true);
+    print_message("not nearest: feature map %d, pooled %d\n", fm, pooled);
+    assert_true(fm > 0);
+    assert_int_equal(pooled, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +518,9 @@ int main(void)
         cmocka_unit_test(test_decomposed_hardswish_is_one_variable),
         cmocka_unit_test(test_conv_taps_and_independent_product),
         cmocka_unit_test(test_zero_input_estimate_keeps_layer_unweighted),
+        cmocka_unit_test(test_dfq_cov_closed_form),
+        cmocka_unit_test(test_gptq_mean_term_keeps_row_mean_error),
+        cmocka_unit_test(test_dfq_gptq_only_on_feature_map_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
