@@ -13,12 +13,14 @@
  * --stats prints the reference interpreter's peak live activation memory
  * (tsl_ref_stats.peak_bytes: node outputs only, inputs and weights excluded)
  * and the number of nodes run, one `stats:` line before any JSON line.
- * --profile (cpu only) prints per-step times to stderr after the runs.
+ * --profile (cpu only) prints per-step times to stderr after the runs (the 25
+ * slowest steps; --profile-all every step, for bench/layer_compare.py).
  * Errors are one line `tessel: error: <input, file or node>: <what>`, exit 1;
  * usage errors exit 2.  Kernels, file formats and the importer live in
  * their libraries; this file only wires them together. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,8 @@ static const struct tsl_cli_opt run_opts[] = {
     {.long_name = "profile",
      .help = "cpu backend: time every generated step and print the slowest steps and the "
              "time per op combination to stderr (all runs, the warm-up included)"},
+    {.long_name = "profile-all",
+     .help = "with --profile: list every step instead of the 25 slowest"},
     {.long_name = "stats",
      .help = "print peak activation memory (live node outputs; inputs and weights "
              "excluded) and nodes run"},
@@ -60,7 +64,7 @@ static const struct tsl_cli_opt run_opts[] = {
 static const struct tsl_cli_spec run_spec = {
     .command = "run",
     .usage = "tessel run MODEL.onnx [--backend ref|cpu] [--threads N] [-i [NAME=]FILE]... [-o DIR] [--repeat N] "
-             "[--stats] [--profile]",
+             "[--stats] [--profile [--profile-all]]",
     .summary = "Run a model on the reference interpreter or the LLVM CPU backend and print or "
                "save its outputs.",
     .opts = run_opts,
@@ -346,6 +350,8 @@ int tsl_cmd_run(int argc, char **argv)
                                    rep);
     else if (tsl_cli_flag(&args, "profile") && !(backend && !strcmp(backend, "cpu")))
         code = tsl_cli_usage_error(run_spec.usage, "run: --profile needs --backend cpu");
+    else if (tsl_cli_flag(&args, "profile-all") && !tsl_cli_flag(&args, "profile"))
+        code = tsl_cli_usage_error(run_spec.usage, "run: --profile-all needs --profile");
     else if (threads && !parse_count(threads, &nthreads))
         code = tsl_cli_usage_error(run_spec.usage, "run: --threads needs a count >= 1, got '%s'",
                                    threads);
@@ -427,7 +433,7 @@ int tsl_cmd_run(int argc, char **argv)
             print_summary(&outs[i]);
     }
     if (tsl_cli_flag(&args, "profile"))
-        tsl_cli_cpu_print_profile(cm, 25);
+        tsl_cli_cpu_print_profile(cm, tsl_cli_flag(&args, "profile-all") ? INT_MAX : 25);
     if (tsl_cli_flag(&args, "stats") && cpu)
         tsl_cli_cpu_print_stats(cm, stdout);
     else if (tsl_cli_flag(&args, "stats"))
