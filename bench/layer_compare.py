@@ -19,10 +19,12 @@ The engines alternate (--rounds, each layer's fastest round kept) but do not
 interleave run by run, and each profiler adds its own overhead (tessel's
 profile includes its warm-up run): read the
 per-layer ratios as where to look, and use bench/run_cpu_vs_ort.py for the
-end-to-end ratio.  Not part of ctest.
+end-to-end ratio.  --gap-ms 200 sleeps before every run of both engines,
+the harness's regime (each run starts with whatever the other processes
+left in the caches); 0 (default) times them back to back.  Not part of ctest.
 
 Usage: /usr/bin/python3 bench/layer_compare.py [--build DIR] [--models resnet18,squeezenet1_1]
-           [--repeat 20] [--rounds 2] [--threads 1] [--top N] [--json FILE]
+           [--repeat 20] [--rounds 2] [--gap-ms 0] [--threads 1] [--top N] [--json FILE]
 Not here: the engines (tools/tessel, bench/ort_profile.js).
 """
 import argparse
@@ -38,11 +40,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROW = re.compile(r'^\s*([0-9.]+)\s+[0-9.]+\s+[0-9.]+\s+(\S+)\s+(\S+)\s+(.*) \((\S+)\)$')
 
 
-def tessel_steps(build, model, inp, repeat, threads):
+def tessel_steps(build, model, inp, repeat, threads, gap_ms):
     """[(ms, gflops or None, ops, node name, kernel)] of every step."""
     tessel = os.path.join(build, 'tessel')
     r = subprocess.run([tessel, 'run', model, '-i', inp, '--backend', 'cpu', '--threads',
                         str(threads), '--repeat', str(repeat), '--profile', '--profile-all',
+                        *(['--gap-ms', str(gap_ms)] if gap_ms > 0 else []),
                         '-o', os.path.join(build, 'layer_compare_out')],
                        capture_output=True, text=True, check=False)
     if r.returncode != 0:
@@ -58,9 +61,10 @@ def tessel_steps(build, model, inp, repeat, threads):
     return steps
 
 
-def ort_nodes(model, inp, repeat, threads):
+def ort_nodes(model, inp, repeat, threads, gap_ms):
     r = subprocess.run(['node', os.path.join(ROOT, 'bench', 'ort_profile.js'), model, inp,
-                        '--threads', str(threads), '--repeat', str(repeat)],
+                        '--threads', str(threads), '--repeat', str(repeat),
+                        '--gap-ms', str(gap_ms)],
                        capture_output=True, text=True, check=False)
     if r.returncode != 0:
         sys.exit(f'layer_compare: error: {model}: ort_profile failed: {r.stderr.strip()}')
@@ -126,8 +130,8 @@ def compare(args, name):
     # round (a shared machine slows whole windows down)
     steps, ort = None, None
     for _ in range(args.rounds):
-        s = tessel_steps(args.build, model, inp, args.repeat, args.threads)
-        o = ort_nodes(model, inp, args.repeat, args.threads)
+        s = tessel_steps(args.build, model, inp, args.repeat, args.threads, args.gap_ms)
+        o = ort_nodes(model, inp, args.repeat, args.threads, args.gap_ms)
         if steps is None:
             steps, ort = s, o
             continue
@@ -169,7 +173,7 @@ def compare(args, name):
     t_sum = sum(r['ms'] for r in rows)
     o_sum = sum(r['ort_ms'] for r in rows)
     print(f'\n### {name} ({args.threads} thread(s), {args.repeat} runs each, '
-          f'best of {args.rounds} alternating rounds)\n')
+          f'best of {args.rounds} alternating rounds, gap {args.gap_ms} ms)\n')
     print(f'tessel steps {t_sum:.3f} ms, ORT nodes {o_sum:.3f} ms '
           f'(ORT model_run {ort["model_run_us"] / 1e3:.3f} ms), ratio {t_sum / o_sum:.2f}\n')
     print('| tessel step | ops | shape (k, in->out @ out) | tessel ms | ORT ms | ratio | gap ms '
@@ -192,6 +196,9 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--rounds', type=int, default=2,
                     help='alternate the engines this many times; fastest round per layer')
+    ap.add_argument('--gap-ms', type=int, default=0,
+                    help='sleep before every run of both engines (cold caches, as '
+                         'run_cpu_vs_ort.py); 0: back to back')
     ap.add_argument('--top', type=int, default=0, help='rows per model (0: all)')
     ap.add_argument('--json', default=None)
     args = ap.parse_args()

@@ -8,7 +8,9 @@
 // (the warm-up runs are dropped) and the names are the optimized graph's
 // (ORT names a node it creates, e.g. a fused NCHWc Conv, after its output
 // value plus "_nchwc"; layout nodes are ReorderInput/ReorderOutput).
+// --gap-ms MS sleeps before every run (cold caches, as the harness's runs).
 // Usage: node bench/ort_profile.js MODEL.onnx INPUT.npy [--threads N] [--repeat R] [--warmup W]
+//            [--gap-ms MS]
 // Not here: the matching to tessel steps and the table (layer_compare.py).
 'use strict';
 
@@ -29,14 +31,17 @@ async function main() {
   let threads = 1;
   let repeat = 20;
   let warmup = 3;
+  let gapMs = 0;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--threads') threads = Number(argv[++i]);
     else if (argv[i] === '--repeat') repeat = Number(argv[++i]);
     else if (argv[i] === '--warmup') warmup = Number(argv[++i]);
+    else if (argv[i] === '--gap-ms') gapMs = Number(argv[++i]);
     else pos.push(argv[i]);
   }
-  if (pos.length !== 2 || !(threads >= 1) || !(repeat >= 1) || !(warmup >= 0)) {
-    die('usage: node ort_profile.js MODEL.onnx INPUT.npy [--threads N] [--repeat R] [--warmup W]');
+  if (pos.length !== 2 || !(threads >= 1) || !(repeat >= 1) || !(warmup >= 0) || !(gapMs >= 0)) {
+    die('usage: node ort_profile.js MODEL.onnx INPUT.npy [--threads N] [--repeat R] [--warmup W] '
+        + '[--gap-ms MS]');
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort_profile-'));
   const x = readNpy(pos[1]);
@@ -47,7 +52,10 @@ async function main() {
   });
   const feeds = {};
   feeds[session.inputNames[0]] = new ort.Tensor(x.ortType, x.data, x.dims);
-  for (let r = 0; r < warmup + repeat; r++) await session.run(feeds);
+  for (let r = 0; r < warmup + repeat; r++) {
+    if (gapMs > 0) await new Promise((res) => setTimeout(res, gapMs));
+    await session.run(feeds);
+  }
   session.endProfiling();
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   if (files.length !== 1) die(`expected one profile file in ${dir}, found ${files.length}`);
