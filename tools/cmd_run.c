@@ -55,7 +55,7 @@ static const struct tsl_cli_opt run_opts[] = {
      .help = "one warm-up run, then N timed runs; last stdout line is JSON timing"},
     {.long_name = "profile",
      .help = "cpu backend: time every generated step and print the slowest steps and the "
-             "time per op combination to stderr (all runs, the warm-up included)"},
+             "time per op combination to stderr (the timed runs with --repeat, else the one run)"},
     {.long_name = "gap-ms", .takes_value = true, .metavar = "MS",
      .help = "sleep MS milliseconds (untimed) before every run: cold-cache timing"},
     {.long_name = "profile-all",
@@ -438,6 +438,8 @@ int tsl_cmd_run(int argc, char **argv)
         }
         if (!repeat)
             break;
+        if (r == 0 && cpu && tsl_cli_flag(&args, "profile"))
+            tsl_cli_cpu_profile_reset(cm); /* the profile counts the timed runs only */
     }
     if (outdir) {
         if (!write_outputs(outdir, outs, n_outs))
