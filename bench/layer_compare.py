@@ -16,8 +16,8 @@ Markdown table per model, sorted by absolute gap (tessel ms - ORT ms), with
 both totals.
 
 The engines alternate (--rounds, each layer's fastest round kept) but do not
-interleave run by run, and each profiler adds its own overhead (tessel's
-profile includes its warm-up run): read the
+interleave run by run, and each profiler adds its own overhead (both leave
+their warm-up runs out): read the
 per-layer ratios as where to look, and use bench/run_cpu_vs_ort.py for the
 end-to-end ratio.  --gap-ms 200 sleeps before every run of both engines,
 the harness's regime (each run starts with whatever the other processes
