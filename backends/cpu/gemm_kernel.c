@@ -26,7 +26,8 @@
  * through C between K blocks (bitwise the same results).
  *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
- * packing constant operands (gemm_pack.c),
+ * packing constant operands (gemm_pack.c), im2col panels that need a
+ * per-column gather (gemm_gather.c),
  * M blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
