@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "lower_ext.h"
 #include "tessel/util.h"
 
 struct conv_geo {
@@ -415,7 +416,7 @@ static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
             if (ilo >= ihi || jlo >= jhi)
                 continue;
             LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
-            struct tsl_cpu_loop li, lj;
+            struct tsl_cpu_loop li;
             LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
             /* source row a + sh*i - pt, column b + sw*j - pl */
             LLVMValueRef srow = tsl_cpu_gep(cg, xc, LLVMBuildNSWAdd(cg->b,
@@ -426,10 +427,7 @@ static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
                 tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
                                     tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
             } else {
-                LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jhi, 1, "phj");
-                tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
-                              drow, j);
-                tsl_cpu_loop_end(cg, &lj);
+                tsl_cpu_copy_strided(cg, drow, srow, jlo, jhi, g->sw); /* strided_copy.c */
             }
             tsl_cpu_loop_end(cg, &li);
         }
