@@ -212,6 +212,14 @@ void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top)
     free(grp);
 }
 
+void tsl_cli_cpu_profile_reset(struct tsl_cpu_module *m)
+{
+    struct tsl_diag diag;
+    tsl_diag_init(&diag);
+    (void)tsl_cpu_profile_reset(m, &diag); /* INVALID_ARG only without profiling */
+    tsl_diag_fini(&diag);
+}
+
 bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,
                        const struct tsl_tensor *values, const char *name, int threads,
                        bool profile, const char *where, struct tsl_cpu_module **out,
@@ -340,6 +348,11 @@ enum tsl_status tsl_cli_cpu_emit(struct tsl_cpu_module *m, int kind, const char 
 {
     (void)m, (void)kind, (void)header;
     return tsl_diag_error(diag, TSL_STATUS_UNSUPPORTED, path, "cpu backend not built");
+}
+
+void tsl_cli_cpu_profile_reset(struct tsl_cpu_module *m)
+{
+    (void)m;
 }
 
 bool tsl_cli_cpu_build(struct tsl_graph **gp, const struct tsl_shape *shapes,

@@ -79,6 +79,10 @@ void tsl_cli_cpu_print_phases(const struct tsl_cpu_module *m, FILE *f);
  * module without profiling. */
 void tsl_cli_cpu_print_profile(const struct tsl_cpu_module *m, int top);
 
+/* Drop the runs counted so far from the module's profile (after the
+ * warm-up run); nothing for a module without profiling. */
+void tsl_cli_cpu_profile_reset(struct tsl_cpu_module *m);
+
 /* Parse "1x3x224x224" (a lone "scalar" or empty string is rank 0) into s.
  * Returns false on bad syntax (nothing printed). */
 bool tsl_cli_parse_dims(const char *text, struct tsl_shape *s);

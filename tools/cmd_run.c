@@ -13,12 +13,17 @@
  * --stats prints the reference interpreter's peak live activation memory
  * (tsl_ref_stats.peak_bytes: node outputs only, inputs and weights excluded)
  * and the number of nodes run, one `stats:` line before any JSON line.
- * --profile (cpu only) prints per-step times to stderr after the runs.
+ * --profile (cpu only) prints per-step times to stderr after the runs (the 25
+ * slowest steps; --profile-all every step, for bench/layer_compare.py).
+ * --gap-ms MS sleeps MS milliseconds before every run (untimed), so each run
+ * starts with the caches other processes left, as the benchmark harness's
+ * runs do (bench/run_cpu_vs_ort.py --gap-ms).
  * Errors are one line `tessel: error: <input, file or node>: <what>`, exit 1;
  * usage errors exit 2.  Kernels, file formats and the importer live in
  * their libraries; this file only wires them together. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +55,11 @@ static const struct tsl_cli_opt run_opts[] = {
      .help = "one warm-up run, then N timed runs; last stdout line is JSON timing"},
     {.long_name = "profile",
      .help = "cpu backend: time every generated step and print the slowest steps and the "
-             "time per op combination to stderr (all runs, the warm-up included)"},
+             "time per op combination to stderr (the timed runs with --repeat, else the one run)"},
+    {.long_name = "gap-ms", .takes_value = true, .metavar = "MS",
+     .help = "sleep MS milliseconds (untimed) before every run: cold-cache timing"},
+    {.long_name = "profile-all",
+     .help = "with --profile: list every step instead of the 25 slowest"},
     {.long_name = "stats",
      .help = "print peak activation memory (live node outputs; inputs and weights "
              "excluded) and nodes run"},
@@ -60,7 +69,7 @@ static const struct tsl_cli_opt run_opts[] = {
 static const struct tsl_cli_spec run_spec = {
     .command = "run",
     .usage = "tessel run MODEL.onnx [--backend ref|cpu] [--threads N] [-i [NAME=]FILE]... [-o DIR] [--repeat N] "
-             "[--stats] [--profile]",
+             "[--gap-ms MS] [--stats] [--profile [--profile-all]]",
     .summary = "Run a model on the reference interpreter or the LLVM CPU backend and print or "
                "save its outputs.",
     .opts = run_opts,
@@ -336,7 +345,8 @@ int tsl_cmd_run(int argc, char **argv)
     const char *model = args.positional[0], *backend = tsl_cli_value(&args, "backend");
     const char *outdir = tsl_cli_value(&args, "output"), *rep = tsl_cli_value(&args, "repeat");
     const char *threads = tsl_cli_value(&args, "threads");
-    long repeat = 0, nthreads = 1;
+    const char *gap = tsl_cli_value(&args, "gap-ms");
+    long repeat = 0, nthreads = 1, gap_ms = 0;
     if (backend && strcmp(backend, "ref") && strcmp(backend, "cpu"))
         code = tsl_cli_usage_error(run_spec.usage,
                                    "run: unknown backend '%s' (expected ref or cpu)",
@@ -346,6 +356,11 @@ int tsl_cmd_run(int argc, char **argv)
                                    rep);
     else if (tsl_cli_flag(&args, "profile") && !(backend && !strcmp(backend, "cpu")))
         code = tsl_cli_usage_error(run_spec.usage, "run: --profile needs --backend cpu");
+    else if (gap && (!parse_count(gap, &gap_ms) || gap_ms > 60000))
+        code = tsl_cli_usage_error(run_spec.usage,
+                                   "run: --gap-ms needs a count in [1, 60000], got '%s'", gap);
+    else if (tsl_cli_flag(&args, "profile-all") && !tsl_cli_flag(&args, "profile"))
+        code = tsl_cli_usage_error(run_spec.usage, "run: --profile-all needs --profile");
     else if (threads && !parse_count(threads, &nthreads))
         code = tsl_cli_usage_error(run_spec.usage, "run: --threads needs a count >= 1, got '%s'",
                                    threads);
@@ -408,6 +423,11 @@ int tsl_cmd_run(int argc, char **argv)
         if (outs)
             tsl_tensors_free(outs, n_outs);
         outs = NULL;
+        if (gap_ms > 0) {
+            struct timespec ts = {.tv_sec = gap_ms / 1000, .tv_nsec = (gap_ms % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
+        }
         double t0 = now_ms();
         st = cpu ? tsl_cli_cpu_run(cm, ins, n_ins, &outs, &n_outs, &diag)
                  : tsl_ref_run(g, ins, n_ins, &outs, &n_outs, &stats, &diag);
@@ -418,6 +438,8 @@ int tsl_cmd_run(int argc, char **argv)
         }
         if (!repeat)
             break;
+        if (r == 0 && cpu && tsl_cli_flag(&args, "profile"))
+            tsl_cli_cpu_profile_reset(cm); /* the profile counts the timed runs only */
     }
     if (outdir) {
         if (!write_outputs(outdir, outs, n_outs))
@@ -427,7 +449,7 @@ int tsl_cmd_run(int argc, char **argv)
             print_summary(&outs[i]);
     }
     if (tsl_cli_flag(&args, "profile"))
-        tsl_cli_cpu_print_profile(cm, 25);
+        tsl_cli_cpu_print_profile(cm, tsl_cli_flag(&args, "profile-all") ? INT_MAX : 25);
     if (tsl_cli_flag(&args, "stats") && cpu)
         tsl_cli_cpu_print_stats(cm, stdout);
     else if (tsl_cli_flag(&args, "stats"))

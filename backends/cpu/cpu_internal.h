@@ -450,6 +450,13 @@ int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_g
  * its own before the GEMM (threads > 1 and several items per panel), else 0
  * (p's M, N, K, batch and b_packed must be final). */
 int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p);
+/* gemm_gather.c: pack rows [k0, k0 + klen) of the im2col B panel at column
+ * n0 (cols valid, the rest 0) into dst (klen x nr) with masked vector
+ * gathers.  Returns false, emitting nothing, when it does not apply (no
+ * im2col view, or a target without vectors). */
+bool tsl_cpu_pack_b_gather(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef src,
+                           LLVMValueRef n0, int cols, LLVMValueRef dst, LLVMValueRef k0,
+                           int64_t klen);
 /* Emit the GEMM as one parallel region over (problem, n-panel, m-block)
  * items; a, b, c, bias are float* values in the current function
  * (a: base of packed panels or the activation; b: packed panels or source;

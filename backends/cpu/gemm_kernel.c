@@ -26,7 +26,8 @@
  * through C between K blocks (bitwise the same results).
  *
  * Not here: choosing what A, B, C are for an op (lower_gemm.c, lower_conv.c),
- * packing constant operands (gemm_pack.c),
+ * packing constant operands (gemm_pack.c), im2col panels that need a
+ * per-column gather (gemm_gather.c),
  * M blocking for caches (docs/cpu-backend.md, next steps). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,13 @@ static void emit_pack_b_raw(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     if (emit_pack_b_fast(cg, p, src, n0, cols, dst, k0, klen))
         return;
     LLVMBasicBlockRef done = emit_pack_b_s2(cg, p, src, n0, cols, dst, k0, klen);
+    if (tsl_cpu_pack_b_gather(cg, p, src, n0, cols, dst, k0, klen)) { /* gemm_gather.c */
+        if (done) {
+            LLVMBuildBr(cg->b, done);
+            LLVMPositionBuilderAtEnd(cg->b, done);
+        }
+        return;
+    }
     /* base[j] for j < cols: offset of column n0 + j in src, kept at `bases` */
     LLVMValueRef basep = LLVMBuildBitCast(cg->b, bases, LLVMPointerType(cg->t_i64, 0), "");
     struct tsl_cpu_loop lj;

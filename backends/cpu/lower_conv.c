@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "lower_ext.h"
 #include "tessel/util.h"
 
 struct conv_geo {
@@ -400,36 +401,48 @@ static LLVMValueRef dw_vptr(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef 
     return LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx), LLVMPointerType(cg->t_vec, 0), "");
 }
 
-/* Fill the phase planes of one channel from its unpadded image xc. */
+/* n zero floats at p[at] (nothing for n <= 0). */
+static void dw_zero(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef at, int64_t n)
+{
+    if (n > 0)
+        LLVMBuildMemSet(cg->b, LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, at), cg->t_pi8, ""),
+                        LLVMConstInt(cg->t_i8, 0, 0), tsl_cpu_i64(cg, n * 4), 4);
+}
+
+/* Fill the phase planes of one channel from its unpadded image xc: the
+ * image's elements, zeros around them (only there: the interior is
+ * written once). */
 static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
                            const struct dw_geo *d, LLVMValueRef xc, LLVMValueRef ph)
 {
-    LLVMBuildMemSet(cg->b, LLVMBuildBitCast(cg->b, ph, cg->t_pi8, ""),
-                    LLVMConstInt(cg->t_i8, 0, 0), tsl_cpu_i64(cg, d->nph * d->plane * 4), 4);
     int64_t rows = d->plane / d->QW;
     for (int64_t a = 0; a < g->sh; a++)
         for (int64_t b = 0; b < g->sw; b++) {
             struct tsl_cpu_phase pr =
                 tsl_cpu_phase_range(g->H, g->W, g->pt, g->pl, g->sh, g->sw, a, b, rows, d->QW);
             int64_t ilo = pr.ilo, ihi = pr.ihi, jlo = pr.jlo, jhi = pr.jhi;
-            if (ilo >= ihi || jlo >= jhi)
-                continue;
             LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
-            struct tsl_cpu_loop li, lj;
+            if (ilo >= ihi || jlo >= jhi) {
+                dw_zero(cg, q, tsl_cpu_i64(cg, 0), d->plane);
+                continue;
+            }
+            /* rows above and below the image, and the plane's tail */
+            dw_zero(cg, q, tsl_cpu_i64(cg, 0), ilo * d->QW);
+            dw_zero(cg, q, tsl_cpu_i64(cg, ihi * d->QW), d->plane - ihi * d->QW);
+            struct tsl_cpu_loop li;
             LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
             /* source row a + sh*i - pt, column b + sw*j - pl */
             LLVMValueRef srow = tsl_cpu_gep(cg, xc, LLVMBuildNSWAdd(cg->b,
                 LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, g->sh * g->W), ""),
                 tsl_cpu_i64(cg, (a - g->pt) * g->W + b - g->pl), ""));
             LLVMValueRef drow = tsl_cpu_gep(cg, q, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, d->QW), ""));
+            dw_zero(cg, drow, tsl_cpu_i64(cg, 0), jlo); /* left and right padding */
+            dw_zero(cg, drow, tsl_cpu_i64(cg, jhi), d->QW - jhi);
             if (g->sw == 1) {
                 tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
                                     tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
             } else {
-                LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jhi, 1, "phj");
-                tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
-                              drow, j);
-                tsl_cpu_loop_end(cg, &lj);
+                tsl_cpu_copy_strided(cg, drow, srow, jlo, jhi, g->sw); /* strided_copy.c */
             }
             tsl_cpu_loop_end(cg, &li);
         }

@@ -84,4 +84,10 @@ enum tsl_status tsl_cpu_ref_eval(struct tsl_cpu_cg *cg, const struct tsl_node *n
                                  const struct tsl_tensor *const *over,
                                  const union tsl_attrs *attrs, struct tsl_tensor **out);
 
+/* dst[j] = src[j * sw] for j in [jlo, jhi) (strided_copy.c): masked wide
+ * loads + shuffle per vector for strides 2..4, reading only those
+ * elements; an element loop otherwise. */
+void tsl_cpu_copy_strided(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef src,
+                          int64_t jlo, int64_t jhi, int64_t sw);
+
 #endif

@@ -186,6 +186,38 @@ static void fill_ninf(struct tsl_cpu_cg *cg, LLVMValueRef ninf, LLVMValueRef p, 
         tsl_cpu_store(cg, tsl_cpu_f32c(cg, -INFINITY), p, tsl_cpu_i64(cg, k));
 }
 
+/* llvm.masked.load / llvm.masked.store of a vector type vt at p (f32*):
+ * lanes off in mask are neither read nor written (no fault past a row). */
+static LLVMValueRef masked_load(struct tsl_cpu_cg *cg, LLVMTypeRef vt, LLVMValueRef p,
+                                LLVMValueRef mask, LLVMValueRef passthru)
+{
+    LLVMTypeRef ov[2] = {vt, LLVMPointerType(vt, 0)};
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMValueRef args[4] = {LLVMBuildBitCast(cg->b, p, ov[1], ""), LLVMConstInt(cg->t_i32, 4, 0),
+                            mask, passthru};
+    return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, ov, 2),
+                          LLVMGetIntrinsicDeclaration(cg->mod, id, ov, 2), args, 4, "");
+}
+
+static void masked_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask)
+{
+    LLVMTypeRef ov[2] = {LLVMTypeOf(v), LLVMPointerType(LLVMTypeOf(v), 0)};
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
+    LLVMValueRef args[4] = {v, LLVMBuildBitCast(cg->b, p, ov[1], ""),
+                            LLVMConstInt(cg->t_i32, 4, 0), mask};
+    LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, ov, 2),
+                   LLVMGetIntrinsicDeclaration(cg->mod, id, ov, 2), args, 4, "");
+}
+
+/* Constant <n x i1>: lane e on iff e % step == 0 and e / step < len. */
+static LLVMValueRef lane_mask(struct tsl_cpu_cg *cg, int64_t n, int64_t step, int64_t len)
+{
+    LLVMValueRef m[1024];
+    for (int64_t e = 0; e < n; e++)
+        m[e] = LLVMConstInt(cg->t_i1, e % step == 0 && e / step < len, 0);
+    return LLVMConstVector(m, (unsigned)n);
+}
+
 /* Fill the first rows x QW floats of every phase plane from one input
  * plane xc: the input elements, and -inf around them (padding and the
  * rows/columns past the input that ceil_mode windows reach; the reference
@@ -248,7 +280,20 @@ static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
                     LLVMSetAlignment(LLVMBuildStore(cg->b, v, mp_vptr(cg, drow, j)), 4);
                     tsl_cpu_loop_end(cg, &lj);
                 }
-                if (jv < jhi) {
+                if (jv < jhi && g->sw <= 4) {
+                    /* the rest of the row (it ends within sw*vw source
+                     * floats of jv): masked wide loads of only the needed
+                     * elements, masked stores of the jhi - j valid lanes */
+                    for (int64_t j = jv; j < jhi; j += vw) {
+                        int64_t len = jhi - j < vw ? jhi - j : vw;
+                        LLVMValueRef w = masked_load(
+                            cg, wide, tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, j * g->sw)),
+                            lane_mask(cg, g->sw * vw, g->sw, len), LLVMGetUndef(wide));
+                        masked_store(cg, LLVMBuildShuffleVector(cg->b, w, LLVMGetUndef(wide), pick, ""),
+                                     tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, j)),
+                                     lane_mask(cg, vw, 1, len));
+                    }
+                } else if (jv < jhi) {
                     LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jv, jhi, 1, "phj");
                     tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
                                   drow, j);
@@ -356,9 +401,11 @@ static enum tsl_status emit_maxpool_flat(struct tsl_cpu_cg *cg, const struct tsl
     LLVMValueRef oh = tsl_cpu_loop_begin(cg, &lh, 0, g->OH, 1, "oh");
     LLVMValueRef erow = tsl_cpu_gep(cg, ext, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""));
     LLVMValueRef orow = tsl_cpu_gep(cg, yc, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""));
-    LLVMValueRef ow = tsl_cpu_loop_begin(cg, &lw, 0, g->OW, 1, "ow");
-    tsl_cpu_store(cg, tsl_cpu_apply_act(cg, &st->act, tsl_cpu_load(cg, erow, ow)), orow, ow);
-    tsl_cpu_loop_end(cg, &lw);
+    /* OW < vw valid columns of the row: one masked load and store */
+    LLVMValueRef om = lane_mask(cg, vw, 1, g->OW);
+    masked_store(cg, tsl_cpu_apply_act(cg, &st->act,
+                                       masked_load(cg, cg->t_vec, erow, om, LLVMConstNull(cg->t_vec))),
+                 orow, om);
     tsl_cpu_loop_end(cg, &lh);
     tsl_cpu_par_close(cg, &par);
     return TSL_STATUS_OK;

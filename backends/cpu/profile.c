@@ -133,3 +133,20 @@ enum tsl_status tsl_cpu_profile(const struct tsl_cpu_module *m,
     *runs = m->prof_runs;
     return TSL_STATUS_OK;
 }
+
+enum tsl_status tsl_cpu_profile_reset(struct tsl_cpu_module *m, struct tsl_diag *diag)
+{
+    if (!m)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, "cpu", "NULL argument");
+    if (!m->prof)
+        return tsl_diag_error(diag, TSL_STATUS_INVALID_ARG, m->prefix,
+                              "the module was compiled without profiling");
+    for (uint32_t i = 0; i < m->n_kernels; i++) {
+        m->prof_ticks[i] = 0;
+        m->prof[i].seconds = 0.0;
+    }
+    m->prof_total_ticks = 0;
+    m->prof_wall_s = 0.0;
+    m->prof_runs = 0;
+    return TSL_STATUS_OK;
+}

@@ -3,7 +3,8 @@
 # CLI checks of the cpu paths: `tessel run --backend cpu` matches
 # `--backend ref` (|cpu - ref| <= 1e-4 (|ref| + 1), see tests/cpu/harness.h),
 # --repeat ends with one JSON line, --profile prints the per-step table to
-# stderr (and is a usage error without --backend cpu), and `tessel compile`
+# stderr (and is a usage error without --backend cpu; --profile-all lists
+# every step and needs --profile), and `tessel compile`
 # errors: unknown
 # target and bad --emit are usage errors (exit 2), unbound symbolic dims and
 # a bad --shape fail with exit 1 and leave no file behind, --help exits 0.
@@ -65,10 +66,16 @@ grep -q 'warning: --threads 2: the reference interpreter runs on 1 thread' "$W/e
     fail "no --threads warning for the ref backend"
 expect 2 "$T" run "$MODEL" -i "$INPUT" --backend gpu
 expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --repeat 2 --profile
-grep -q '^profile: [0-9]* steps, 3 runs, ' "$W/err.txt" || fail "no profile header"
+grep -q '^profile: [0-9]* steps, 2 runs, ' "$W/err.txt" || fail "no profile header (2 timed runs)"
 grep -q 'Conv+Relu' "$W/err.txt" || fail "profile lists no fused Conv+Relu step"
 grep -q 'by ops' "$W/err.txt" || fail "profile has no per-op table"
 expect 2 "$T" run "$MODEL" -i "$INPUT" --profile
+# --profile-all lists one row per step (the header's count) before "by ops"
+expect 0 "$T" run "$MODEL" -i "$INPUT" --backend cpu --profile --profile-all
+nsteps=$(sed -n 's/^profile: \([0-9]*\) steps,.*/\1/p' "$W/err.txt")
+nrows=$(sed -n '3,/by ops/p' "$W/err.txt" | grep -c '(model_k[0-9]*_')
+[ -n "$nsteps" ] && [ "$nrows" -eq "$nsteps" ] || fail "--profile-all: $nrows rows for $nsteps steps"
+expect 2 "$T" run "$MODEL" -i "$INPUT" --backend cpu --profile-all
 expect 0 "$T" compile --help
 grep -q -- '--emit' "$W/out.txt" || fail "compile --help lists no --emit"
 expect 2 "$T" compile "$MODEL" --target systolic -o "$W/c1"

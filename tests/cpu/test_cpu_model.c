@@ -396,6 +396,21 @@ static void test_profile(void **state)
             assert_true(steps[i].flops == 0.0), seen++;
     }
     assert_int_equal(seen, 2);
+    /* reset: no runs, no time; the next run is counted alone */
+    assert_int_equal(tsl_cpu_profile_reset(plain, &d), TSL_STATUS_INVALID_ARG);
+    assert_int_equal(tsl_cpu_profile_reset(m, &d), TSL_STATUS_OK);
+    assert_int_equal(tsl_cpu_profile(m, &steps, &n, &runs, &d), TSL_STATUS_OK);
+    assert_int_equal(runs, 0);
+    for (uint32_t i = 0; i < n; i++)
+        assert_true(steps[i].seconds == 0.0);
+    assert_int_equal(tsl_cpu_run(m, &in, 1, &a, &na, &d), TSL_STATUS_OK);
+    tsl_tensors_free(a, na);
+    assert_int_equal(tsl_cpu_profile(m, &steps, &n, &runs, &d), TSL_STATUS_OK);
+    assert_int_equal(runs, 1);
+    total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += steps[i].seconds;
+    assert_true(total > 0);
     /* same results with and without the timers */
     assert_int_equal(tsl_cpu_run(m, &in, 1, &a, &na, &d), TSL_STATUS_OK);
     assert_int_equal(tsl_cpu_run(plain, &in, 1, &b, &nb, &d), TSL_STATUS_OK);

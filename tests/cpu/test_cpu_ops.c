@@ -307,6 +307,10 @@ static void test_conv_depthwise(void **state)
         int64_t H = rng_int(&r, (k - 1) * dl + 1, 15), W = rng_int(&r, (k - 1) * dl + 1, 21);
         conv_case(&r, rng_int(&r, 1, 2), C, H, W, C, k, k, s, p, dl, C, it % 2 == 0, it % 3);
     }
+    /* rows wide enough for whole vectors of the strided phase copy
+     * (strided_copy.c) plus a partial one, at strides 2 and 3 */
+    conv_case(&r, 1, 3, 9, 75, 3, 3, 3, 2, 1, 1, 3, false, 0);
+    conv_case(&r, 1, 2, 8, 100, 2, 3, 3, 3, 1, 1, 2, true, 1);
 }
 
 static void test_conv1d_and_autopad(void **state)

@@ -166,6 +166,11 @@ enum tsl_status tsl_cpu_profile(const struct tsl_cpu_module *m,
                                 const struct tsl_cpu_step_profile **steps, uint32_t *n_steps,
                                 uint64_t *runs, struct tsl_diag *diag);
 
+/* Forget the runs the profile holds (times and run count back to 0), e.g.
+ * after a warm-up run whose first touches of the arena would be counted.
+ * INVALID_ARG when the module was compiled without profiling. */
+enum tsl_status tsl_cpu_profile_reset(struct tsl_cpu_module *m, struct tsl_diag *diag);
+
 /* True when `op` has a lowering in the CPU backend (dtype f32). */
 bool tsl_cpu_has_lowering(enum tsl_op op);
 
