@@ -214,3 +214,12 @@ struct tsl_value *h_conv(struct tsl_graph *g, struct rng *r, const char *name, s
     struct tsl_value *y = n->outputs[0];
     return relu ? h_node(g, TSL_OP_RELU, rn, 1, &y)->outputs[0] : y;
 }
+
+void h_read_text(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+    fclose(f);
+}

@@ -14,6 +14,7 @@
 #ifndef TSL_TEST_CPU_HARNESS_H
 #define TSL_TEST_CPU_HARNESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tessel/cpu.h"
@@ -55,5 +56,9 @@ void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
  * features override to test the AVX2 and scalar code paths. */
 void h_check_opts(struct tsl_graph *g, struct rng *r, float lo, float hi,
                   const struct tsl_cpu_options *opts, struct tsl_cpu_module_info *info);
+
+/* The text of a small file (an emitted header) into buf (cap bytes,
+ * NUL-terminated, truncated to fit); fails the test when it cannot be read. */
+void h_read_text(const char *path, char *buf, size_t cap);
 
 #endif

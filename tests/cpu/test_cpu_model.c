@@ -220,12 +220,8 @@ static void test_emit_and_dlopen(void **state)
     assert_int_equal(tsl_cpu_emit(m, TSL_CPU_EMIT_SO, p_so, &d), TSL_STATUS_OK);
     assert_true(file_nonempty(p_h));
     /* header mentions the entry point and the arena size */
-    FILE *hf = fopen(p_h, "r");
-    assert_non_null(hf);
     char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, hf);
-    buf[n] = 0;
-    fclose(hf);
+    h_read_text(p_h, buf, sizeof buf);
     assert_non_null(strstr(buf, "void cnn_run(const void *weights, void *arena"));
     assert_non_null(strstr(buf, "struct cnn_pool *cnn_pool_create(int threads);"));
     assert_non_null(strstr(buf, "#define CNN_THREADS 2"));

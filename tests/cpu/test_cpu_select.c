@@ -234,12 +234,8 @@ static void test_nms_shared_library(void **state)
     snprintf(p_so, sizeof p_so, "%s/sel.so", dir);
     snprintf(p_h, sizeof p_h, "%s/sel.h", dir);
     assert_int_equal(tsl_cpu_emit(m, TSL_CPU_EMIT_SO, p_so, &d), TSL_STATUS_OK);
-    FILE *hf = fopen(p_h, "r");
-    assert_non_null(hf);
     char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, hf);
-    buf[n] = 0;
-    fclose(hf);
+    h_read_text(p_h, buf, sizeof buf);
     assert_non_null(strstr(buf, "static inline long long sel_output_dim(const void *arena, int i)"));
     assert_non_null(strstr(buf, "#define SEL_OUTPUT_0_DYN_AXIS 0"));
     assert_non_null(strstr(buf, "#define SEL_OUTPUT_0_DIMS {8LL, 3LL}")); /* 1 x 2 x 4 */
