@@ -402,52 +402,6 @@ static LLVMValueRef dw_vptr(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef 
 }
 
 /* n zero floats at p[at] (nothing for n <= 0). */
-static void dw_zero(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef at, int64_t n)
-{
-    if (n > 0)
-        LLVMBuildMemSet(cg->b, LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, at), cg->t_pi8, ""),
-                        LLVMConstInt(cg->t_i8, 0, 0), tsl_cpu_i64(cg, n * 4), 4);
-}
-
-/* Fill the phase planes of one channel from its unpadded image xc: the
- * image's elements, zeros around them (only there: the interior is
- * written once). */
-static void emit_dw_phases(struct tsl_cpu_cg *cg, const struct conv_geo *g,
-                           const struct dw_geo *d, LLVMValueRef xc, LLVMValueRef ph)
-{
-    int64_t rows = d->plane / d->QW;
-    for (int64_t a = 0; a < g->sh; a++)
-        for (int64_t b = 0; b < g->sw; b++) {
-            struct tsl_cpu_phase pr =
-                tsl_cpu_phase_range(g->H, g->W, g->pt, g->pl, g->sh, g->sw, a, b, rows, d->QW);
-            int64_t ilo = pr.ilo, ihi = pr.ihi, jlo = pr.jlo, jhi = pr.jhi;
-            LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
-            if (ilo >= ihi || jlo >= jhi) {
-                dw_zero(cg, q, tsl_cpu_i64(cg, 0), d->plane);
-                continue;
-            }
-            /* rows above and below the image, and the plane's tail */
-            dw_zero(cg, q, tsl_cpu_i64(cg, 0), ilo * d->QW);
-            dw_zero(cg, q, tsl_cpu_i64(cg, ihi * d->QW), d->plane - ihi * d->QW);
-            struct tsl_cpu_loop li;
-            LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
-            /* source row a + sh*i - pt, column b + sw*j - pl */
-            LLVMValueRef srow = tsl_cpu_gep(cg, xc, LLVMBuildNSWAdd(cg->b,
-                LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, g->sh * g->W), ""),
-                tsl_cpu_i64(cg, (a - g->pt) * g->W + b - g->pl), ""));
-            LLVMValueRef drow = tsl_cpu_gep(cg, q, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, d->QW), ""));
-            dw_zero(cg, drow, tsl_cpu_i64(cg, 0), jlo); /* left and right padding */
-            dw_zero(cg, drow, tsl_cpu_i64(cg, jhi), d->QW - jhi);
-            if (g->sw == 1) {
-                tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
-                                    tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
-            } else {
-                tsl_cpu_copy_strided(cg, drow, srow, jlo, jhi, g->sw); /* strided_copy.c */
-            }
-            tsl_cpu_loop_end(cg, &li);
-        }
-}
-
 /* Depthwise convolution over phase planes: per channel, fill the phases,
  * compute the flat OH x QW result with explicit vectors (one accumulator,
  * taps unrolled with their weights splatted once per channel, llvm.fma),
@@ -463,7 +417,9 @@ static enum tsl_status emit_depthwise_flat(struct tsl_cpu_cg *cg, const struct t
     LLVMValueRef ph = tsl_cpu_thread_scratch(cg, 0);
     LLVMValueRef ext = tsl_cpu_thread_scratch(cg, d->nph * d->plane * 4);
     struct tsl_cpu_loop lq, lh, lw;
-    emit_dw_phases(cg, g, d, dp.xc, ph);
+    /* zeros around the image (only there: the interior is written once) */
+    tsl_cpu_fill_phases(cg, dp.xc, ph, g->H, g->W, g->pt, g->pl, g->sh, g->sw, d->QW, d->plane,
+                        0.0f);
     LLVMValueRef taps[256], tap_p[256];
     for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
         for (int64_t kx = 0; kx < g->KW; kx++, t++) {

@@ -84,10 +84,26 @@ enum tsl_status tsl_cpu_ref_eval(struct tsl_cpu_cg *cg, const struct tsl_node *n
                                  const struct tsl_tensor *const *over,
                                  const union tsl_attrs *attrs, struct tsl_tensor **out);
 
-/* dst[j] = src[j * sw] for j in [jlo, jhi) (strided_copy.c): masked wide
- * loads + shuffle per vector for strides 2..4, reading only those
- * elements; an element loop otherwise. */
+/* ---- stride-phase layouts (strided_copy.c) ---- */
+
+/* dst[j] = src[j * sw] for j in [jlo, jhi): masked wide loads + shuffle per
+ * vector for strides 2..4, reading only those elements; an element loop
+ * otherwise. */
 void tsl_cpu_copy_strided(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef src,
                           int64_t jlo, int64_t jhi, int64_t sw);
+/* The sh * sw phase planes at ph (plane floats each, rows = plane / qw
+ * rows of qw) of one unpadded H x W image x: phase (a, b) row i column j
+ * holds x[a + sh*i - pt][b + sw*j - pl] where that lies in the image (see
+ * tsl_cpu_phase_range), pad everywhere else. */
+void tsl_cpu_fill_phases(struct tsl_cpu_cg *cg, LLVMValueRef x, LLVMValueRef ph, int64_t H,
+                         int64_t W, int64_t pt, int64_t pl, int64_t sh, int64_t sw, int64_t qw,
+                         int64_t plane, float pad);
+/* llvm.masked.load / llvm.masked.store of vector type vt at p (an f32*):
+ * lanes off in mask are neither read nor written (no fault past a row). */
+LLVMValueRef tsl_cpu_masked_load(struct tsl_cpu_cg *cg, LLVMTypeRef vt, LLVMValueRef p,
+                                 LLVMValueRef mask, LLVMValueRef passthru);
+void tsl_cpu_masked_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+/* Constant <n x i1> (n <= 256): lane e on iff e % step == 0 and e / step < len. */
+LLVMValueRef tsl_cpu_lane_mask(struct tsl_cpu_cg *cg, int64_t n, int64_t step, int64_t len);
 
 #endif

@@ -172,138 +172,6 @@ static LLVMValueRef mp_vptr(struct tsl_cpu_cg *cg, LLVMValueRef p, LLVMValueRef 
     return LLVMBuildBitCast(cg->b, tsl_cpu_gep(cg, p, idx), LLVMPointerType(cg->t_vec, 0), "");
 }
 
-/* n floats of -inf at p: whole vectors, then scalars. */
-static void fill_ninf(struct tsl_cpu_cg *cg, LLVMValueRef ninf, LLVMValueRef p, int64_t n)
-{
-    const int64_t vw = cg->tgt->vw, nv = n / vw * vw;
-    struct tsl_cpu_loop lf;
-    if (nv > 0) {
-        LLVMValueRef f = tsl_cpu_loop_begin(cg, &lf, 0, nv, vw, "fill");
-        LLVMSetAlignment(LLVMBuildStore(cg->b, ninf, mp_vptr(cg, p, f)), 4);
-        tsl_cpu_loop_end(cg, &lf);
-    }
-    for (int64_t k = nv; k < n; k++)
-        tsl_cpu_store(cg, tsl_cpu_f32c(cg, -INFINITY), p, tsl_cpu_i64(cg, k));
-}
-
-/* llvm.masked.load / llvm.masked.store of a vector type vt at p (f32*):
- * lanes off in mask are neither read nor written (no fault past a row). */
-static LLVMValueRef masked_load(struct tsl_cpu_cg *cg, LLVMTypeRef vt, LLVMValueRef p,
-                                LLVMValueRef mask, LLVMValueRef passthru)
-{
-    LLVMTypeRef ov[2] = {vt, LLVMPointerType(vt, 0)};
-    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
-    LLVMValueRef args[4] = {LLVMBuildBitCast(cg->b, p, ov[1], ""), LLVMConstInt(cg->t_i32, 4, 0),
-                            mask, passthru};
-    return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, ov, 2),
-                          LLVMGetIntrinsicDeclaration(cg->mod, id, ov, 2), args, 4, "");
-}
-
-static void masked_store(struct tsl_cpu_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask)
-{
-    LLVMTypeRef ov[2] = {LLVMTypeOf(v), LLVMPointerType(LLVMTypeOf(v), 0)};
-    unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
-    LLVMValueRef args[4] = {v, LLVMBuildBitCast(cg->b, p, ov[1], ""),
-                            LLVMConstInt(cg->t_i32, 4, 0), mask};
-    LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, ov, 2),
-                   LLVMGetIntrinsicDeclaration(cg->mod, id, ov, 2), args, 4, "");
-}
-
-/* Constant <n x i1>: lane e on iff e % step == 0 and e / step < len. */
-static LLVMValueRef lane_mask(struct tsl_cpu_cg *cg, int64_t n, int64_t step, int64_t len)
-{
-    LLVMValueRef m[1024];
-    for (int64_t e = 0; e < n; e++)
-        m[e] = LLVMConstInt(cg->t_i1, e % step == 0 && e / step < len, 0);
-    return LLVMConstVector(m, (unsigned)n);
-}
-
-/* Fill the first rows x QW floats of every phase plane from one input
- * plane xc: the input elements, and -inf around them (padding and the
- * rows/columns past the input that ceil_mode windows reach; the reference
- * skips those taps, and -inf never wins its step).  The rest of a phase
- * plane is only read by lanes of the flat result that are not copied out. */
-static void emit_mp_phases(struct tsl_cpu_cg *cg, const struct pool_geo *g,
-                           const struct mp_geo *d, LLVMValueRef xc, LLVMValueRef ph)
-{
-    const int64_t vw = cg->tgt->vw;
-    LLVMValueRef lanes[64];
-    for (int64_t l = 0; l < vw; l++)
-        lanes[l] = tsl_cpu_f32c(cg, -INFINITY);
-    LLVMValueRef ninf = LLVMConstVector(lanes, (unsigned)vw);
-    int64_t rows = d->plane / d->QW;
-    /* a strided phase row is gathered from sw vectors of its source row:
-     * one wide load, one shuffle taking lanes 0, sw, 2*sw, ... */
-    LLVMTypeRef wide = LLVMVectorType(cg->t_f32, (unsigned)(g->sw * vw));
-    LLVMValueRef idx[64];
-    for (int64_t l = 0; l < vw; l++)
-        idx[l] = LLVMConstInt(cg->t_i32, (unsigned long long)(l * g->sw), 0);
-    LLVMValueRef pick = LLVMConstVector(idx, (unsigned)vw);
-    for (int64_t a = 0; a < g->sh; a++)
-        for (int64_t b = 0; b < g->sw; b++) {
-            struct tsl_cpu_phase pr =
-                tsl_cpu_phase_range(g->H, g->W, g->pt, g->pl, g->sh, g->sw, a, b, rows, d->QW);
-            int64_t ilo = pr.ilo, ihi = pr.ihi, jlo = pr.jlo, jhi = pr.jhi;
-            LLVMValueRef q = tsl_cpu_gep(cg, ph, tsl_cpu_i64(cg, (a * g->sw + b) * d->plane));
-            if (ilo >= ihi || jlo >= jhi) {
-                fill_ninf(cg, ninf, q, rows * d->QW);
-                continue;
-            }
-            fill_ninf(cg, ninf, q, ilo * d->QW);
-            fill_ninf(cg, ninf, tsl_cpu_gep(cg, q, tsl_cpu_i64(cg, ihi * d->QW)), (rows - ihi) * d->QW);
-            struct tsl_cpu_loop li, lj;
-            LLVMValueRef i = tsl_cpu_loop_begin(cg, &li, ilo, ihi, 1, "phi");
-            /* source row a + sh*i - pt, column b + sw*j - pl */
-            LLVMValueRef srow = tsl_cpu_gep(cg, xc, LLVMBuildNSWAdd(cg->b,
-                LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, g->sh * g->W), ""),
-                tsl_cpu_i64(cg, (a - g->pt) * g->W + b - g->pl), ""));
-            LLVMValueRef drow = tsl_cpu_gep(cg, q, LLVMBuildNSWMul(cg->b, i, tsl_cpu_i64(cg, d->QW), ""));
-            fill_ninf(cg, ninf, drow, jlo);
-            fill_ninf(cg, ninf, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jhi)), d->QW - jhi);
-            if (g->sw == 1) {
-                tsl_cpu_copy_floats(cg, tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, jlo)),
-                                    tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, jlo)), jhi - jlo);
-            } else {
-                /* vectors (strides up to 4) while the sw*vw source floats
-                 * stay inside the row, then the scalar rest */
-                int64_t jv = g->sw > 4 ? jlo : tsl_cpu_floor_div(g->W + g->pl - b - g->sw * vw, g->sw) + vw;
-                jv = jv > jhi ? jhi : jv;
-                jv = jv > jlo ? jlo + (jv - jlo) / vw * vw : jlo;
-                if (jv > jlo) {
-                    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jlo, jv, vw, "phv");
-                    LLVMValueRef src = LLVMBuildBitCast(cg->b,
-                        tsl_cpu_gep(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
-                        LLVMPointerType(wide, 0), "");
-                    LLVMValueRef w = LLVMBuildLoad2(cg->b, wide, src, "");
-                    LLVMSetAlignment(w, 4);
-                    LLVMValueRef v = LLVMBuildShuffleVector(cg->b, w, LLVMGetUndef(wide), pick, "");
-                    LLVMSetAlignment(LLVMBuildStore(cg->b, v, mp_vptr(cg, drow, j)), 4);
-                    tsl_cpu_loop_end(cg, &lj);
-                }
-                if (jv < jhi && g->sw <= 4) {
-                    /* the rest of the row (it ends within sw*vw source
-                     * floats of jv): masked wide loads of only the needed
-                     * elements, masked stores of the jhi - j valid lanes */
-                    for (int64_t j = jv; j < jhi; j += vw) {
-                        int64_t len = jhi - j < vw ? jhi - j : vw;
-                        LLVMValueRef w = masked_load(
-                            cg, wide, tsl_cpu_gep(cg, srow, tsl_cpu_i64(cg, j * g->sw)),
-                            lane_mask(cg, g->sw * vw, g->sw, len), LLVMGetUndef(wide));
-                        masked_store(cg, LLVMBuildShuffleVector(cg->b, w, LLVMGetUndef(wide), pick, ""),
-                                     tsl_cpu_gep(cg, drow, tsl_cpu_i64(cg, j)),
-                                     lane_mask(cg, vw, 1, len));
-                    }
-                } else if (jv < jhi) {
-                    LLVMValueRef j = tsl_cpu_loop_begin(cg, &lj, jv, jhi, 1, "phj");
-                    tsl_cpu_store(cg, tsl_cpu_load(cg, srow, LLVMBuildNSWMul(cg->b, j, tsl_cpu_i64(cg, g->sw), "")),
-                                  drow, j);
-                    tsl_cpu_loop_end(cg, &lj);
-                }
-            }
-            tsl_cpu_loop_end(cg, &li);
-        }
-}
-
 /* The taps' vectors at flat index q folded in tap order.  The fast fold
  * is select(v > acc, v, acc) alone (one max instruction: the first maximal
  * tap wins, as in the reference, while no NaN is involved); unordered
@@ -367,7 +235,11 @@ static enum tsl_status emit_maxpool_flat(struct tsl_cpu_cg *cg, const struct tsl
     LLVMValueRef yc = tsl_cpu_gep(cg, y, LLVMBuildNSWMul(cg->b, p, tsl_cpu_i64(cg, g->OH * g->OW), ""));
     LLVMValueRef ph = tsl_cpu_thread_scratch(cg, 0);
     LLVMValueRef ext = tsl_cpu_thread_scratch(cg, d->fill * 4);
-    emit_mp_phases(cg, g, d, xc, ph);
+    /* -inf around the input (padding and the rows/columns past it that
+     * ceil_mode windows reach; the reference skips those taps, and -inf
+     * never wins its step) */
+    tsl_cpu_fill_phases(cg, xc, ph, g->H, g->W, g->pt, g->pl, g->sh, g->sw, d->QW, d->plane,
+                        -INFINITY);
     LLVMValueRef tap_p[1024];
     for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
         for (int64_t kx = 0; kx < g->KW; kx++, t++) {
@@ -402,9 +274,9 @@ static enum tsl_status emit_maxpool_flat(struct tsl_cpu_cg *cg, const struct tsl
     LLVMValueRef erow = tsl_cpu_gep(cg, ext, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, d->QW), ""));
     LLVMValueRef orow = tsl_cpu_gep(cg, yc, LLVMBuildNSWMul(cg->b, oh, tsl_cpu_i64(cg, g->OW), ""));
     /* OW < vw valid columns of the row: one masked load and store */
-    LLVMValueRef om = lane_mask(cg, vw, 1, g->OW);
-    masked_store(cg, tsl_cpu_apply_act(cg, &st->act,
-                                       masked_load(cg, cg->t_vec, erow, om, LLVMConstNull(cg->t_vec))),
+    LLVMValueRef om = tsl_cpu_lane_mask(cg, vw, 1, g->OW);
+    tsl_cpu_masked_store(cg, tsl_cpu_apply_act(cg, &st->act,
+                                       tsl_cpu_masked_load(cg, cg->t_vec, erow, om, LLVMConstNull(cg->t_vec))),
                  orow, om);
     tsl_cpu_loop_end(cg, &lh);
     tsl_cpu_par_close(cg, &par);
