@@ -450,6 +450,8 @@ int64_t tsl_cpu_gemm_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_g
  * its own before the GEMM (threads > 1 and several items per panel), else 0
  * (p's M, N, K, batch and b_packed must be final). */
 int64_t tsl_cpu_gemm_shared_scratch(const struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p);
+/* koff[kabs] (i32) of p's im2col offset table (p->koff_off >= 0). */
+LLVMValueRef tsl_cpu_koff_at(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef kabs);
 /* gemm_gather.c: pack rows [k0, k0 + klen) of the im2col B panel at column
  * n0 (cols valid, the rest 0) into dst (klen x nr) with masked vector
  * gathers.  Returns false, emitting nothing, when it does not apply (no

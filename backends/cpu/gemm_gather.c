@@ -61,14 +61,10 @@ bool tsl_cpu_pack_b_gather(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, 
         basev[j] = LLVMBuildTrunc(cg->b, b, iv, "");
         maskv[j] = LLVMConstVector(on, (unsigned)vw);
     }
-    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
-                                       LLVMPointerType(cg->t_i32, 0), "");
     struct tsl_cpu_loop lk;
     LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pkg");
     LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
-    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
-    LLVMSetAlignment(kv, 4);
+    LLVMValueRef kv = tsl_cpu_koff_at(cg, p, kabs);
     LLVMValueRef ks = LLVMBuildInsertElement(cg->b, LLVMGetUndef(iv), kv,
                                              LLVMConstInt(cg->t_i32, 0, 0), "");
     ks = LLVMBuildShuffleVector(cg->b, ks, LLVMGetUndef(iv), LLVMConstNull(iv), "");

@@ -394,6 +394,16 @@ static void pack_row_blend(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef
     }
 }
 
+LLVMValueRef tsl_cpu_koff_at(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p, LLVMValueRef kabs)
+{
+    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
+                                       LLVMPointerType(cg->t_i32, 0), "");
+    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
+                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
+    LLVMSetAlignment(kv, 4);
+    return kv;
+}
+
 /* Contiguous fast path of emit_pack_b for a full panel: B with unit column
  * stride (every k row is nr consecutive elements), or the im2col view with
  * column stride 1 and at least nr output columns, where a panel covers the
@@ -402,6 +412,7 @@ static void pack_row_blend(struct tsl_cpu_cg *cg, LLVMValueRef dst, LLVMValueRef
  * at run time; every read stays inside the image: the rows read are rows of
  * the padded image that valid outputs read anyway).  Returns true when it
  * packed the panel (builder after it). */
+
 static bool emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
                              LLVMValueRef src, LLVMValueRef n0, int cols, LLVMValueRef dst,
                              LLVMValueRef k0, int64_t klen)
@@ -431,16 +442,12 @@ static bool emit_pack_b_fast(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p
     LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_copy");
     LLVMBasicBlockRef blend = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_blend");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
-    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
-                                       LLVMPointerType(cg->t_i32, 0), "");
     LLVMBuildCondBr(cg->b, fits, copy, blend);
     for (int pass = 0; pass < 2; pass++) {
         LLVMPositionBuilderAtEnd(cg->b, pass == 0 ? copy : blend);
         LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pkf");
         LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
-        LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
-        LLVMSetAlignment(kv, 4);
+        LLVMValueRef kv = tsl_cpu_koff_at(cg, p, kabs);
         LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base, "");
         if (pass == 0)
             pack_row_copy(cg, dst, k, src, at);
@@ -475,8 +482,6 @@ static LLVMBasicBlockRef emit_pack_b_s2(struct tsl_cpu_cg *cg, const struct tsl_
         LLVMBuildNSWMul(cg->b, ox, tsl_cpu_i64(cg, 2), ""), "");
     LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE,
                                       LLVMBuildNSWAdd(cg->b, ox, tsl_cpu_i64(cg, nr), ""), ow, "");
-    LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
-                                       LLVMPointerType(cg->t_i32, 0), "");
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_s2");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "pack_gather");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "packed");
@@ -492,9 +497,7 @@ static LLVMBasicBlockRef emit_pack_b_s2(struct tsl_cpu_cg *cg, const struct tsl_
     struct tsl_cpu_loop lk;
     LLVMValueRef k = tsl_cpu_loop_begin(cg, &lk, 0, klen, 1, "pks2");
     LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
-    LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                     LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
-    LLVMSetAlignment(kv, 4);
+    LLVMValueRef kv = tsl_cpu_koff_at(cg, p, kabs);
     LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildSExt(cg->b, kv, cg->t_i64, ""), base, "");
     LLVMValueRef d = LLVMBuildNSWMul(cg->b, k, tsl_cpu_i64(cg, nr), "");
     for (int j = 0; j < nv; j++) {
@@ -561,11 +564,7 @@ static void emit_pack_b_raw(struct tsl_cpu_cg *cg, const struct tsl_cpu_gemm *p,
     LLVMValueRef kabs = LLVMBuildNSWAdd(cg->b, k0, k, "");
     LLVMValueRef koff;
     if (p->koff_off >= 0) {
-        LLVMValueRef kp = LLVMBuildBitCast(cg->b, tsl_cpu_weight_ptr(cg, p->koff_off),
-                                           LLVMPointerType(cg->t_i32, 0), "");
-        LLVMValueRef kv = LLVMBuildLoad2(cg->b, cg->t_i32,
-                                         LLVMBuildInBoundsGEP2(cg->b, cg->t_i32, kp, &kabs, 1, ""), "");
-        LLVMSetAlignment(kv, 4);
+        LLVMValueRef kv = tsl_cpu_koff_at(cg, p, kabs);
         koff = LLVMBuildSExt(cg->b, kv, cg->t_i64, "");
     } else {
         koff = LLVMBuildNSWMul(cg->b, kabs, tsl_cpu_i64(cg, p->b_rs), "");
