@@ -223,3 +223,33 @@ void h_read_text(const char *path, char *buf, size_t cap)
     buf[n] = 0;
     fclose(f);
 }
+
+void h_conv_attrs(struct rng *r, struct tsl_attr_conv *a, int sp, int64_t grp, int64_t max_pb,
+                  enum tsl_auto_pad auto_pad)
+{
+    a->group = grp;
+    a->strides.n = a->dilations.n = (uint32_t)sp;
+    a->pads.n = 2u * (uint32_t)sp;
+    for (int i = 0; i < sp; i++) {
+        a->strides.v[i] = rng_int(r, 1, 2);
+        a->dilations.v[i] = rng_int(r, 1, 2);
+        a->pads.v[i] = rng_int(r, 0, max_pb);
+        a->pads.v[sp + i] = rng_int(r, 0, 1);
+    }
+    if (auto_pad != TSL_auto_pad_NOTSET) {
+        a->pads.n = 0;
+        a->auto_pad = auto_pad;
+        for (int i = 0; i < sp; i++)
+            a->dilations.v[i] = 1;
+    }
+}
+
+struct tsl_graph *h_symbolic_tanh(void)
+{
+    struct tsl_graph *g = h_graph();
+    uint32_t sym;
+    assert_int_equal(tsl_graph_symbol(g, "N", &sym), TSL_STATUS_OK);
+    struct tsl_value *x = h_input(g, "x", 2, (int64_t[]){TSL_DIM_SYM(sym), 8});
+    tsl_graph_add_output(g, h_node(g, TSL_OP_TANH, "t", 1, &x)->outputs[0]);
+    return g;
+}

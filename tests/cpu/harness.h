@@ -57,6 +57,15 @@ void h_check(struct tsl_graph *g, struct rng *r, float lo, float hi,
 void h_check_opts(struct tsl_graph *g, struct rng *r, float lo, float hi,
                   const struct tsl_cpu_options *opts, struct tsl_cpu_module_info *info);
 
+/* Random Conv attributes over sp spatial dims: group grp, per dim stride
+ * and dilation in {1, 2}, begin pad in [0, max_pb], end pad in [0, 1] (drawn
+ * from r in that order); with auto_pad other than NOTSET the pads are
+ * dropped and the dilations set to 1. */
+void h_conv_attrs(struct rng *r, struct tsl_attr_conv *a, int sp, int64_t grp, int64_t max_pb,
+                  enum tsl_auto_pad auto_pad);
+/* A graph x[N, 8] -> Tanh -> output with N a symbolic dim (binding tests). */
+struct tsl_graph *h_symbolic_tanh(void);
+
 /* The text of a small file (an emitted header) into buf (cap bytes,
  * NUL-terminated, truncated to fit); fails the test when it cannot be read. */
 void h_read_text(const char *path, char *buf, size_t cap);

@@ -155,12 +155,7 @@ static void test_consume_releases_and_matches(void **state)
 static void test_bind_in_place(void **state)
 {
     (void)state;
-    struct tsl_graph *g = h_graph();
-    uint32_t sym;
-    assert_int_equal(tsl_graph_symbol(g, "N", &sym), TSL_STATUS_OK);
-    struct tsl_value *x = h_input(g, "x", 2, (int64_t[]){TSL_DIM_SYM(sym), 8});
-    struct tsl_node *n = h_node(g, TSL_OP_TANH, "t", 1, &x);
-    tsl_graph_add_output(g, n->outputs[0]);
+    struct tsl_graph *g = h_symbolic_tanh();
     struct tsl_diag d;
     tsl_diag_init(&d);
     assert_int_equal(tsl_infer_shapes(g, &d), TSL_STATUS_OK);

@@ -550,22 +550,10 @@ static void test_conv_direct(void **state)
                                        : h_input(g, "w", 2 + sp, wd);
         in[2] = it % 2 ? h_input(g, "b", 1, D(OC)) : NULL;
         struct tsl_node *n = h_node(g, TSL_OP_CONV, "conv", in[2] ? 3 : 2, in);
-        struct tsl_attr_conv *a = &n->attrs.conv;
-        a->group = grp;
-        a->strides.n = a->dilations.n = (uint32_t)sp;
-        a->pads.n = 2u * (uint32_t)sp;
-        for (int i = 0; i < sp; i++) {
-            a->strides.v[i] = rng_int(&r, 1, 2);
-            a->dilations.v[i] = rng_int(&r, 1, 2);
-            a->pads.v[i] = rng_int(&r, 0, 2);
-            a->pads.v[sp + i] = rng_int(&r, 0, 1);
-        }
-        if (it % 5 == 4) {
-            a->pads.n = 0;
-            a->auto_pad = it % 2 ? TSL_auto_pad_SAME_UPPER : TSL_auto_pad_SAME_LOWER;
-            for (int i = 0; i < sp; i++)
-                a->dilations.v[i] = 1;
-        }
+        h_conv_attrs(&r, &n->attrs.conv, sp, grp, 2,
+                     it % 5 != 4  ? TSL_auto_pad_NOTSET
+                     : it % 2 ? TSL_auto_pad_SAME_UPPER
+                              : TSL_auto_pad_SAME_LOWER);
         struct tsl_value *y = n->outputs[0];
         if (it % 3 == 0) { /* residual: Conv + Add(y, y0) + Relu in one step */
             struct tsl_diag d;

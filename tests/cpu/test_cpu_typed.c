@@ -439,22 +439,8 @@ static void test_qlinear_conv(void **state)
             typed_const(g, "bias", TSL_DTYPE_I32, 1, D(M), bias),
         };
         struct tsl_node *n = h_node(g, TSL_OP_QLINEAR_CONV, "qc", rep % 3 ? 9 : 8, in);
-        struct tsl_attr_conv *a = &n->attrs.conv;
-        a->group = grp;
-        a->strides.n = a->dilations.n = (uint32_t)sp;
-        a->pads.n = 2u * (uint32_t)sp;
-        for (int i = 0; i < sp; i++) {
-            a->strides.v[i] = rng_int(&r, 1, 2);
-            a->dilations.v[i] = rng_int(&r, 1, 2);
-            a->pads.v[i] = rng_int(&r, 0, 1);
-            a->pads.v[sp + i] = rng_int(&r, 0, 1);
-        }
-        if (rep == 11) {
-            a->pads.n = 0;
-            a->auto_pad = TSL_auto_pad_SAME_LOWER;
-            for (int i = 0; i < sp; i++)
-                a->dilations.v[i] = 1;
-        }
+        h_conv_attrs(&r, &n->attrs.conv, sp, grp, 1,
+                     rep == 11 ? TSL_auto_pad_SAME_LOWER : TSL_auto_pad_NOTSET);
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -128, 255, NULL);
     }
