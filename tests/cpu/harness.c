@@ -253,3 +253,11 @@ struct tsl_graph *h_symbolic_tanh(void)
     tsl_graph_add_output(g, h_node(g, TSL_OP_TANH, "t", 1, &x)->outputs[0]);
     return g;
 }
+
+struct tsl_value *h_typed_input(struct tsl_graph *g, const char *name, enum tsl_dtype dt, int rank,
+                                const int64_t *dims)
+{
+    struct tsl_value *v = h_input(g, name, rank, dims);
+    v->type.dtype = dt;
+    return v;
+}

@@ -30,6 +30,9 @@ float rng_f(struct rng *r, float lo, float hi);
 
 struct tsl_graph *h_graph(void);
 struct tsl_value *h_input(struct tsl_graph *g, const char *name, int rank, const int64_t *dims);
+/* h_input with dtype dt. */
+struct tsl_value *h_typed_input(struct tsl_graph *g, const char *name, enum tsl_dtype dt, int rank,
+                                const int64_t *dims);
 /* f32 constant with uniform random values in [lo, hi]. */
 struct tsl_value *h_const(struct tsl_graph *g, struct rng *r, const char *name, int rank,
                           const int64_t *dims, float lo, float hi);

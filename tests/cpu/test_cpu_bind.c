@@ -19,13 +19,6 @@
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
-static struct tsl_value *typed_input(struct tsl_graph *g, const char *name, enum tsl_dtype dt,
-                                     int rank, const int64_t *dims)
-{
-    struct tsl_value *v = h_input(g, name, rank, dims);
-    v->type.dtype = dt;
-    return v;
-}
 
 static struct tsl_tensor tensor(enum tsl_dtype dt, int rank, const int64_t *dims, void *data)
 {
@@ -84,8 +77,8 @@ static void test_freeze_shape_operands(void **state)
     (void)state;
     struct tsl_graph *g = h_graph();
     struct tsl_value *x = h_input(g, "x", 2, D(3, 4));
-    struct tsl_value *shape = typed_input(g, "shape", TSL_DTYPE_I64, 1, D(3));
-    struct tsl_value *reps = typed_input(g, "reps", TSL_DTYPE_I64, 1, D(2));
+    struct tsl_value *shape = h_typed_input(g, "shape", TSL_DTYPE_I64, 1, D(3));
+    struct tsl_value *reps = h_typed_input(g, "reps", TSL_DTYPE_I64, 1, D(2));
     struct tsl_node *rs = h_node(g, TSL_OP_RESHAPE, "rs", 2, (struct tsl_value *[]){x, shape});
     struct tsl_value *one = h_i64(g, "one", 1, D(1));
     struct tsl_node *add = h_node(g, TSL_OP_ADD, "add", 2, (struct tsl_value *[]){reps, one});
@@ -157,7 +150,7 @@ static void test_not_frozen(void **state)
     enum { BIG = TSL_CPU_BIND_MAX_ELEMS + 1 };
     g = h_graph();
     struct tsl_value *data = h_input(g, "data", 2, D(2, 4));
-    struct tsl_value *shape = typed_input(g, "shape", TSL_DTYPE_I64, 1, D(BIG));
+    struct tsl_value *shape = h_typed_input(g, "shape", TSL_DTYPE_I64, 1, D(BIG));
     struct tsl_value *idx = h_i64(g, "idx", 2, D(0, 1));
     struct tsl_node *ga = h_node(g, TSL_OP_GATHER, "ga", 2, (struct tsl_value *[]){shape, idx});
     struct tsl_node *e =
@@ -187,7 +180,7 @@ static void test_freeze_slice(void **state)
     struct tsl_value *p[4];
     static const char *names[4] = {"starts", "ends", "axes", "steps"};
     for (int i = 0; i < 4; i++)
-        p[i] = typed_input(g, names[i], TSL_DTYPE_I32, 1, D(2));
+        p[i] = h_typed_input(g, names[i], TSL_DTYPE_I32, 1, D(2));
     struct tsl_node *s =
         h_node(g, TSL_OP_SLICE, "s", 5, (struct tsl_value *[]){x, p[0], p[1], p[2], p[3]});
     tsl_graph_add_output(g, s->outputs[0]);

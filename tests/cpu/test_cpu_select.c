@@ -69,8 +69,7 @@ static struct tsl_cpu_module *compare(struct tsl_graph *g, const struct tsl_tens
 static struct tsl_graph *nonzero_graph(enum tsl_dtype dt, int rank, const int64_t *dims)
 {
     struct tsl_graph *g = h_graph();
-    struct tsl_value *x = h_input(g, "x", rank, dims);
-    x->type.dtype = dt;
+    struct tsl_value *x = h_typed_input(g, "x", dt, rank, dims);
     tsl_graph_add_output(g, h_node(g, TSL_OP_NON_ZERO, "nz", 1, &x)->outputs[0]);
     return g;
 }
@@ -127,8 +126,7 @@ static struct tsl_graph *nms_graph(int64_t B, int64_t N, int64_t C, int64_t max_
     if (max_out >= 0)
         in[2] = h_i64(g, "max_out", 1, D(max_out));
     else if (max_out == -1) {
-        in[2] = h_input(g, "max_out", 1, D(1));
-        in[2]->type.dtype = TSL_DTYPE_I64;
+        in[2] = h_typed_input(g, "max_out", TSL_DTYPE_I64, 1, D(1));
     }
     uint32_t n_in = max_out == -2 ? 2 : 3;
     if (iou >= 0) {

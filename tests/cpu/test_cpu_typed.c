@@ -27,13 +27,6 @@
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
-static struct tsl_value *typed_input(struct tsl_graph *g, const char *name, enum tsl_dtype dt,
-                                     int rank, const int64_t *dims)
-{
-    struct tsl_value *v = h_input(g, name, rank, dims);
-    v->type.dtype = dt;
-    return v;
-}
 
 static struct tsl_value *typed_const(struct tsl_graph *g, const char *name, enum tsl_dtype dt,
                                      int rank, const int64_t *dims, const void *data)
@@ -82,8 +75,8 @@ static void test_compare(void **state)
             int64_t a[4], b[4];
             bcast_pair(&r, &ra, a, &rb, b);
             struct tsl_graph *g = h_graph();
-            struct tsl_value *in[2] = {typed_input(g, "a", num_types[t], ra, a),
-                                       typed_input(g, "b", num_types[t], rb, b)};
+            struct tsl_value *in[2] = {h_typed_input(g, "a", num_types[t], ra, a),
+                                       h_typed_input(g, "b", num_types[t], rb, b)};
             if (o & 1) { /* swap operands: broadcasting on the left */
                 struct tsl_value *x = in[0];
                 in[0] = in[1];
@@ -106,8 +99,8 @@ static void test_logic(void **state)
         int64_t a[4], b[4];
         bcast_pair(&r, &ra, a, &rb, b);
         struct tsl_graph *g = h_graph();
-        struct tsl_value *in[2] = {typed_input(g, "a", TSL_DTYPE_BOOL, ra, a),
-                                   typed_input(g, "b", TSL_DTYPE_BOOL, rb, b)};
+        struct tsl_value *in[2] = {h_typed_input(g, "a", TSL_DTYPE_BOOL, ra, a),
+                                   h_typed_input(g, "b", TSL_DTYPE_BOOL, rb, b)};
         struct tsl_node *n = h_node(g, ops[o], "logic", 2, in);
         struct tsl_node *m = h_node(g, TSL_OP_NOT, "not", 1, &n->outputs[0]);
         tsl_graph_add_output(g, n->outputs[0]);
@@ -128,11 +121,11 @@ static void test_where_runtime(void **state)
             int64_t a[4], b[4];
             bcast_pair(&r, &ra, a, &rb, b);
             struct tsl_graph *g = h_graph();
-            struct tsl_value *c_in[2] = {typed_input(g, "a", dts[t], ra, a),
-                                         typed_input(g, "b", dts[t], rb, b)};
+            struct tsl_value *c_in[2] = {h_typed_input(g, "a", dts[t], ra, a),
+                                         h_typed_input(g, "b", dts[t], rb, b)};
             struct tsl_node *c = h_node(g, TSL_OP_GREATER, "gt", 2, c_in);
-            struct tsl_value *w_in[3] = {c->outputs[0], typed_input(g, "x", dts[t], rb, b),
-                                         typed_input(g, "y", dts[t], ra, a)};
+            struct tsl_value *w_in[3] = {c->outputs[0], h_typed_input(g, "x", dts[t], rb, b),
+                                         h_typed_input(g, "y", dts[t], ra, a)};
             struct tsl_node *w = h_node(g, TSL_OP_WHERE, "where", 3, w_in);
             tsl_graph_add_output(g, w->outputs[0]);
             h_check(g, &r, -50, 50, NULL);
@@ -149,7 +142,7 @@ static void test_cast_matrix(void **state)
     for (size_t f = 0; f < 7; f++)
         for (size_t t = 0; t < 7; t++) {
             struct tsl_graph *g = h_graph();
-            struct tsl_value *x = typed_input(g, "x", dts[f], 2, D(3, 7));
+            struct tsl_value *x = h_typed_input(g, "x", dts[f], 2, D(3, 7));
             struct tsl_node *n = h_node(g, TSL_OP_CAST, "cast", 1, &x);
             n->attrs.cast.to = dts[t];
             tsl_graph_add_output(g, n->outputs[0]);
@@ -185,8 +178,8 @@ static void test_int_arith(void **state)
             int64_t a[4], b[4];
             bcast_pair(&r, &ra, a, &rb, b);
             struct tsl_graph *g = h_graph();
-            struct tsl_value *x = typed_input(g, "a", dts[t], ra, a);
-            struct tsl_value *y = typed_input(g, "b", dts[t], rb, b);
+            struct tsl_value *x = h_typed_input(g, "a", dts[t], ra, a);
+            struct tsl_value *y = h_typed_input(g, "b", dts[t], rb, b);
             if (ops[o] == TSL_OP_DIV) {
                 /* divisor Max(b, 1): never zero (the reference rejects it) */
                 uint8_t one[8] = {0};
@@ -222,7 +215,7 @@ static void test_argreduce(void **state)
             dims[d] = rng_int(&r, 1, 6);
         enum tsl_dtype dt = dts[rep % 3];
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", dt, rank, dims);
+        struct tsl_value *x = h_typed_input(g, "x", dt, rank, dims);
         struct tsl_node *n =
             h_node(g, rep & 1 ? TSL_OP_ARG_MIN : TSL_OP_ARG_MAX, "arg", 1, &x);
         n->attrs.argreduce.axis = rng_int(&r, -rank, rank - 1);
@@ -252,7 +245,7 @@ static void test_split(void **state)
             dims[axis] = n_out;
         enum tsl_dtype dt = dts[rep % 3];
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", dt, rank, dims);
+        struct tsl_value *x = h_typed_input(g, "x", dt, rank, dims);
         struct tsl_node *n = multi_node(g, TSL_OP_SPLIT, "split", 1, &x, n_out);
         n->attrs.split.axis = axis - (rep & 1 ? rank : 0);
         if (rep % 3 == 2) { /* explicit sizes: 1, 1, ..., rest */
@@ -284,7 +277,7 @@ static void test_topk(void **state)
         int64_t k = rng_int(&r, 0, dims[axis]);
         enum tsl_dtype dt = dts[rep % 3];
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", dt, rank, dims);
+        struct tsl_value *x = h_typed_input(g, "x", dt, rank, dims);
         struct tsl_value *kv = h_i64(g, "k", 1, &k);
         struct tsl_node *n = multi_node(g, TSL_OP_TOPK, "topk", 2,
                                         (struct tsl_value *[]){x, kv}, 2);
@@ -364,10 +357,10 @@ static void test_qlinear_matmul(void **state)
         int64_t nb = rep >= 2 ? N : 1;
         struct tsl_graph *g = h_graph();
         /* batch: none, a only, b only (broadcast a), both */
-        struct tsl_value *a = rep & 1 ? typed_input(g, "a", at, 3, D(2, M, K))
-                                      : typed_input(g, "a", at, 2, D(M, K));
-        struct tsl_value *b = rep >= 2 ? typed_input(g, "b", bt, 3, D(2, K, N))
-                                       : typed_input(g, "b", bt, 2, D(K, N));
+        struct tsl_value *a = rep & 1 ? h_typed_input(g, "a", at, 3, D(2, M, K))
+                                      : h_typed_input(g, "a", at, 2, D(M, K));
+        struct tsl_value *b = rep >= 2 ? h_typed_input(g, "b", bt, 3, D(2, K, N))
+                                       : h_typed_input(g, "b", bt, 2, D(K, N));
         float sa = 0.02f, sy = 0.05f, sb[8];
         uint8_t za[1], zb[8], zy[1];
         for (int64_t j = 0; j < nb; j++) {
@@ -413,8 +406,8 @@ static void test_qlinear_conv(void **state)
             wd[2 + i] = rng_int(&r, 1, 3);
         }
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", xt, 2 + sp, xd);
-        struct tsl_value *w = typed_input(g, "w", wt, 2 + sp, wd);
+        struct tsl_value *x = h_typed_input(g, "x", xt, 2 + sp, xd);
+        struct tsl_value *w = h_typed_input(g, "w", wt, 2 + sp, wd);
         int64_t nw = rep % 2 ? M : 1;
         float sx = 0.03f, sy = 0.07f, sw[6];
         uint8_t zx[1], zw[6], zy[1];
@@ -465,9 +458,9 @@ static void test_gather_runtime(void **state)
         for (int d = 0; d < irank; d++)
             idims[d] = elems && d != axis ? rng_int(&r, 1, dims[d]) : rng_int(&r, 1, 4);
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", ddt, rank, dims);
+        struct tsl_value *x = h_typed_input(g, "x", ddt, rank, dims);
         /* indices in [-dim, dim): Abs of a small input, minus dim on odd reps */
-        struct tsl_value *iv = typed_input(g, "i", idt, irank, idims);
+        struct tsl_value *iv = h_typed_input(g, "i", idt, irank, idims);
         uint8_t m[8] = {0};
         tsl_dense_set_i64(idt, m, 0, dims[axis]);
         struct tsl_node *ab = h_node(g, TSL_OP_ABS, "abs", 1, &iv);
@@ -520,8 +513,8 @@ static void test_pow_types(void **state)
         int64_t a[4], b[4];
         bcast_pair(&r, &ra, a, &rb, b);
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", pairs[t][0], ra, a);
-        struct tsl_value *y = typed_input(g, "y", pairs[t][1], rb, b);
+        struct tsl_value *x = h_typed_input(g, "x", pairs[t][0], ra, a);
+        struct tsl_value *y = h_typed_input(g, "y", pairs[t][1], rb, b);
         struct tsl_node *n = h_node(g, TSL_OP_POW, "pow", 2, (struct tsl_value *[]){x, y});
         tsl_graph_add_output(g, n->outputs[0]);
         h_check(g, &r, -3, 9, NULL); /* 9^9 overflows i8/i32: wraps */
@@ -537,8 +530,8 @@ static void test_typed_movement(void **state)
                                          TSL_DTYPE_I8};
     for (size_t t = 0; t < 4; t++) {
         struct tsl_graph *g = h_graph();
-        struct tsl_value *a = typed_input(g, "a", dts[t], 3, D(2, 3, 4));
-        struct tsl_value *b = typed_input(g, "b", dts[t], 3, D(2, 5, 4));
+        struct tsl_value *a = h_typed_input(g, "a", dts[t], 3, D(2, 3, 4));
+        struct tsl_value *b = h_typed_input(g, "b", dts[t], 3, D(2, 5, 4));
         struct tsl_node *tr = h_node(g, TSL_OP_TRANSPOSE, "tr", 1, &a);
         tr->attrs.transpose.perm.n = 3;
         tr->attrs.transpose.perm.v[0] = 0;
@@ -575,8 +568,8 @@ static void test_gather_nd_runtime(void **state)
     for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             struct tsl_graph *g = h_graph();
-            struct tsl_value *x = typed_input(g, "x", dts[t], 3, D(3, 4, 5));
-            struct tsl_value *ix = typed_input(g, "ix", TSL_DTYPE_I64, cases[c].ir,
+            struct tsl_value *x = h_typed_input(g, "x", dts[t], 3, D(3, 4, 5));
+            struct tsl_value *ix = h_typed_input(g, "ix", TSL_DTYPE_I64, cases[c].ir,
                                                cases[c].idims);
             struct tsl_node *n = h_node(g, TSL_OP_GATHER_ND, "gnd", 2,
                                         (struct tsl_value *[]){x, ix});
@@ -596,7 +589,7 @@ static void test_clip_typed(void **state)
                                          TSL_DTYPE_I64, TSL_DTYPE_F64, TSL_DTYPE_F16};
     for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", dts[t], 2, D(5, 7));
+        struct tsl_value *x = h_typed_input(g, "x", dts[t], 2, D(5, 7));
         uint64_t lo = 0, hi = 0, hi2 = 0;
         tsl_dense_set_i64(dts[t], &lo, 0, 10);
         tsl_dense_set_i64(dts[t], &hi, 0, 60);
@@ -604,7 +597,7 @@ static void test_clip_typed(void **state)
         struct tsl_value *clo = typed_const(g, "lo", dts[t], 0, NULL, &lo);
         struct tsl_value *chi = typed_const(g, "hi", dts[t], 0, NULL, &hi);
         struct tsl_value *chi2 = typed_const(g, "hi2", dts[t], 0, NULL, &hi2);
-        struct tsl_value *rlo = typed_input(g, "rlo", dts[t], 0, NULL);
+        struct tsl_value *rlo = h_typed_input(g, "rlo", dts[t], 0, NULL);
         struct tsl_value *const cases[5][2] = {{clo, chi}, {NULL, chi}, {clo, NULL},
                                                {rlo, chi}, {clo, chi2}};
         for (int c = 0; c < 5; c++) {
@@ -629,7 +622,7 @@ static void test_typed_tables(void **state)
                                          TSL_DTYPE_F16};
     for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", dts[t], 2, D(3, 4));
+        struct tsl_value *x = h_typed_input(g, "x", dts[t], 2, D(3, 4));
         uint64_t pv = 0;
         tsl_dense_set_i64(dts[t], &pv, 0, 1);
         struct tsl_value *val = typed_const(g, "val", dts[t], 0, NULL, &pv);
@@ -720,8 +713,8 @@ static void test_half_widen(void **state)
     }
     for (int h = 0; h < 2; h++) {
         struct tsl_graph *g = h_graph();
-        struct tsl_value *x = typed_input(g, "x", hs[h], 1, D(N));
-        struct tsl_value *y = typed_input(g, "y", hs[h], 1, D(N));
+        struct tsl_value *x = h_typed_input(g, "x", hs[h], 1, D(N));
+        struct tsl_value *y = h_typed_input(g, "y", hs[h], 1, D(N));
         cast_out(g, "to_f32", x, TSL_DTYPE_F32);
         cast_out(g, "to_f64", x, TSL_DTYPE_F64);
         cast_out(g, "to_i32", x, TSL_DTYPE_I32);
@@ -773,9 +766,9 @@ static void test_half_narrow(void **state)
         iv[i] = (int64_t)rng_u32(&r) << (i % 32) >> 2;
     }
     struct tsl_graph *g = h_graph();
-    struct tsl_value *x = typed_input(g, "x", TSL_DTYPE_F32, 1, D(N));
-    struct tsl_value *xd = typed_input(g, "xd", TSL_DTYPE_F64, 1, D(N));
-    struct tsl_value *xi = typed_input(g, "xi", TSL_DTYPE_I64, 1, D(N));
+    struct tsl_value *x = h_typed_input(g, "x", TSL_DTYPE_F32, 1, D(N));
+    struct tsl_value *xd = h_typed_input(g, "xd", TSL_DTYPE_F64, 1, D(N));
+    struct tsl_value *xi = h_typed_input(g, "xi", TSL_DTYPE_I64, 1, D(N));
     cast_out(g, "f32_f16", x, TSL_DTYPE_F16);
     cast_out(g, "f32_bf16", x, TSL_DTYPE_BF16);
     cast_out(g, "f64_f16", xd, TSL_DTYPE_F16);

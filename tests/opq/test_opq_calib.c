@@ -66,11 +66,8 @@ static struct tsl_value *add_weight(struct tsl_graph *g, const char *name, int32
  * -> Conv b (64x64 1x1) -> y. */
 static struct tsl_graph *make_two_convs(double col0)
 {
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("two", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){4, 64, 4, 4});
     struct tsl_value *x, *h;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("two", 4, (int64_t[]){4, 64, 4, 4}, &x);
     struct tsl_value *wa = add_weight(g, "wa", 4, (int64_t[]){64, 64, 1, 1}, 0.1, col0, 1, 64, 1);
     struct tsl_value *wb = add_weight(g, "wb", 4, (int64_t[]){64, 64, 1, 1}, 0.1, 1.0, 1, 64, 2);
     h = add_node(g, TSL_OP_CONV, "a", 2, (struct tsl_value *[]){x, wa}, NULL);
@@ -84,11 +81,8 @@ static struct tsl_graph *make_two_convs(double col0)
  * C [12]) -> y[8,12]; and a rank-4 variant with a bias-less Conv first. */
 static struct tsl_graph *make_linear_chain(void)
 {
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("lin", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){6, 16, 3, 3});
     struct tsl_value *x, *h;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("lin", 4, (int64_t[]){6, 16, 3, 3}, &x);
     struct tsl_value *w0 = add_weight(g, "w0", 4, (int64_t[]){16, 16, 1, 1}, 0.2, 1.0, 1, 16, 7);
     struct tsl_value *w1 = add_weight(g, "w1", 2, (int64_t[]){16, 24}, 0.2, 1.0, 24, 16, 8);
     struct tsl_value *w2 = add_weight(g, "w2", 2, (int64_t[]){24, 12}, 0.2, 1.0, 12, 24, 9);
@@ -450,11 +444,8 @@ static void test_gptq_rounding_beats_plain(void **state)
 {
     (void)state;
     enum { O = 8, I = 32 };
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("gptq", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 2, (int64_t[]){4, I});
     struct tsl_value *x;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("gptq", 2, (int64_t[]){4, I}, &x);
     struct tsl_value *w = add_weight(g, "w", 2, (int64_t[]){I, O}, 0.3, 1.0, O, I, 5);
     add_node(g, TSL_OP_MATMUL, "mm", 2, (struct tsl_value *[]){x, w}, NULL);
     struct tsl_cweights ws;
@@ -517,11 +508,8 @@ static void test_gptq_rounding_beats_plain(void **state)
  * p's bias and weights. */
 static struct tsl_graph *make_biased_pair(void)
 {
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("pair", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){4, 8, 6, 6});
     struct tsl_value *x, *h, *bp;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("pair", 4, (int64_t[]){4, 8, 6, 6}, &x);
     struct tsl_value *wp = add_weight(g, "wp", 4, (int64_t[]){16, 8, 3, 3}, 0.05, 1.0, 9, 8, 11);
     struct tsl_value *wq = add_weight(g, "wq", 4, (int64_t[]){16, 16, 1, 1}, 0.2, 1.0, 1, 16, 12);
     float b[16];

@@ -50,11 +50,8 @@ static const float w_b[2 * 3] = {0.1f, 0.2f, 0.3f, -0.3f, 0.2f, 0.1f};
 /* x[1,2,hw,hw] -> Conv a (3x2 1x1, bias b_a) -> `act` -> Conv b (2x3 1x1). */
 static struct tsl_graph *make_chain(enum tsl_op act, int64_t hw)
 {
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("chain", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 2, hw, hw});
     struct tsl_value *x, *h;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("chain", 4, (int64_t[]){1, 2, hw, hw}, &x);
     struct tsl_value *wa = add_const(g, "wa", 4, (int64_t[]){3, 2, 1, 1}, w_a);
     struct tsl_value *ba = add_const(g, "ba", 1, (int64_t[]){3}, b_a);
     struct tsl_value *wb = add_const(g, "wb", 4, (int64_t[]){2, 3, 1, 1}, w_b);
@@ -175,11 +172,8 @@ static void integrate(double (*f)(double), double mu, double s, double *e1, doub
  * the decomposed hardswish exporters emit (PP-OCR). */
 static struct tsl_graph *make_decomposed_hardswish(void)
 {
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("dec", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 2, 5, 5});
     struct tsl_value *x, *h, *t;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("dec", 4, (int64_t[]){1, 2, 5, 5}, &x);
     struct tsl_value *wa = add_const(g, "wa", 4, (int64_t[]){3, 2, 1, 1}, w_a);
     struct tsl_value *ba = add_const(g, "ba", 1, (int64_t[]){3}, b_a);
     struct tsl_value *wb = add_const(g, "wb", 4, (int64_t[]){2, 3, 1, 1}, w_b);
@@ -240,11 +234,8 @@ static void test_conv_taps_and_independent_product(void **state)
      * N(br_o, wr_o^2 * input variance); the product of two different
      * Conv outputs is taken as independent: mean mp * mr, variance
      * (vp + mp^2)(vr + mr^2) - mp^2 mr^2. */
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("prod", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 1, 6, 6});
     struct tsl_value *x, *p, *r, *h;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("prod", 4, (int64_t[]){1, 1, 6, 6}, &x);
     float wp[18], bp[2] = {0.4f, -1.1f}, wr[2] = {0.9f, -0.6f}, br[2] = {1.5f, 0.25f};
     for (int i = 0; i < 18; i++)
         wp[i] = 0.05f * (float)(i % 7) - 0.12f;
@@ -305,11 +296,8 @@ static void test_zero_input_estimate_keeps_layer_unweighted(void **state)
      * importances are all zero; weighting by them would make every error
      * of b free and give it the least bits.  It must be allocated like
      * the layer of the same size and weight scale next to it. */
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("zero", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 8, 4, 4});
     struct tsl_value *x, *h;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("zero", 4, (int64_t[]){1, 8, 4, 4}, &x);
     float w[4][64], ba[8];
     for (int l = 0; l < 4; l++)
         for (int i = 0; i < 64; i++)
@@ -442,11 +430,8 @@ static void test_gptq_mean_term_keeps_row_mean_error(void **state)
  * b's decoded weights are not the nearest code. */
 static int not_nearest_of_b(bool pooled)
 {
-    struct tsl_graph *g;
-    assert_int_equal(tsl_graph_create("gate", &g), TSL_STATUS_OK);
-    struct tsl_type tx = tsl_type_make(TSL_DTYPE_F32, 4, (int64_t[]){1, 16, 4, 4});
     struct tsl_value *x, *h;
-    assert_int_equal(tsl_graph_add_input(g, "x", &tx, &x), TSL_STATUS_OK);
+    struct tsl_graph *g = new_graph("gate", 4, (int64_t[]){1, 16, 4, 4}, &x);
     float wp[256], bp[16], wb[128];
     uint32_t seed = 777;
     for (int i = 0; i < 256; i++)
