@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tessel/huffman.h"
 #include "tessel/ir.h"
 #include "tessel/util.h"
 
@@ -342,6 +343,7 @@ enum tsl_status tsl_const_decode(const struct tsl_value *v, void **dense_out,
         int32_t rank = v->type.shape.rank, axis = c->axis;
         int64_t ib = ((numel * c->index_bits) + 7) / 8;
         if (v->type.dtype != TSL_DTYPE_F32 || c->index_bits < 1 || c->index_bits > 8 ||
+            c->coding > TSL_CODING_HUFFMAN ||
             !c->codebook || c->n_codes == 0 || c->n_codes > (1u << c->index_bits) ||
             !c->indices || (int64_t)c->indices_bytes != ib ||
             (c->mask && (int64_t)c->mask_bytes != mbytes) ||
@@ -409,6 +411,26 @@ void tsl_mask_coding(const uint8_t *mask, int64_t numel, struct tsl_mask_coding 
     }
 }
 
+int64_t tsl_codebook_huffman_bits(const uint64_t *counts, uint32_t n_codes)
+{
+    uint8_t len[TSL_HUFF_MAX_SYMS];
+    int64_t coded = tsl_huff_lengths(counts, n_codes, len);
+    return ((int64_t)n_codes * TSL_HUFF_LEN_BITS + coded + 7) / 8 * 8;
+}
+
+/* Huffman-coded size of the kept indices of a CODEBOOK payload. */
+static int64_t huffman_index_bits(const struct tsl_const *c, int64_t numel, bool masked)
+{
+    uint64_t counts[TSL_HUFF_MAX_SYMS] = {0};
+    for (int64_t i = 0; i < numel; i++)
+        if (!masked || bit_set(c->mask, i)) {
+            uint32_t idx = read_index(c->indices, i, c->index_bits);
+            if (idx < TSL_HUFF_MAX_SYMS)
+                counts[idx]++;
+        }
+    return tsl_codebook_huffman_bits(counts, c->n_codes);
+}
+
 int64_t tsl_const_stored_bits(const struct tsl_value *v)
 {
     const struct tsl_const *c = v->constant;
@@ -429,13 +451,17 @@ int64_t tsl_const_stored_bits(const struct tsl_value *v)
         return (int64_t)c->data_bytes * 8 + c->nnz * 8;
     case TSL_ENC_CODEBOOK: {
         int64_t kept = numel, pattern = 0;
-        if (c->mask && (int64_t)c->mask_bytes * 8 >= numel) {
+        bool masked = c->mask && (int64_t)c->mask_bytes * 8 >= numel;
+        if (masked) {
             tsl_mask_coding(c->mask, numel, &mc);
             kept = mc.kept;
             pattern = mc.bytes * 8;
         }
-        return (kept * c->index_bits + 7) / 8 * 8 + pattern + (int64_t)c->n_codes * 32 +
-               (int64_t)c->n_channels * 32;
+        int64_t index = (kept * c->index_bits + 7) / 8 * 8;
+        if (c->coding == TSL_CODING_HUFFMAN && c->indices &&
+            (int64_t)c->indices_bytes * 8 >= numel * c->index_bits && c->n_codes <= 256)
+            index = huffman_index_bits(c, numel, masked);
+        return index + pattern + (int64_t)c->n_codes * 32 + (int64_t)c->n_channels * 32;
     }
     }
     return 0;

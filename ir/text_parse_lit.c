@@ -562,6 +562,14 @@ static enum tsl_status parse_payload_body(struct tsl_parser *p, const struct tsl
             TSL_TRY(parse_bytes(p, mask_bytes, "mask", &c->mask));
             c->mask_bytes = (size_t)mask_bytes;
         }
+        if (tsl_parse_is_word(p, "coding")) {
+            TSL_TRY(tsl_lex_next(&p->lx));
+            if (tsl_parse_is_word(p, "huffman"))
+                c->coding = TSL_CODING_HUFFMAN;
+            else if (!tsl_parse_is_word(p, "packed"))
+                return tsl_parse_expected(p, "an index coding (packed, huffman)");
+            TSL_TRY(tsl_lex_next(&p->lx));
+        }
         return TSL_STATUS_OK;
     }
     return tsl_parse_expected(p, "an encoding (dense, masked, sparse, codebook)");

@@ -167,6 +167,8 @@ static void put_payload(struct tsl_sbuf *b, const struct tsl_value *v, bool elid
             tsl_sbuf_puts(b, " mask ");
             put_bytes(b, c->mask, c->mask_bytes, elide);
         }
+        if (c->coding == TSL_CODING_HUFFMAN)
+            tsl_sbuf_puts(b, " coding huffman");
         return;
     }
     tsl_sbuf_printf(b, "<invalid encoding %d>", (int)c->encoding);

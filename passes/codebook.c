@@ -57,6 +57,7 @@ static enum tsl_status quantize(struct tsl_graph *g, struct tsl_cweight *w,
     }
     c->n_codes = n_codes;
     c->index_bits = (uint8_t)bits;
+    c->coding = (uint8_t)ctx->compress.index_coding;
     c->indices_bytes = (size_t)ib;
     c->axis = w->ch_axis;
     c->n_channels = (uint32_t)w->n_ch;

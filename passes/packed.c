@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "compress_common.h"
+#include "tessel/huffman.h"
 #include "tessel/packed.h"
 #include "tessel/util.h"
 
@@ -92,6 +93,40 @@ static int64_t write_pattern(struct obuf *b, const uint8_t *mask, int64_t numel)
     return kept;
 }
 
+/* Huffman-coded indices of the kept elements: one bit stream of a 5-bit
+ * code length per code, then the codes; its size is what
+ * tsl_codebook_huffman_bits counts. */
+static enum tsl_status write_huffman(struct obuf *b, const struct tsl_const *c, int64_t numel,
+                                     struct tsl_diag *diag)
+{
+    uint64_t counts[TSL_HUFF_MAX_SYMS] = {0};
+    uint8_t len[TSL_HUFF_MAX_SYMS];
+    uint32_t code[TSL_HUFF_MAX_SYMS];
+    for (int64_t i = 0; i < numel; i++)
+        if (!c->mask || tsl_bit_get(c->mask, i))
+            counts[tsl_bits_read(c->indices, i, c->index_bits)]++;
+    int64_t coded = tsl_huff_lengths(counts, c->n_codes, len);
+    if (coded == 0) { /* nothing kept: an all-zero table */
+        ob_reserve(b, (size_t)((c->n_codes * TSL_HUFF_LEN_BITS + 7) / 8));
+        return TSL_STATUS_OK;
+    }
+    if (!tsl_huff_codes(len, c->n_codes, code))
+        return tsl_diag_error(diag, TSL_STATUS_INTERNAL, "packed", "invalid Huffman lengths");
+    int64_t nbits = (int64_t)c->n_codes * TSL_HUFF_LEN_BITS + coded;
+    uint8_t *q = ob_reserve(b, (size_t)((nbits + 7) / 8));
+    if (!q)
+        return TSL_STATUS_OK; /* b->oom reports it */
+    for (uint32_t k = 0; k < c->n_codes; k++)
+        tsl_bits_write(q, k, TSL_HUFF_LEN_BITS, len[k]);
+    uint64_t pos = (uint64_t)c->n_codes * TSL_HUFF_LEN_BITS;
+    for (int64_t i = 0; i < numel; i++)
+        if (!c->mask || tsl_bit_get(c->mask, i)) {
+            uint32_t idx = tsl_bits_read(c->indices, i, c->index_bits);
+            tsl_huff_put(q, &pos, code[idx], len[idx]);
+        }
+    return TSL_STATUS_OK;
+}
+
 static enum tsl_status write_layer(struct obuf *b, const struct tsl_cweight *w,
                                    struct tsl_diag *diag)
 {
@@ -133,13 +168,16 @@ static enum tsl_status write_layer(struct obuf *b, const struct tsl_cweight *w,
     free(vals);
     ob_uint(b, c->index_bits, 1);
     ob_uint(b, c->n_channels ? (uint64_t)c->axis : 0, 1);
-    ob_uint(b, 0, 2);
+    ob_uint(b, c->coding, 1);
+    ob_uint(b, 0, 1);
     ob_uint(b, c->n_codes, 4);
     for (uint32_t k = 0; k < c->n_codes; k++)
         ob_f32(b, c->codebook[k]);
     ob_uint(b, c->n_channels, 4);
     for (uint32_t k = 0; k < c->n_channels; k++)
         ob_f32(b, c->channel_scale[k]);
+    if (c->coding == TSL_CODING_HUFFMAN)
+        return write_huffman(b, c, w->numel, diag);
     uint8_t *q = ob_reserve(b, (size_t)((kept * c->index_bits + 7) / 8));
     for (int64_t i = 0, k = 0; q && i < w->numel; i++)
         if (!c->mask || tsl_bit_get(c->mask, i))
@@ -300,16 +338,69 @@ static enum tsl_status read_pattern(struct ibuf *b, uint8_t *mask, int64_t numel
     return TSL_STATUS_OK;
 }
 
+/* Huffman-coded indices (write_huffman's stream) into c->indices, whose
+ * n_codes and index_bits are set. */
+static enum tsl_status read_huffman(struct ibuf *b, struct tsl_const *c, int64_t numel,
+                                    const uint8_t *mask, int64_t kept)
+{
+    enum tsl_status st = TSL_STATUS_OK;
+    uint32_t n = c->n_codes;
+    size_t tb = (size_t)((n * TSL_HUFF_LEN_BITS + 7) / 8);
+    const uint8_t *q = take(b, tb, "Huffman code lengths", &st);
+    if (!q)
+        return st;
+    uint8_t len[TSL_HUFF_MAX_SYMS];
+    for (uint32_t k = 0; k < n; k++)
+        len[k] = (uint8_t)tsl_bits_read(q, k, TSL_HUFF_LEN_BITS);
+    c->indices_bytes = packed_bytes(numel, c->index_bits);
+    c->indices = calloc(c->indices_bytes ? c->indices_bytes : 1, 1);
+    if (!c->indices)
+        return tsl_diag_error(b->diag, TSL_STATUS_NOMEM, b->where, "out of memory");
+    struct tsl_huff_decoder d;
+    bool any = false;
+    for (uint32_t k = 0; k < n; k++)
+        any |= len[k] != 0;
+    if (kept == 0) {
+        if (any)
+            return bad(b, "Huffman table of a layer with no kept element is not empty");
+        return TSL_STATUS_OK;
+    }
+    if (!tsl_huff_decoder_init(&d, len, n))
+        return bad(b, "Huffman code lengths do not form a complete prefix code");
+    /* The stream follows the table in the same bit sequence; it ends at
+     * the byte boundary after the last code, which is found by decoding
+     * from the bytes that are there (at most 20 bits per element). */
+    uint64_t start = (uint64_t)n * TSL_HUFF_LEN_BITS, pos = start;
+    size_t avail = b->len - b->off + tb;
+    const uint8_t *all = q;
+    uint64_t nbits = (uint64_t)avail * 8;
+    for (int64_t i = 0; i < numel; i++)
+        if (tsl_bit_get(mask, i)) {
+            int32_t sym = tsl_huff_get(&d, all, nbits, &pos);
+            if (sym < 0)
+                return bad(b, "Huffman stream is truncated or holds an unassigned code");
+            tsl_bits_write(c->indices, i, c->index_bits, (uint32_t)sym);
+        }
+    size_t used = (size_t)((pos + 7) / 8);
+    if (pos % 8 && (all[used - 1] >> (pos % 8)))
+        return bad(b, "Huffman stream has non-zero padding bits");
+    if (!take(b, used - tb, "Huffman stream", &st))
+        return st;
+    return TSL_STATUS_OK;
+}
+
 /* Read the codebook part of a layer into c (allocations owned by c). */
 static enum tsl_status read_codebook(struct ibuf *b, struct tsl_const *c,
                                      const struct tsl_shape *s, int64_t numel,
                                      const uint8_t *mask, int64_t kept)
 {
     enum tsl_status st = TSL_STATUS_OK;
-    uint64_t bits, axis, rsv, ncodes, nch;
+    uint64_t bits, axis, coding, rsv, ncodes, nch;
     if (!rd_uint(b, 1, "index bits", &bits, &st) || !rd_uint(b, 1, "axis", &axis, &st) ||
-        !rd_uint(b, 2, "reserved", &rsv, &st))
+        !rd_uint(b, 1, "index coding", &coding, &st) || !rd_uint(b, 1, "reserved", &rsv, &st))
         return st;
+    if (coding > TSL_CODING_HUFFMAN)
+        return bad(b, "index coding is neither 0 (packed) nor 1 (Huffman)");
     if (bits < 1 || bits > 8)
         return bad(b, "index bits outside 1..8");
     if (axis >= (uint64_t)s->rank)
@@ -346,6 +437,9 @@ static enum tsl_status read_codebook(struct ibuf *b, struct tsl_const *c,
             c->channel_scale[k] = f32_at(q + 4 * k);
     }
     c->n_channels = (uint32_t)nch;
+    c->coding = (uint8_t)coding;
+    if (coding == TSL_CODING_HUFFMAN)
+        return read_huffman(b, c, numel, mask, kept);
     size_t nb = packed_bytes(kept, (int64_t)bits);
     q = take(b, nb, "indices", &st);
     if (!q)

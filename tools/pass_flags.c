@@ -115,6 +115,14 @@ int tsl_cli_pass_flags_get(const struct tsl_cli_args *a, struct tsl_cli_pass_fla
             return TSL_EXIT_FAIL;
         }
     }
+    if ((v = tsl_cli_value(a, "index-coding"))) {
+        if (!strcmp(v, "huffman"))
+            out->compress.index_coding = TSL_CODING_HUFFMAN;
+        else if (strcmp(v, "packed")) {
+            tsl_cli_error("--index-coding", "'%s' is neither packed nor huffman", v);
+            return TSL_EXIT_USAGE;
+        }
+    }
     if (out->compress.calib_path && !out->opq && !out->passes) {
         tsl_cli_error("--calib", "only the opq pass uses calibration data: add --opq RATE");
         return TSL_EXIT_USAGE;

@@ -68,7 +68,7 @@ static struct tsl_graph *make_graph(int64_t c)
     return g;
 }
 
-static void roundtrip(double sparsity, int bits, bool keep)
+static void roundtrip_coded(double sparsity, int bits, bool keep, enum tsl_index_coding coding)
 {
     struct tsl_graph *g = make_graph(sparsity > 0.9 ? 40 : 6);
     struct tsl_diag d;
@@ -78,6 +78,7 @@ static void roundtrip(double sparsity, int bits, bool keep)
     ctx.compress.prune_sparsity = sparsity;
     ctx.compress.codebook_bits = bits;
     ctx.compress.keep_first_last = keep;
+    ctx.compress.index_coding = coding;
     if (sparsity > 0)
         assert_int_equal(tsl_pass_run_pipeline(g, "prune", &ctx), TSL_STATUS_OK);
     if (bits)
@@ -100,6 +101,10 @@ static void roundtrip(double sparsity, int bits, bool keep)
         assert_int_equal(tsl_const_decode(a, &da, &d), TSL_STATUS_OK);
         assert_int_equal(tsl_const_decode(b, &db, &d), TSL_STATUS_OK);
         assert_memory_equal(da, db, (size_t)n * 4);
+        if (b->constant->encoding == TSL_ENC_CODEBOOK) {
+            assert_int_equal(a->constant->coding, coding);
+            assert_int_equal(tsl_const_stored_bits(a), tsl_const_stored_bits(b));
+        }
         free(da);
         free(db);
         stored += tsl_const_stored_bits(b);
@@ -120,6 +125,11 @@ static void roundtrip(double sparsity, int bits, bool keep)
     tsl_diag_fini(&d);
 }
 
+static void roundtrip(double sparsity, int bits, bool keep)
+{
+    roundtrip_coded(sparsity, bits, keep, TSL_CODING_PACKED);
+}
+
 static void test_roundtrip_raw(void **s) { (void)s; roundtrip(0, 0, false); }
 static void test_roundtrip_sparse(void **s) { (void)s; roundtrip(0.5, 0, true); }
 static void test_roundtrip_gaps(void **s) { (void)s; roundtrip(0.97, 0, false); }
@@ -134,6 +144,15 @@ static void test_roundtrip_pruned_codebook(void **s)
     (void)s;
     roundtrip(0.5, 4, true);
     roundtrip(0.95, 3, false);
+}
+static void test_roundtrip_huffman(void **s)
+{
+    (void)s;
+    for (int b = 1; b <= 8; b++) {
+        roundtrip_coded(0, b, b % 2, TSL_CODING_HUFFMAN);
+        roundtrip_coded(0.6, b, true, TSL_CODING_HUFFMAN);
+    }
+    roundtrip_coded(0.97, 2, false, TSL_CODING_HUFFMAN);
 }
 
 
@@ -186,6 +205,7 @@ static void test_bad_corpus(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_huffman),
         cmocka_unit_test(test_roundtrip_raw),      cmocka_unit_test(test_roundtrip_sparse),
         cmocka_unit_test(test_roundtrip_gaps),     cmocka_unit_test(test_roundtrip_codebook),
         cmocka_unit_test(test_roundtrip_pruned_codebook), cmocka_unit_test(test_bad_corpus),

@@ -109,6 +109,16 @@ enum tsl_encoding {
                           times a per-channel scale */
 };
 
+/* How a CODEBOOK payload stores its indices (in memory they are always
+ * the fixed-length packed array; the coding decides what is stored, and so
+ * what tsl_const_stored_bits counts and the packed container holds). */
+enum tsl_index_coding {
+    TSL_CODING_PACKED = 0, /* index_bits per kept entry */
+    TSL_CODING_HUFFMAN,    /* one bit stream: a 5-bit code length per code
+                              (huffman.h), then the canonical Huffman code
+                              of every kept entry's index */
+};
+
 /* The payload of a constant value.  Layouts (numel = element count of the
  * value's static shape; bit i of a byte array is byte[i/8] >> (i%8) & 1):
  *   DENSE    data: tsl_dtype_storage_bytes(dtype, numel) bytes, row-major,
@@ -134,6 +144,7 @@ struct tsl_const {
     float *codebook;   /* CODEBOOK: n_codes entries (owned) */
     uint32_t n_codes;
     uint8_t index_bits;   /* CODEBOOK: 1..8 */
+    uint8_t coding;       /* CODEBOOK: enum tsl_index_coding */
     uint8_t *indices;     /* CODEBOOK (owned) */
     size_t indices_bytes; /* ceil(numel*index_bits/8) */
     int32_t axis;         /* CODEBOOK: channel axis */
@@ -449,6 +460,10 @@ struct tsl_mask_coding {
     int64_t bytes;
 };
 void tsl_mask_coding(const uint8_t *mask, int64_t numel, struct tsl_mask_coding *out);
+/* Stored bits of TSL_CODING_HUFFMAN indices with these counts per code
+ * (n_codes <= 256): the code-length table plus the coded stream, rounded up
+ * to whole bytes. */
+int64_t tsl_codebook_huffman_bits(const uint64_t *counts, uint32_t n_codes);
 
 void tsl_quant_fini(struct tsl_quant *q);
 enum tsl_status tsl_quant_copy(struct tsl_quant *dst, const struct tsl_quant *src);

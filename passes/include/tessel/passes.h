@@ -79,6 +79,9 @@ struct tsl_compress_options {
                                        (activation-weighted allocation and bias
                                        correction, docs/passes-opq.md); NULL: the
                                        pass is data-free */
+    enum tsl_index_coding index_coding; /* --index-coding: how the opq and
+                                       codebook payloads store their indices
+                                       (the rate counts the stored form) */
 };
 
 /* One compressed layer, as reported in --report JSON. */
