@@ -9,10 +9,12 @@
 # usage: bench/accuracy/run.sh [BUILD_DIR]   (default: build-release, Release)
 # env:   TASKS="digits rec cls"  KEEP=0 (pass --no-keep-first-last to all)
 #        SPECS="opq 8,opq 16,..." (method target pairs; default: the full set)
-#        A third word "calib" ("opq 8 calib") adds --calib with the task's
+#        A further word "calib" ("opq 8 calib") adds --calib with the task's
 #        calibration batch, disjoint from the scored split (calib_sets.py:
 #        64 training-split digits; 16 lines rendered from another
 #        vocabulary with seed 1234); such rows are method "opq+calib".
+#        A further word "huffman" ("opq 8 huffman", "opq 8 calib huffman")
+#        adds --index-coding huffman; such rows get "+huffman".
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -43,14 +45,17 @@ for task in $TASKS; do
   esac
   m=$($PY "$HERE/eval_models.py" "$TESSEL" "$task" "$model" "$data" "$OUT/work")
   echo "{\"task\": \"$task\", \"method\": \"fp32\", \"target\": 1, \"compression_rate\": 1, \"metrics\": $m}" >> "$RES"
-  echo "$SPECS" | tr ',' '\n' | while read -r method target calib; do
+  echo "$SPECS" | tr ',' '\n' | while read -r method target opt1 opt2; do
     [ -n "$method" ] || continue
     label=$method
     CAL=""
-    if [ "$calib" = calib ]; then
-      label=$method+calib
-      CAL="--calib $OUT/${task}_calib.npy"
-    fi
+    for o in $opt1 $opt2; do
+      case $o in
+        calib) label=$label+calib; CAL="$CAL --calib $OUT/${task}_calib.npy" ;;
+        huffman) label=$label+huffman; CAL="$CAL --index-coding huffman" ;;
+        *) echo "run.sh: unknown spec word '$o'" >&2; exit 2 ;;
+      esac
+    done
     cm=$OUT/$task-$label-$target.onnx
     rep=$OUT/$task-$label-$target.json
     echo "+ $TESSEL compress $model -o $cm --report $rep --$method $target $CAL $EXTRA" >&2

@@ -77,6 +77,19 @@ with tempfile.TemporaryDirectory() as d:
         r = run("compress", model, "-o", out, *args)
         check(r.returncode == 1 and msg in r.stderr and r.stderr.count("\n") == 1,
               f"{args}: rc {r.returncode} {r.stderr!r}")
+    # Huffman-coded indices: the rate counts the coded stream and is met; the
+    # packed container holds that stream (within its headers) and reads back
+    pk = os.path.join(d, "h.tspk")
+    r = run("compress", model, "-o", out, "--report", rep, "--opq", "6", "--index-coding",
+            "huffman", "--emit-packed", pk)
+    check(r.returncode == 0, f"compress --index-coding huffman: {r.stderr}")
+    if r.returncode == 0:
+        rj = json.load(open(rep))
+        check(rj["compression_rate"] >= 6, f"huffman rate {rj['compression_rate']}")
+        check(os.path.getsize(pk) * 8 <= rj["weight_bits"] + 8 * (16 + 96 * len(rj["layers"])),
+              "packed container larger than the coded accounting")
+        r2 = run("run", out, "-i", inp)
+        check(r2.returncode == 0 and "logits" in r2.stdout, "huffman-compressed model does not run")
     # a model with no compressible layer
     g = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g",
                                [onnx.helper.make_tensor_value_info("x", 1, [2])],
@@ -88,7 +101,8 @@ with tempfile.TemporaryDirectory() as d:
     # usage errors: exit 2
     for args in [["compress", model, "--codebook", "4"], ["compress", model, "-o", out],
                  ["compress", model, "-o", out, "--passes", "nope"],
-                 ["compress", model, "-o", out, "--prune", "0.5", "--print-after", "nope"]]:
+                 ["compress", model, "-o", out, "--prune", "0.5", "--print-after", "nope"],
+                 ["compress", model, "-o", out, "--opq", "4", "--index-coding", "zstd"]]:
         r = run(*args)
         check(r.returncode == 2, f"{args}: rc {r.returncode} (want 2)")
     # passes, print-after, time-passes, run with pass flags
