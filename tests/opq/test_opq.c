@@ -127,6 +127,16 @@ static enum tsl_status run_opq(struct tsl_graph *g, double rate, bool keep, stru
     return tsl_pass_run(g, id, ctx);
 }
 
+/* The decoded weights w1..w4 of make_net (caller frees each). */
+static void decode_net(struct tsl_graph *g, float **orig)
+{
+    const char *names[4] = {"w1", "w2", "w3", "w4"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tsl_const_decode(tsl_graph_find_value(g, names[i]), (void **)&orig[i],
+                                          NULL),
+                         TSL_STATUS_OK);
+}
+
 static double achieved_rate(const struct tsl_pass_context *ctx)
 {
     int64_t orig = 0, stored = 0;
@@ -240,10 +250,7 @@ static void test_pass_meets_rate_and_writes_codebooks(void **state)
         struct tsl_graph *g = make_net(false, "x");
         float *orig[4];
         const char *names[4] = {"w1", "w2", "w3", "w4"};
-        for (int i = 0; i < 4; i++)
-            assert_int_equal(tsl_const_decode(tsl_graph_find_value(g, names[i]),
-                                              (void **)&orig[i], NULL),
-                             TSL_STATUS_OK);
+        decode_net(g, orig);
         struct tsl_diag d;
         tsl_diag_init(&d);
         struct tsl_pass_context ctx;
@@ -321,10 +328,7 @@ static void test_huffman_meets_rate_with_less_error(void **state)
         for (int coding = 0; coding < 2; coding++) {
             struct tsl_graph *g = make_net(false, "x");
             float *orig[4];
-            for (int i = 0; i < 4; i++)
-                assert_int_equal(tsl_const_decode(tsl_graph_find_value(g, names[i]),
-                                                  (void **)&orig[i], NULL),
-                                 TSL_STATUS_OK);
+            decode_net(g, orig);
             struct tsl_diag d;
             tsl_diag_init(&d);
             struct tsl_pass_context ctx;
