@@ -418,16 +418,20 @@ int64_t tsl_codebook_huffman_bits(const uint64_t *counts, uint32_t n_codes)
     return ((int64_t)n_codes * TSL_HUFF_LEN_BITS + coded + 7) / 8 * 8;
 }
 
-/* Huffman-coded size of the kept indices of a CODEBOOK payload. */
-static int64_t huffman_index_bits(const struct tsl_const *c, int64_t numel, bool masked)
+void tsl_codebook_index_counts(const struct tsl_const *c, int64_t numel, uint64_t *counts)
 {
-    uint64_t counts[TSL_HUFF_MAX_SYMS] = {0};
+    memset(counts, 0, TSL_HUFF_MAX_SYMS * sizeof *counts);
+    bool masked = c->mask && (int64_t)c->mask_bytes * 8 >= numel;
     for (int64_t i = 0; i < numel; i++)
-        if (!masked || bit_set(c->mask, i)) {
-            uint32_t idx = read_index(c->indices, i, c->index_bits);
-            if (idx < TSL_HUFF_MAX_SYMS)
-                counts[idx]++;
-        }
+        if (!masked || bit_set(c->mask, i))
+            counts[read_index(c->indices, i, c->index_bits)]++; /* < 2^8 */
+}
+
+/* Huffman-coded size of the kept indices of a CODEBOOK payload. */
+static int64_t huffman_index_bits(const struct tsl_const *c, int64_t numel)
+{
+    uint64_t counts[TSL_HUFF_MAX_SYMS];
+    tsl_codebook_index_counts(c, numel, counts);
     return tsl_codebook_huffman_bits(counts, c->n_codes);
 }
 
@@ -460,7 +464,7 @@ int64_t tsl_const_stored_bits(const struct tsl_value *v)
         int64_t index = (kept * c->index_bits + 7) / 8 * 8;
         if (c->coding == TSL_CODING_HUFFMAN && c->indices &&
             (int64_t)c->indices_bytes * 8 >= numel * c->index_bits && c->n_codes <= 256)
-            index = huffman_index_bits(c, numel, masked);
+            index = huffman_index_bits(c, numel);
         return index + pattern + (int64_t)c->n_codes * 32 + (int64_t)c->n_channels * 32;
     }
     }

@@ -156,6 +156,14 @@ double tsl_opq_quantile_threshold(const struct tsl_opq_layer *L, double p)
     return L->abs_sorted[k];
 }
 
+/* Index of level m (>= 1 when masked) with the given sign on a B >= 2 grid
+ * of K levels: unmasked codes -K..K at indices 0..2K, masked codes -K..-1,
+ * 1..K at indices 0..2K-1. */
+static uint32_t code_index(bool negative, int64_t m, int64_t K, bool masked)
+{
+    return (uint32_t)(negative ? K - m : K - (masked ? 1 : 0) + m);
+}
+
 uint32_t tsl_opq_quantize(double x, int B, double clip, bool masked)
 {
     if (B <= 1)
@@ -164,12 +172,9 @@ uint32_t tsl_opq_quantize(double x, int B, double clip, bool masked)
     double step = clip / (double)K, m = step > 0 ? floor(fabs(x) / step + 0.5) : 0;
     if (m > (double)K)
         m = (double)K;
-    if (masked) { /* codes -K..-1, 1..K at indices 0..2K-1 */
-        if (m < 1)
-            m = 1;
-        return (uint32_t)(x < 0 ? K - (int64_t)m : K - 1 + (int64_t)m);
-    }
-    return (uint32_t)(x < 0 ? K - (int64_t)m : K + (int64_t)m);
+    if (masked && m < 1)
+        m = 1;
+    return code_index(x < 0, (int64_t)m, K, masked);
 }
 
 double tsl_opq_code_value(uint32_t idx, int B, double clip, bool masked)
@@ -207,8 +212,8 @@ static double grid_error(const struct tsl_opq_layer *L, int B, double c, uint64_
                     m = lo;
                 double d = a - m * step;
                 e += xw * d * d;
-                if (counts) /* tsl_opq_quantize's index of sign * m */
-                    counts[L->w[i] < 0 ? K - (int64_t)m : K - (L->masked ? 1 : 0) + (int64_t)m]++;
+                if (counts)
+                    counts[code_index(L->w[i] < 0, (int64_t)m, K, L->masked)]++;
             }
             err += s2 * e;
         }

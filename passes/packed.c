@@ -99,12 +99,10 @@ static int64_t write_pattern(struct obuf *b, const uint8_t *mask, int64_t numel)
 static enum tsl_status write_huffman(struct obuf *b, const struct tsl_const *c, int64_t numel,
                                      struct tsl_diag *diag)
 {
-    uint64_t counts[TSL_HUFF_MAX_SYMS] = {0};
+    uint64_t counts[TSL_HUFF_MAX_SYMS];
     uint8_t len[TSL_HUFF_MAX_SYMS];
     uint32_t code[TSL_HUFF_MAX_SYMS];
-    for (int64_t i = 0; i < numel; i++)
-        if (!c->mask || tsl_bit_get(c->mask, i))
-            counts[tsl_bits_read(c->indices, i, c->index_bits)]++;
+    tsl_codebook_index_counts(c, numel, counts);
     int64_t coded = tsl_huff_lengths(counts, c->n_codes, len);
     if (coded == 0) { /* nothing kept: an all-zero table */
         ob_reserve(b, (size_t)((c->n_codes * TSL_HUFF_LEN_BITS + 7) / 8));

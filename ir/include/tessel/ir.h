@@ -464,6 +464,9 @@ void tsl_mask_coding(const uint8_t *mask, int64_t numel, struct tsl_mask_coding 
  * (n_codes <= 256): the code-length table plus the coded stream, rounded up
  * to whole bytes. */
 int64_t tsl_codebook_huffman_bits(const uint64_t *counts, uint32_t n_codes);
+/* counts[k] (256 entries, zeroed here) = kept entries of a CODEBOOK payload
+ * with index k (entries masked out are not counted). */
+void tsl_codebook_index_counts(const struct tsl_const *c, int64_t numel, uint64_t *counts);
 
 void tsl_quant_fini(struct tsl_quant *q);
 enum tsl_status tsl_quant_copy(struct tsl_quant *dst, const struct tsl_quant *src);
