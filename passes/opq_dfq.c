@@ -555,7 +555,7 @@ enum tsl_status tsl_opq_dfq_correct(struct tsl_graph *g, const struct tsl_cweigh
     *n_corrected = 0;
     for (uint32_t k = 0; k < ws->n && k < d->n; k++) {
         const struct tsl_cweight *cw = &ws->w[k];
-        if (!d->mean[k] || !tsl_opq_dfq_correctable(cw))
+        if (!d->mean[k] || !w_orig[k] || !tsl_opq_dfq_correctable(cw))
             continue;
         int64_t group = cw->node->attrs.conv.group;
         if (group < 1 || cw->n_ch % group || d->n_x[k] != cw->in_dim * group)

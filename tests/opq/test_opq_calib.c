@@ -604,6 +604,45 @@ static void test_data_free_bias_correction(void **state)
     free(x);
 }
 
+/* With Huffman-coded indices only layers at grids of at most 5 bits take
+ * the data-free correction (dfq_bias_max_bits_huffman in opq.c): q gets a
+ * bias at 10x (a coarse grid) and none at 2.5x (a fine one). */
+static void test_huffman_bias_correction_cap(void **state)
+{
+    (void)state;
+    static const double rates[] = {10.0, 2.5};
+    for (int r = 0; r < 2; r++) {
+        struct tsl_graph *g = make_biased_pair();
+        struct tsl_diag d;
+        tsl_diag_init(&d);
+        struct tsl_pass_context c;
+        tsl_pass_context_init(&c, &d);
+        c.calib_run = runner_must_not_run;
+        c.compress.opq_rate = rates[r];
+        c.compress.keep_first_last = false;
+        c.compress.index_coding = TSL_CODING_HUFFMAN;
+        enum tsl_pass_id id;
+        assert_true(tsl_pass_from_name("infer-shapes", &id));
+        assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+        assert_true(tsl_pass_from_name("opq", &id));
+        assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+        struct tsl_node *q = tsl_graph_find_node(g, "q");
+        bool has_bias = q->n_inputs == 3 && q->inputs[2];
+        print_message("rate %gx: q at %d bits, bias %s\n", rates[r], bits_of(&c, "wq"),
+                      has_bias ? "added" : "none");
+        if (r == 0) {
+            assert_true(bits_of(&c, "wq") <= 5);
+            assert_true(has_bias);
+        } else {
+            assert_true(bits_of(&c, "wq") > 5);
+            assert_false(has_bias);
+        }
+        tsl_pass_context_fini(&c);
+        tsl_diag_fini(&d);
+        tsl_graph_destroy(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_no_calib_never_runs_model),
         cmocka_unit_test(test_gptq_rounding_beats_plain),
         cmocka_unit_test(test_data_free_bias_correction),
+        cmocka_unit_test(test_huffman_bias_correction_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
