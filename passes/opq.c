@@ -203,7 +203,7 @@ static struct tsl_const *encode(const struct opq_item *it, const float *src, int
     const struct tsl_opq_layer *L = &it->L;
     int B = L->B;
     bool masked = L->masked;
-    double clip = L->clip[L->sel];
+    double clip = L->clip[L->B];
     struct tsl_const *c = tsl_const_new();
     if (!c)
         return NULL;
@@ -254,7 +254,7 @@ static double effective_step(const struct tsl_opq_layer *L)
     double s2 = 0;
     for (int64_t c = 0; c < L->n_ch; c++)
         s2 += (double)L->scale[c] * L->scale[c];
-    double rms = L->n_ch ? sqrt(s2 / (double)L->n_ch) : 0, clip = L->clip[L->sel];
+    double rms = L->n_ch ? sqrt(s2 / (double)L->n_ch) : 0, clip = L->clip[L->B];
     double step = L->B <= 1 ? 2 * clip : clip / (double)tsl_opq_levels(L->B, L->masked);
     return step * rms;
 }

@@ -88,8 +88,8 @@ static double quantize_one(const struct tsl_opq_layer *L, int64_t idx, int64_t o
     double s = L->scale[o];
     if (!(s > 0))
         return 0.0;
-    uint32_t code = tsl_opq_quantize(w / s, L->B, L->clip[L->sel], L->masked);
-    return s * tsl_opq_code_value(code, L->B, L->clip[L->sel], L->masked);
+    uint32_t code = tsl_opq_quantize(w / s, L->B, L->clip[L->B], L->masked);
+    return s * tsl_opq_code_value(code, L->B, L->clip[L->B], L->masked);
 }
 
 enum tsl_status tsl_opq_gptq(const struct tsl_cweight *cw, const struct tsl_opq_layer *L,

@@ -14,17 +14,18 @@
 
 /* Clip fractions (of the channel maximum, i.e. normalized units) tried for
  * every B >= 2; the one with the least squared error wins. */
-static const double clip_candidates[TSL_OPQ_N_CLIPS] = {
-    1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3};
+static const double clip_candidates[] = {1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7,
+                                         0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3};
 
-/* With Huffman-coded indices, only clips of at least this fraction are
- * options: a wide grid costs little there (the outer codes are rare, so
- * short), and clipping the largest weights of a row gives them same-signed
- * errors that a mean-dominated input adds up into an output offset
- * (docs/passes-opq.md).  Measured on rec 8x, validation lines val / val2 /
- * bold: clip >= 0.9 4.28 / 4.89 / 4.25% CER, >= 0.95 2.91 / 3.08 / 2.83%,
- * 1.0 only 3.21 / 2.54 / 2.65%. */
-static const double huffman_min_clip = 1.0;
+/* With Huffman-coded indices the clip is 1 (the channel maximum): a wide
+ * grid costs little there (the outer codes are rare, so short), and
+ * clipping the largest weights of a row gives them same-signed errors that
+ * a mean-dominated input adds up into an output offset (docs/passes-opq.md).
+ * Measured on rec 8x, validation lines val / val2 / bold, with every clip
+ * of clip_candidates at or above a floor as an option of its own: floor
+ * 0.9 4.28 / 4.89 / 4.25% CER, 0.95 2.91 / 3.08 / 2.83%, 1.0 3.21 / 2.54 /
+ * 2.65%. */
+static const double huffman_clip = 1.0;
 
 static int cmp_float(const void *x, const void *y)
 {
@@ -269,50 +270,32 @@ void tsl_opq_tables(struct tsl_opq_layer *L)
                 e1 += s2 * (L->xw ? L->xw[i] : 1.0) * d * d;
             }
         }
-    L->opt_B[1] = 1;
     L->D[1] = e1;
     L->clip[1] = c1 > 0 ? c1 : 1;
     L->bits[1] = tsl_opq_payload_bits(L->kept, L->n_ch, 1, L->masked, L->mask_bits);
-    L->n_opt = 2;
     for (int B = 2; B <= TSL_OPQ_MAX_BITS; B++) {
-        if (L->huffman) { /* every clip is an option of its own */
-            for (int k = 0; k < TSL_OPQ_N_CLIPS; k++) {
-                if (clip_candidates[k] < huffman_min_clip)
-                    continue;
-                uint64_t counts[1u << TSL_OPQ_MAX_BITS] = {0};
-                int j = L->n_opt++;
-                L->opt_B[j] = B;
-                L->clip[j] = clip_candidates[k];
-                L->D[j] = grid_error(L, B, clip_candidates[k], counts);
-                L->bits[j] =
-                    tsl_opq_payload_bits_huffman(counts, L->n_ch, B, L->masked, L->mask_bits);
-            }
+        if (L->huffman) {
+            uint64_t counts[1u << TSL_OPQ_MAX_BITS] = {0};
+            L->D[B] = grid_error(L, B, huffman_clip, counts);
+            L->clip[B] = huffman_clip;
+            L->bits[B] = tsl_opq_payload_bits_huffman(counts, L->n_ch, B, L->masked, L->mask_bits);
             continue;
         }
         double best = INFINITY, best_c = 1;
-        for (int k = 0; k < TSL_OPQ_N_CLIPS; k++) {
+        for (size_t k = 0; k < sizeof clip_candidates / sizeof *clip_candidates; k++) {
             double e = grid_error(L, B, clip_candidates[k], NULL);
             if (e < best) {
                 best = e;
                 best_c = clip_candidates[k];
             }
         }
-        int j = L->n_opt++;
-        L->opt_B[j] = B;
-        L->D[j] = best;
-        L->clip[j] = best_c;
-        L->bits[j] = tsl_opq_payload_bits(L->kept, L->n_ch, B, L->masked, L->mask_bits);
+        L->D[B] = best;
+        L->clip[B] = best_c;
+        L->bits[B] = tsl_opq_payload_bits(L->kept, L->n_ch, B, L->masked, L->mask_bits);
     }
-    L->opt_B[0] = 1;
     L->D[0] = L->D[1];
     L->clip[0] = L->clip[1];
     L->bits[0] = L->bits[1];
-}
-
-void tsl_opq_select(struct tsl_opq_layer *L, int j)
-{
-    L->sel = j;
-    L->B = L->opt_B[j];
 }
 
 static int min_bits_of(const struct tsl_opq_layer *L)
@@ -320,31 +303,16 @@ static int min_bits_of(const struct tsl_opq_layer *L)
     return L->min_B < 1 ? 1 : L->min_B > TSL_OPQ_MAX_BITS ? TSL_OPQ_MAX_BITS : L->min_B;
 }
 
-/* The eligible option with the fewest bits (ties: the least error). */
-static int min_opt(const struct tsl_opq_layer *L)
+/* B minimizing weight*D + lambda*bits (ties: more bits). */
+static int choose_bits(const struct tsl_opq_layer *L, double lambda)
 {
-    int best = 0;
-    for (int j = 1; j < L->n_opt; j++)
-        if (L->opt_B[j] >= min_bits_of(L) &&
-            (!best || L->bits[j] < L->bits[best] ||
-             (L->bits[j] == L->bits[best] && L->D[j] < L->D[best])))
-            best = j;
-    return best;
-}
-
-/* Option minimizing weight*D + lambda*bits (ties: the later option, i.e.
- * more bits with fixed-length indices). */
-static int choose_opt(const struct tsl_opq_layer *L, double lambda)
-{
-    int best = L->n_opt - 1;
+    int best = TSL_OPQ_MAX_BITS;
     double best_cost = INFINITY;
-    for (int j = L->n_opt - 1; j >= 1; j--) {
-        if (L->opt_B[j] < min_bits_of(L))
-            continue;
-        double cost = L->weight * L->D[j] + lambda * (double)L->bits[j];
+    for (int B = TSL_OPQ_MAX_BITS; B >= min_bits_of(L); B--) {
+        double cost = L->weight * L->D[B] + lambda * (double)L->bits[B];
         if (cost < best_cost) {
             best_cost = cost;
-            best = j;
+            best = B;
         }
     }
     return best;
@@ -354,8 +322,8 @@ static int64_t bits_at(struct tsl_opq_layer *layers, uint32_t n, double lambda)
 {
     int64_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
-        tsl_opq_select(&layers[i], choose_opt(&layers[i], lambda));
-        total += layers[i].bits[layers[i].sel];
+        layers[i].B = choose_bits(&layers[i], lambda);
+        total += layers[i].bits[layers[i].B];
     }
     return total;
 }
@@ -364,7 +332,7 @@ int64_t tsl_opq_total_bits(const struct tsl_opq_layer *layers, uint32_t n)
 {
     int64_t total = 0;
     for (uint32_t i = 0; i < n; i++)
-        total += layers[i].bits[layers[i].sel];
+        total += layers[i].bits[layers[i].B];
     return total;
 }
 
@@ -372,7 +340,7 @@ double tsl_opq_total_distortion(const struct tsl_opq_layer *layers, uint32_t n)
 {
     double total = 0;
     for (uint32_t i = 0; i < n; i++)
-        total += layers[i].weight * layers[i].D[layers[i].sel];
+        total += layers[i].weight * layers[i].D[layers[i].B];
     return total;
 }
 
@@ -381,12 +349,12 @@ bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
 {
     int64_t min_bits = 0;
     for (uint32_t i = 0; i < n; i++)
-        min_bits += layers[i].bits[min_opt(&layers[i])];
+        min_bits += layers[i].bits[min_bits_of(&layers[i])];
     *min_bits_out = min_bits;
     if (min_bits > budget)
         return false;
     if (bits_at(layers, n, 0) <= budget)
-        return true; /* everything at its best option already fits */
+        return true; /* everything at 8 bits already fits */
     double lo = 0, hi = 1e-30;
     for (int it = 0; it < 400 && bits_at(layers, n, hi) > budget; it++) {
         lo = hi;
@@ -404,7 +372,7 @@ bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
     int64_t used = bits_at(layers, n, hi);
     if (used > budget) { /* cannot happen past the min_bits check; stay safe */
         for (uint32_t i = 0; i < n; i++)
-            tsl_opq_select(&layers[i], min_opt(&layers[i]));
+            layers[i].B = min_bits_of(&layers[i]);
         used = min_bits;
     }
     /* Greedy fill of the slack the discrete choice left: best distortion
@@ -412,25 +380,25 @@ bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
     for (;;) {
         double best_gain = 0;
         uint32_t best_i = n;
-        int best_j = 0;
+        int best_B = 0;
         for (uint32_t i = 0; i < n; i++) {
             struct tsl_opq_layer *L = &layers[i];
-            for (int j = 1; j < L->n_opt; j++) {
-                int64_t extra = L->bits[j] - L->bits[L->sel];
-                if (L->opt_B[j] < min_bits_of(L) || extra <= 0 || used + extra > budget)
+            for (int B = L->B + 1; B <= TSL_OPQ_MAX_BITS; B++) {
+                int64_t extra = L->bits[B] - L->bits[L->B];
+                if (extra <= 0 || used + extra > budget)
                     continue;
-                double gain = L->weight * (L->D[L->sel] - L->D[j]) / (double)extra;
+                double gain = L->weight * (L->D[L->B] - L->D[B]) / (double)extra;
                 if (gain > best_gain) {
                     best_gain = gain;
                     best_i = i;
-                    best_j = j;
+                    best_B = B;
                 }
             }
         }
         if (best_i == n)
             break;
-        used += layers[best_i].bits[best_j] - layers[best_i].bits[layers[best_i].sel];
-        tsl_opq_select(&layers[best_i], best_j);
+        used += layers[best_i].bits[best_B] - layers[best_i].bits[layers[best_i].B];
+        layers[best_i].B = best_B;
     }
     return true;
 }

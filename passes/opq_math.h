@@ -12,11 +12,6 @@
 #include <stdint.h>
 
 #define TSL_OPQ_MAX_BITS 8
-#define TSL_OPQ_N_CLIPS 15
-/* Allocation options of a layer: fixed-length indices have one per B
- * (option j = B, j = 0 unused); Huffman-coded indices one per (B, clip)
- * pair, since the coded size then depends on the clip too. */
-#define TSL_OPQ_MAX_OPTS (2 + (TSL_OPQ_MAX_BITS - 1) * TSL_OPQ_N_CLIPS)
 
 /* One compressible weight tensor.  Element i belongs to output channel
  * (i / inner) % n_ch. */
@@ -29,7 +24,7 @@ struct tsl_opq_layer {
     bool fixed;          /* kept layer: never pruned (and B >= min_B) */
     int min_B;           /* least bits the allocation may give (< 1: 1) */
     bool huffman;        /* indices are Huffman-coded (TSL_CODING_HUFFMAN):
-                            options are (B, clip) pairs, bits the coded size */
+                            bits[B] is the coded size at clip 1 */
     /* derived once (owned) */
     double laplace_b;    /* ML Laplace scale: mean |w| */
     float *scale;        /* n_ch channel scales s_c = max |w| over channel c */
@@ -43,16 +38,13 @@ struct tsl_opq_layer {
                             the codebook is sign-magnitude (no zero code) */
     int64_t mask_bits;   /* coded size of the mask (tsl_mask_coding), 0 if none */
     int64_t kept;        /* entries kept (n when not masked) */
-    int n_opt;                      /* options 1..n_opt-1 (0 unused) */
-    int opt_B[TSL_OPQ_MAX_OPTS];    /* bits of the grid of option j */
-    double D[TSL_OPQ_MAX_OPTS];     /* absolute squared error of option j
-                                       (importance-weighted with xw) */
-    double clip[TSL_OPQ_MAX_OPTS];  /* clip (normalized units) of option j;
-                                       fixed-length: the best one at B = j */
-    int64_t bits[TSL_OPQ_MAX_OPTS]; /* stored bits of the payload of option j */
+    double D[TSL_OPQ_MAX_BITS + 1];     /* absolute squared error at B bits
+                                           (importance-weighted with xw) */
+    double clip[TSL_OPQ_MAX_BITS + 1];  /* clip (normalized units) at B bits: the
+                                           best one, or 1 when huffman */
+    int64_t bits[TSL_OPQ_MAX_BITS + 1]; /* stored bits of the payload at B bits */
     /* allocation */
-    int sel; /* chosen option */
-    int B;   /* opt_B[sel] */
+    int B;
 };
 
 /* Fill the derived fields (scales, normalized magnitudes, sorted |w|,
@@ -72,7 +64,7 @@ int64_t tsl_opq_levels(int B, bool masked); /* K (0 for unmasked B = 1) */
  * pattern (exactly what tsl_const_stored_bits counts for it). */
 int64_t tsl_opq_payload_bits(int64_t kept, int64_t n_ch, int B, bool masked, int64_t mask_bits);
 /* The same with Huffman-coded indices whose code lengths come from the
- * index counts (tsl_codebook_coded_bits). */
+ * counts of the kept entries on each code (tsl_codebook_huffman_bits). */
 int64_t tsl_opq_payload_bits_huffman(const uint64_t *counts, int64_t n_ch, int B, bool masked,
                                      int64_t mask_bits);
 
@@ -85,8 +77,8 @@ double tsl_opq_laplace_pruned(double b, double t);
  * quantile of |w|). */
 double tsl_opq_quantile_threshold(const struct tsl_opq_layer *L, double p);
 
-/* Fill L->keep, L->masked, L->kept, L->mask_bits and the options (B,
- * clip, D, bits) with pruning at L->prune_thr (pruned entries cost their
+/* Fill L->keep, L->masked, L->kept, L->mask_bits and L->D, L->clip, L->bits
+ * for B = 1..8 with pruning at L->prune_thr (pruned entries cost their
  * squared value and no index bits). */
 void tsl_opq_tables(struct tsl_opq_layer *L);
 
@@ -96,16 +88,14 @@ uint32_t tsl_opq_quantize(double x, int B, double clip, bool masked);
 /* Value of code idx (normalized units). */
 double tsl_opq_code_value(uint32_t idx, int B, double clip, bool masked);
 
-/* Choose an option (L->sel, L->B) for every layer minimizing
- * sum weight_i * D_i with sum bits_i <= budget: bisection on the Lagrange multiplier, then a
+/* Choose L->B for every layer minimizing sum weight_i * D_i(B_i) with
+ * sum bits_i(B_i) <= budget: bisection on the Lagrange multiplier, then a
  * greedy fill of the remaining slack.  Layer i gets at least
  * max(1, min_B) bits.  False when even the smallest allocation exceeds the
  * budget (*min_bits_out says how small it gets). */
 bool tsl_opq_allocate(struct tsl_opq_layer *layers, uint32_t n, int64_t budget,
                       int64_t *min_bits_out);
-/* Select option j of a layer (sets sel and B). */
-void tsl_opq_select(struct tsl_opq_layer *L, int j);
-/* sum weight_i * D_i and sum bits_i of the current allocation. */
+/* sum weight_i * D_i(B_i) and sum bits_i(B_i) of the current allocation. */
 double tsl_opq_total_distortion(const struct tsl_opq_layer *layers, uint32_t n);
 int64_t tsl_opq_total_bits(const struct tsl_opq_layer *layers, uint32_t n);
 

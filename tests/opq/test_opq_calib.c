@@ -458,7 +458,7 @@ static void test_gptq_rounding_beats_plain(void **state)
     assert_true(tsl_opq_layer_prepare(&L));
     L.prune_thr = 0;
     tsl_opq_tables(&L);
-    tsl_opq_select(&L, 3);
+    L.B = 3;
     /* H = A A^T with A having a strong common component: correlated inputs */
     static double A[I][I], H[I * I];
     uint64_t s = 3;
@@ -478,11 +478,11 @@ static void test_gptq_rounding_beats_plain(void **state)
     for (int64_t k = 0; k < cw->numel; k++) {
         int64_t o = k % O; /* [I, O]: output channel is the last axis */
         double sc = L.scale[o];
-        uint32_t code = tsl_opq_quantize(wv[k] / sc, L.B, L.clip[L.sel], L.masked);
-        q_plain[k] = (float)(sc * tsl_opq_code_value(code, L.B, L.clip[L.sel], L.masked));
+        uint32_t code = tsl_opq_quantize(wv[k] / sc, L.B, L.clip[L.B], L.masked);
+        q_plain[k] = (float)(sc * tsl_opq_code_value(code, L.B, L.clip[L.B], L.masked));
         /* on the grid: re-quantizing gives the value back */
-        uint32_t c2 = tsl_opq_quantize(q_gptq[k] / sc, L.B, L.clip[L.sel], L.masked);
-        assert_float_equal(q_gptq[k], sc * tsl_opq_code_value(c2, L.B, L.clip[L.sel], L.masked),
+        uint32_t c2 = tsl_opq_quantize(q_gptq[k] / sc, L.B, L.clip[L.B], L.masked);
+        assert_float_equal(q_gptq[k], sc * tsl_opq_code_value(c2, L.B, L.clip[L.B], L.masked),
                            1e-6 * sc);
     }
     for (int o = 0; o < O; o++)

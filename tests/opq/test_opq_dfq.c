@@ -400,7 +400,7 @@ static void test_gptq_mean_term_keeps_row_mean_error(void **state)
     assert_true(tsl_opq_layer_prepare(&L));
     L.prune_thr = 0;
     tsl_opq_tables(&L);
-    tsl_opq_select(&L, 3);
+    L.B = 3;
     struct tsl_cweight cw = {.numel = O * I, .n_ch = O, .inner = I, .in_dim = I, .in_stride = 1};
     assert_int_equal(tsl_opq_gptq(&cw, &L, H, q), TSL_STATUS_OK);
     double clip = L.clip[3], e_rtn = 0, e_gptq = 0;
