@@ -565,11 +565,8 @@ static void test_data_free_bias_correction(void **state)
     c.calib_run = runner_must_not_run;
     c.compress.opq_rate = 10.0;
     c.compress.keep_first_last = false;
-    enum tsl_pass_id id;
-    assert_true(tsl_pass_from_name("infer-shapes", &id)); /* as every pipeline does */
-    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
-    assert_true(tsl_pass_from_name("opq", &id));
-    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+    /* infer-shapes first, as every pipeline does */
+    assert_int_equal(tsl_pass_run_pipeline(g, "infer-shapes,opq", &c), TSL_STATUS_OK);
     struct tsl_node *q = tsl_graph_find_node(g, "q");
     assert_int_equal(q->n_inputs, 3);
     assert_non_null(q->inputs[2]);
@@ -621,11 +618,8 @@ static void test_huffman_bias_correction_cap(void **state)
         c.compress.opq_rate = rates[r];
         c.compress.keep_first_last = false;
         c.compress.index_coding = TSL_CODING_HUFFMAN;
-        enum tsl_pass_id id;
-        assert_true(tsl_pass_from_name("infer-shapes", &id));
-        assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
-        assert_true(tsl_pass_from_name("opq", &id));
-        assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+        /* infer-shapes first, as every pipeline does */
+        assert_int_equal(tsl_pass_run_pipeline(g, "infer-shapes,opq", &c), TSL_STATUS_OK);
         struct tsl_node *q = tsl_graph_find_node(g, "q");
         bool has_bias = q->n_inputs == 3 && q->inputs[2];
         print_message("rate %gx: q at %d bits, bias %s\n", rates[r], bits_of(&c, "wq"),

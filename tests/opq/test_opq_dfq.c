@@ -455,11 +455,8 @@ static int not_nearest_of_b(bool pooled)
     tsl_pass_context_init(&c, &diag);
     c.compress.opq_rate = 5.0;
     c.compress.keep_first_last = false;
-    enum tsl_pass_id id;
-    assert_true(tsl_pass_from_name("infer-shapes", &id));
-    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
-    assert_true(tsl_pass_from_name("opq", &id));
-    assert_int_equal(tsl_pass_run(g, id, &c), TSL_STATUS_OK);
+    /* infer-shapes first, as every pipeline does */
+    assert_int_equal(tsl_pass_run_pipeline(g, "infer-shapes,opq", &c), TSL_STATUS_OK);
     const struct tsl_value *vb = NULL;
     for (const struct tsl_node *n = g->first; n; n = n->next)
         if (!strcmp(n->name, "b"))
