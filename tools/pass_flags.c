@@ -115,10 +115,17 @@ int tsl_cli_pass_flags_get(const struct tsl_cli_args *a, struct tsl_cli_pass_fla
             return TSL_EXIT_FAIL;
         }
     }
+    /* Default: Huffman-coded with --opq, whose target is a rate that the
+     * coded indices meet with finer grids (docs/passes-opq.md, "Huffman-coded
+     * indices"); bit-packed otherwise, where --codebook BITS names the
+     * stored index width. */
+    out->compress.index_coding = out->opq ? TSL_CODING_HUFFMAN : TSL_CODING_PACKED;
     if ((v = tsl_cli_value(a, "index-coding"))) {
         if (!strcmp(v, "huffman"))
             out->compress.index_coding = TSL_CODING_HUFFMAN;
-        else if (strcmp(v, "packed")) {
+        else if (!strcmp(v, "packed"))
+            out->compress.index_coding = TSL_CODING_PACKED;
+        else {
             tsl_cli_error("--index-coding", "'%s' is neither packed nor huffman", v);
             return TSL_EXIT_USAGE;
         }

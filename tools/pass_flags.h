@@ -10,7 +10,8 @@
  *   --codebook-kmeans       k-means codebook instead of uniform
  *   --opq RATE              OPQ allocation to a target compression rate
  *   --calib FILE.npy        calibration data for OPQ
- *   --index-coding packed|huffman   how codebook indices are stored
+ *   --index-coding packed|huffman   how codebook indices are stored (default:
+ *                           huffman with --opq, packed otherwise)
  *   --keep-first-last / --no-keep-first-last   (default: keep)
  *
  * How a subcommand uses it (three calls):
@@ -62,7 +63,8 @@
     {.long_name = "calib", .takes_value = true, .metavar = "FILE.npy",                        \
      .help = "OPQ calibration batch (f32 .npy shaped like the model input)"},               \
     {.long_name = "index-coding", .takes_value = true, .metavar = "packed|huffman",           \
-     .help = "store codebook indices bit-packed (default) or Huffman-coded"},                 \
+     .help = "store codebook indices bit-packed or Huffman-coded (default: huffman with "     \
+             "--opq, packed otherwise)"},                                                      \
     {.long_name = "keep-first-last",                                                           \
      .help = "leave the first and last weight layers uncompressed (default)"},                 \
     {.long_name = "no-keep-first-last", .help = "compress the first and last layers too"}

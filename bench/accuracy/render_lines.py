@@ -43,8 +43,17 @@ every font x size pair once; 48 lines = twice), 1..4 parts per line.
 chosen on the validation sets vmix1/vmix2 only; the 16 Sans lines did
 better there still, so they stay the default (docs/passes-opq.md,
 "A diverse calibration set").  Its vocabulary shares no
-word with LINES or CALIB_WORDS.  Deterministic.  Evaluation is in
-eval_models.py.
+word with LINES or CALIB_WORDS.
+
+    render_lines.py OUT --diverse N [--seed S] [--parts LO,HI] [--name NAME=wide]
+
+writes N lines of that third generator (seed S, default DIVERSE_SEED)
+as OUT/NAME_calib.{npy,npz} and NAME_calib_cls.npz: a large scored set in
+other hands' style (the 64 test lines and the 48-line sets above move by
+about one point of CER under any small perturbation of the weights, even
+per-channel int8 rounding; docs/passes-opq.md, "How much a CER point
+is").  The harness scores rec on such a set when REC_DATA names it.
+Deterministic.  Evaluation is in eval_models.py.
 """
 import os
 import sys
@@ -201,7 +210,13 @@ if __name__ == "__main__":
         os.path.dirname(__file__), "out")
     def opt(flag, default):
         return args[args.index(flag) + 1] if flag in args else default
-    if "--calib" in args:
+    if "--diverse" in args:
+        parts = opt("--parts", None)
+        if parts:
+            DIVERSE_PARTS = tuple(int(v) for v in parts.split(","))
+        main_calib_diverse(out, int(args[args.index("--diverse") + 1]),
+                           int(opt("--seed", str(DIVERSE_SEED))), opt("--name", "wide"))
+    elif "--calib" in args:
         main_calib(out, int(args[args.index("--calib") + 1]), int(opt("--seed", "1234")),
                    [int(v) for v in opt("--sizes", "28,24").split(",")], opt("--font", FONT).split(","),
                    tuple(int(v) for v in opt("--parts", "1,3").split(",")), opt("--name", "rec"))

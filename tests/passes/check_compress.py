@@ -77,12 +77,14 @@ with tempfile.TemporaryDirectory() as d:
         r = run("compress", model, "-o", out, *args)
         check(r.returncode == 1 and msg in r.stderr and r.stderr.count("\n") == 1,
               f"{args}: rc {r.returncode} {r.stderr!r}")
-    # Huffman-coded indices: the rate counts the coded stream and is met; the
-    # packed container holds that stream (within its headers) and reads back
+    # Huffman-coded indices (the default with --opq): the rate counts the
+    # coded stream and is met; the packed container holds that stream (within
+    # its headers) and reads back
     pk = os.path.join(d, "h.tspk")
-    r = run("compress", model, "-o", out, "--report", rep, "--opq", "6", "--index-coding",
-            "huffman", "--emit-packed", pk)
-    check(r.returncode == 0, f"compress --index-coding huffman: {r.stderr}")
+    r = run("compress", model, "-o", out, "--report", rep, "--opq", "6", "--emit-packed", pk,
+            "--print-after", "opq")
+    check(r.returncode == 0, f"compress --opq 6 (huffman by default): {r.stderr}")
+    check("coding huffman" in r.stderr, "--opq does not default to Huffman-coded indices")
     if r.returncode == 0:
         rj = json.load(open(rep))
         check(rj["compression_rate"] >= 6, f"huffman rate {rj['compression_rate']}")
@@ -90,6 +92,11 @@ with tempfile.TemporaryDirectory() as d:
               "packed container larger than the coded accounting")
         r2 = run("run", out, "-i", inp)
         check(r2.returncode == 0 and "logits" in r2.stdout, "huffman-compressed model does not run")
+    # --index-coding packed overrides the --opq default; --codebook stays packed
+    for args in [["--opq", "6", "--index-coding", "packed"], ["--codebook", "4"]]:
+        r = run("compress", model, "-o", out, *args, "--print-after", "all")
+        check(r.returncode == 0 and "# IR after" in r.stderr and "coding huffman" not in r.stderr,
+              f"{args}: indices not bit-packed: rc {r.returncode}")
     # a model with no compressible layer
     g = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g",
                                [onnx.helper.make_tensor_value_info("x", 1, [2])],
