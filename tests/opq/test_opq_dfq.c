@@ -14,7 +14,9 @@
  * model input); GPTQ against such an H keeps every row's mean error
  * (W - What) E[x] well below plain rounding's; in the pass, a layer
  * reading a feature map is GPTQ-rounded and one reading a globally pooled
- * value (variance 0) is rounded to nearest.  The pass-level behaviour (bias correction, no
+ * value (variance 0) is rounded to nearest; with Huffman-coded indices such
+ * a pooled-input layer gets at least 5 bits where the same layer reading a
+ * feature map gets 4.  The pass-level behaviour (bias correction, no
  * input read) is in test_opq_calib.c and test_opq.c. */
 #include <math.h>
 #include <setjmp.h>
@@ -424,31 +426,55 @@ static void test_gptq_mean_term_keeps_row_mean_error(void **state)
     tsl_opq_layer_fini(&L);
 }
 
-/* x[1,16,4,4] -> Conv p (16x16 1x1, bias 1) -> [GlobalAveragePool] ->
- * HardSwish -> Conv b (8x16 1x1); opq at 5x without keep-first-last (b
- * gets at most 5 bits, where data-free GPTQ applies).  Returns how many of
- * b's decoded weights are not the nearest code. */
-static int not_nearest_of_b(bool pooled)
+/* x[1,C,4,4] -> Conv p (CxC 1x1, bias 1) -> [GlobalAveragePool] ->
+ * HardSwish -> Conv b (C/2 x C 1x1), seeded weights; *wb_out gets b's
+ * weights (C/2 * C, caller frees). */
+static struct tsl_graph *make_gate(bool pooled, int C, float **wb_out)
 {
     struct tsl_value *x, *h;
-    struct tsl_graph *g = new_graph("gate", 4, (int64_t[]){1, 16, 4, 4}, &x);
-    float wp[256], bp[16], wb[128];
+    struct tsl_graph *g = new_graph("gate", 4, (int64_t[]){1, C, 4, 4}, &x);
+    float *wp = malloc((size_t)(C * C) * sizeof *wp), *bp = malloc((size_t)C * sizeof *bp);
+    float *wb = malloc((size_t)(C / 2 * C) * sizeof *wb);
+    assert_true(wp && bp && wb);
     uint32_t seed = 777;
-    for (int i = 0; i < 256; i++)
+    for (int i = 0; i < C * C; i++)
         wp[i] = 0.25f * lcg(&seed);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < C; i++)
         bp[i] = 1.0f;
-    for (int i = 0; i < 128; i++)
+    for (int i = 0; i < C / 2 * C; i++)
         wb[i] = 0.5f * lcg(&seed);
-    struct tsl_value *cwp = add_const(g, "wp", 4, (int64_t[]){16, 16, 1, 1}, wp);
-    struct tsl_value *cbp = add_const(g, "bp", 1, (int64_t[]){16}, bp);
-    struct tsl_value *cwb = add_const(g, "wb", 4, (int64_t[]){8, 16, 1, 1}, wb);
+    struct tsl_value *cwp = add_const(g, "wp", 4, (int64_t[]){C, C, 1, 1}, wp);
+    struct tsl_value *cbp = add_const(g, "bp", 1, (int64_t[]){C}, bp);
+    struct tsl_value *cwb = add_const(g, "wb", 4, (int64_t[]){C / 2, C, 1, 1}, wb);
     h = add_node(g, TSL_OP_CONV, "p", 3, (struct tsl_value *[]){x, cwp, cbp}, NULL);
     if (pooled)
         h = add_node(g, TSL_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &h, NULL);
     h = add_node(g, TSL_OP_HARD_SWISH, "hs", 1, &h, NULL);
     h = add_node(g, TSL_OP_CONV, "b", 2, (struct tsl_value *[]){h, cwb}, NULL);
     assert_int_equal(tsl_graph_add_output(g, h), TSL_STATUS_OK);
+    free(wp);
+    free(bp);
+    *wb_out = wb;
+    return g;
+}
+
+/* Conv b of a gate graph after the pass. */
+static const struct tsl_value *weight_of_b(const struct tsl_graph *g)
+{
+    for (const struct tsl_node *n = g->first; n; n = n->next)
+        if (!strcmp(n->name, "b"))
+            return n->inputs[1];
+    fail();
+    return NULL;
+}
+
+/* make_gate(pooled, 16) with opq at 5x without keep-first-last (b gets at
+ * most 5 bits, where data-free GPTQ applies).  Returns how many of b's
+ * decoded weights are not the nearest code. */
+static int not_nearest_of_b(bool pooled)
+{
+    float *wb = NULL;
+    struct tsl_graph *g = make_gate(pooled, 16, &wb);
     struct tsl_diag diag;
     tsl_diag_init(&diag);
     struct tsl_pass_context c;
@@ -457,11 +483,7 @@ static int not_nearest_of_b(bool pooled)
     c.compress.keep_first_last = false;
     /* infer-shapes first, as every pipeline does */
     assert_int_equal(tsl_pass_run_pipeline(g, "infer-shapes,opq", &c), TSL_STATUS_OK);
-    const struct tsl_value *vb = NULL;
-    for (const struct tsl_node *n = g->first; n; n = n->next)
-        if (!strcmp(n->name, "b"))
-            vb = n->inputs[1];
-    assert_non_null(vb);
+    const struct tsl_value *vb = weight_of_b(g);
     const struct tsl_const *k = vb->constant;
     assert_int_equal(k->encoding, TSL_ENC_CODEBOOK);
     assert_true(k->index_bits <= 5);
@@ -478,10 +500,48 @@ static int not_nearest_of_b(bool pooled)
             off++;
     }
     free(dec);
+    free(wb);
     tsl_pass_context_fini(&c);
     tsl_diag_fini(&diag);
     tsl_graph_destroy(g);
     return off;
+}
+
+/* Index bits of b in make_gate(pooled, 64) after data-free opq at `rate`
+ * with Huffman-coded indices, without keep-first-last. */
+static int huffman_bits_of_b(bool pooled, double rate)
+{
+    float *wb = NULL;
+    struct tsl_graph *g = make_gate(pooled, 64, &wb);
+    free(wb);
+    struct tsl_diag diag;
+    tsl_diag_init(&diag);
+    struct tsl_pass_context c;
+    tsl_pass_context_init(&c, &diag);
+    c.compress.opq_rate = rate;
+    c.compress.keep_first_last = false;
+    c.compress.index_coding = TSL_CODING_HUFFMAN;
+    assert_int_equal(tsl_pass_run_pipeline(g, "infer-shapes,opq", &c), TSL_STATUS_OK);
+    const struct tsl_const *k = weight_of_b(g)->constant;
+    assert_int_equal(k->encoding, TSL_ENC_CODEBOOK);
+    int bits = k->index_bits;
+    tsl_pass_context_fini(&c);
+    tsl_diag_fini(&diag);
+    tsl_graph_destroy(g);
+    return bits;
+}
+
+/* With Huffman-coded indices a layer reading a globally pooled value (a
+ * squeeze-excite gate: its error is an offset that only an estimated-mean
+ * bias correction could remove) gets at least 5 bits, where the same layer
+ * reading a feature map is allocated fewer. */
+static void test_huffman_pooled_input_floor(void **state)
+{
+    (void)state;
+    int fm = huffman_bits_of_b(false, 10), pooled = huffman_bits_of_b(true, 10);
+    print_message("b at 10x: feature map %d bits, pooled %d bits\n", fm, pooled);
+    assert_true(fm < 5);
+    assert_true(pooled >= 5);
 }
 
 static void test_dfq_gptq_only_on_feature_map_inputs(void **state)
@@ -503,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_dfq_cov_closed_form),
         cmocka_unit_test(test_gptq_mean_term_keeps_row_mean_error),
         cmocka_unit_test(test_dfq_gptq_only_on_feature_map_inputs),
+        cmocka_unit_test(test_huffman_pooled_input_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
