@@ -222,7 +222,7 @@ static struct tsl_const *encode(const struct opq_item *it, const float *src, int
     const struct tsl_opq_layer *L = &it->L;
     int B = L->B;
     bool masked = L->masked;
-    double clip = L->clip[L->B];
+    double clip = L->clip[B];
     struct tsl_const *c = tsl_const_new();
     if (!c)
         return NULL;

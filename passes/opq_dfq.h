@@ -72,10 +72,11 @@ bool tsl_opq_dfq_correctable(const struct tsl_cweight *cw);
 
 /* For every layer k with an estimate whose bias can take a correction (a
  * Conv whose weight has one use and whose bias is absent or a constant f32
- * [n_ch] vector) and non-NULL w_orig[k], add d_o = sum (W_orig - What)_ojk
- * * E[x_j] to its bias (created when absent), What being the layer's
- * current (quantized) weight and w_orig[k] its original values.  Returns the number of corrected layers
- * in *n_corrected.  NOMEM / PARSE. */
+ * [n_ch] vector) and a non-NULL w_orig[k] (NULL: leave layer k alone),
+ * add d_o = sum_jk (W_orig - What)_ojk E[x_j] to its bias (created when
+ * absent), What being the layer's current (quantized) weight and w_orig[k]
+ * its original values.  Returns the number of corrected layers in
+ * *n_corrected.  NOMEM / PARSE. */
 enum tsl_status tsl_opq_dfq_correct(struct tsl_graph *g, const struct tsl_cweights *ws,
                                     const struct tsl_opq_dfq *d, const float *const *w_orig,
                                     uint32_t *n_corrected, struct tsl_diag *diag);
